@@ -1,0 +1,565 @@
+#include "agent.h"
+
+#include <string.h>
+
+#include "cobs.h"
+#include "crc32.h"
+#include "hil/engine.h"
+#include "hil/port.h"
+#include "hil/protocol.h"
+#include "hil/status.h"
+
+#ifndef HIL_BUILD_ID
+#define HIL_BUILD_ID "unversioned"
+#endif
+
+#define FRAME_MAX (HIL_HEADER_BYTES + HIL_MAX_PAYLOAD + HIL_CRC_BYTES)
+/* One code byte per 254 data bytes, plus the first. */
+#define ENCODED_MAX (FRAME_MAX + FRAME_MAX / 254u + 2u)
+#define MAX_IO_TENSORS 16u
+
+typedef struct {
+    uint8_t type;
+    uint16_t seq;
+    const uint8_t *payload;
+    uint32_t len;
+} request;
+
+static hil_agent_config cfg;
+
+static uint8_t rx[ENCODED_MAX];
+static uint32_t rx_len;
+static int rx_overflow;
+
+static uint8_t tx[FRAME_MAX];
+
+static struct {
+    int active;
+    uint32_t expected;
+    uint32_t crc;
+    uint32_t received;
+} upload;
+
+static uint32_t input_filled[MAX_IO_TENSORS];
+static struct {
+    uint8_t kind;
+    uint64_t ticks;
+} last_counters;
+
+#ifdef HIL_DEBUG_COMMANDS
+static uint32_t corrupt_output_byte = 0xFFFFFFFFu;
+#endif
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    put_u16(p, (uint16_t)v);
+    put_u16(p + 2, (uint16_t)(v >> 16));
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)get_u16(p) | ((uint32_t)get_u16(p + 2) << 16);
+}
+
+static void link_write(const uint8_t *data, uint32_t len)
+{
+    cfg.write(data, len);
+}
+
+static uint8_t *tx_payload(void)
+{
+    return tx + HIL_HEADER_BYTES;
+}
+
+static void send_frame(uint8_t type, uint16_t seq, hil_status status, uint32_t payload_len)
+{
+    tx[0] = HIL_PROTOCOL_VERSION;
+    tx[1] = type;
+    put_u16(tx + 2, seq);
+    tx[4] = (uint8_t)status;
+    tx[5] = 0;
+    put_u16(tx + 6, (uint16_t)payload_len);
+    uint32_t body = HIL_HEADER_BYTES + payload_len;
+    put_u32(tx + body, hil_crc32(0, tx, body));
+    static const uint8_t delimiter = 0;
+    /* A leading delimiter flushes any partial frame the host may hold. */
+    link_write(&delimiter, 1);
+    hil_cobs_encode(tx, body + HIL_CRC_BYTES, link_write);
+    link_write(&delimiter, 1);
+}
+
+static void send_error(const request *req, hil_status status, const hil_msg *msg)
+{
+    uint32_t n = (uint32_t)strlen(msg->text);
+    memcpy(tx_payload(), msg->text, n);
+    send_frame((uint8_t)(req->type | HIL_RESPONSE_BIT), req->seq, status, n);
+}
+
+static uint32_t put_string(uint8_t *p, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    if (n > 255u) {
+        n = 255u;
+    }
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return n + 1u;
+}
+
+/* Each handler fills the tx payload and returns its length via *out_len, or
+ * fails with a status and a message. */
+typedef hil_status (*handler_fn)(const request *req, uint32_t *out_len, hil_msg *msg);
+
+static hil_status need_len(const request *req, uint32_t at_least, hil_msg *msg)
+{
+    if (req->len < at_least) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "payload of %u bytes, need at least %u",
+                        req->len, at_least);
+    }
+    return HIL_OK;
+}
+
+static hil_status need_model(hil_msg *msg)
+{
+    if (!hil_engine_loaded()) {
+        return hil_fail(msg, HIL_ERR_STATE, "no model loaded");
+    }
+    return HIL_OK;
+}
+
+static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 4, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint8_t *p = tx_payload();
+    uint32_t caps = 0;
+#ifdef HIL_DEBUG_COMMANDS
+    caps |= HIL_CAP_DEBUG_COMMANDS;
+#endif
+    memcpy(p, req->payload, 4); /* the host's nonce, echoed */
+    p[4] = HIL_PROTOCOL_VERSION;
+    p[5] = hil_port_counter_kind();
+    put_u16(p + 6, HIL_MAX_PAYLOAD);
+    put_u32(p + 8, cfg.model_capacity);
+    put_u32(p + 12, cfg.arena_bytes);
+    put_u32(p + 16, hil_port_clock_hz());
+    put_u32(p + 20, caps);
+    uint32_t n = 24;
+    n += put_string(p + n, HIL_BUILD_ID);
+    n += put_string(p + n, hil_engine_name());
+    n += put_string(p + n, hil_engine_version());
+    n += put_string(p + n, hil_port_board());
+    n += put_string(p + n, hil_port_core());
+    *out_len = n;
+    return HIL_OK;
+}
+
+static hil_status on_model_begin(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 8, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t bytes = get_u32(req->payload);
+    hil_engine_unload();
+    upload.active = 0;
+    if (bytes > cfg.model_capacity) {
+        return hil_fail(msg, HIL_ERR_MODEL_TOO_LARGE,
+                        "model of %u bytes exceeds the %u bytes this device holds", bytes,
+                        cfg.model_capacity);
+    }
+    upload.active = 1;
+    upload.expected = bytes;
+    upload.crc = get_u32(req->payload + 4);
+    upload.received = 0;
+    *out_len = 0;
+    return HIL_OK;
+}
+
+static hil_status on_model_chunk(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 4, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    if (!upload.active) {
+        return hil_fail(msg, HIL_ERR_STATE, "model chunk without MODEL_BEGIN");
+    }
+    uint32_t offset = get_u32(req->payload);
+    uint32_t n = req->len - 4u;
+    if (offset > upload.received) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "model chunk at %u leaves a gap after %u",
+                        offset, upload.received);
+    }
+    if (n > upload.expected - offset) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "model chunk at %u of %u bytes overruns %u",
+                        offset, n, upload.expected);
+    }
+    memcpy(cfg.model_region + offset, req->payload + 4, n);
+    if (offset + n > upload.received) {
+        upload.received = offset + n;
+    }
+    put_u32(tx_payload(), upload.received);
+    *out_len = 4;
+    return HIL_OK;
+}
+
+static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    if (!upload.active) {
+        return hil_fail(msg, HIL_ERR_STATE, "model commit without MODEL_BEGIN");
+    }
+    if (upload.received != upload.expected) {
+        return hil_fail(msg, HIL_ERR_STATE, "model incomplete: %u of %u bytes", upload.received,
+                        upload.expected);
+    }
+    upload.active = 0;
+    uint32_t crc = hil_crc32(0, cfg.model_region, upload.expected);
+    if (crc != upload.crc) {
+        return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
+    }
+    hil_status st = hil_engine_load(cfg.model_region, upload.expected, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t inputs = hil_engine_count(0);
+    uint32_t outputs = hil_engine_count(1);
+    if (inputs > MAX_IO_TENSORS || outputs > MAX_IO_TENSORS) {
+        hil_engine_unload();
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%u inputs and %u outputs; at most %u each",
+                        inputs, outputs, MAX_IO_TENSORS);
+    }
+    memset(input_filled, 0, sizeof input_filled);
+    uint8_t *p = tx_payload();
+    put_u32(p, hil_engine_arena_used());
+    p[4] = (uint8_t)inputs;
+    p[5] = (uint8_t)outputs;
+    *out_len = 6;
+    return HIL_OK;
+}
+
+static hil_status on_tensor_info(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 2, msg);
+    if (st == HIL_OK) {
+        st = need_model(msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    hil_tensor_info info;
+    uint8_t *data;
+    st = hil_engine_tensor(req->payload[0] != 0, req->payload[1], &info, &data, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint8_t *p = tx_payload();
+    p[0] = info.dtype;
+    p[1] = info.rank;
+    put_u16(p + 2, 0);
+    uint32_t n = 4;
+    for (uint32_t i = 0; i < info.rank && i < HIL_MAX_RANK; i++) {
+        put_u32(p + n, (uint32_t)info.dims[i]);
+        n += 4;
+    }
+    uint32_t scale_bits;
+    memcpy(&scale_bits, &info.scale, 4);
+    put_u32(p + n, info.bytes);
+    put_u32(p + n + 4, scale_bits);
+    put_u32(p + n + 8, (uint32_t)info.zero_point);
+    *out_len = n + 12;
+    return HIL_OK;
+}
+
+/* Looks up an I/O tensor for a data transfer and checks the byte window. */
+static hil_status io_window(int is_output, uint32_t index, uint32_t offset, uint32_t len,
+                            uint8_t **data, uint32_t *bytes, hil_msg *msg)
+{
+    hil_status st = need_model(msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    hil_tensor_info info;
+    st = hil_engine_tensor(is_output, index, &info, data, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    *bytes = info.bytes;
+    if (offset > info.bytes || len > info.bytes - offset) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "bytes %u..%u outside %s %u of %u bytes",
+                        offset, offset + len, is_output ? "output" : "input", index, info.bytes);
+    }
+    return HIL_OK;
+}
+
+static hil_status on_set_input(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 8, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t index = req->payload[0];
+    uint32_t offset = get_u32(req->payload + 4);
+    uint32_t n = req->len - 8u;
+    uint8_t *data;
+    uint32_t bytes;
+    st = io_window(0, index, offset, n, &data, &bytes, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    if (offset > input_filled[index]) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "input %u chunk at %u leaves a gap after %u",
+                        index, offset, input_filled[index]);
+    }
+    memcpy(data + offset, req->payload + 8, n);
+    if (offset + n > input_filled[index]) {
+        input_filled[index] = offset + n;
+    }
+    put_u32(tx_payload(), input_filled[index]);
+    *out_len = 4;
+    return HIL_OK;
+}
+
+static uint32_t put_counters(uint8_t *p)
+{
+    p[0] = last_counters.kind;
+    p[1] = p[2] = p[3] = 0;
+    put_u32(p + 4, (uint32_t)last_counters.ticks);
+    put_u32(p + 8, (uint32_t)(last_counters.ticks >> 32));
+    return 12;
+}
+
+static hil_status on_invoke(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    hil_status st = need_model(msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t inputs = hil_engine_count(0);
+    for (uint32_t i = 0; i < inputs; i++) {
+        hil_tensor_info info;
+        uint8_t *data;
+        st = hil_engine_tensor(0, i, &info, &data, msg);
+        if (st != HIL_OK) {
+            return st;
+        }
+        if (input_filled[i] != info.bytes) {
+            return hil_fail(msg, HIL_ERR_STATE, "input %u incomplete: %u of %u bytes", i,
+                            input_filled[i], info.bytes);
+        }
+    }
+    hil_port_marker(1);
+    hil_port_counter_start();
+    st = hil_engine_invoke(msg);
+    uint64_t ticks = hil_port_counter_read();
+    hil_port_marker(0);
+    /* Activations may reuse the inputs' memory: they must be sent again. */
+    memset(input_filled, 0, sizeof input_filled);
+    if (st != HIL_OK) {
+        return st;
+    }
+    last_counters.kind = hil_port_counter_kind();
+    last_counters.ticks = ticks;
+#ifdef HIL_DEBUG_COMMANDS
+    if (corrupt_output_byte != 0xFFFFFFFFu && hil_engine_count(1) > 0) {
+        hil_tensor_info info;
+        uint8_t *data;
+        if (hil_engine_tensor(1, 0, &info, &data, msg) == HIL_OK &&
+            corrupt_output_byte < info.bytes) {
+            data[corrupt_output_byte] ^= 0x01u;
+        }
+    }
+#endif
+    *out_len = put_counters(tx_payload());
+    return HIL_OK;
+}
+
+static hil_status on_get_output(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 8, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t index = req->payload[0];
+    uint32_t max = get_u16(req->payload + 2);
+    uint32_t offset = get_u32(req->payload + 4);
+    uint8_t *data;
+    uint32_t bytes;
+    st = io_window(1, index, offset, 0, &data, &bytes, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t n = bytes - offset;
+    if (n > max) {
+        n = max;
+    }
+    if (n > HIL_MAX_PAYLOAD) {
+        n = HIL_MAX_PAYLOAD;
+    }
+    memcpy(tx_payload(), data + offset, n);
+    *out_len = n;
+    return HIL_OK;
+}
+
+static hil_status on_read_counters(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    (void)msg;
+    *out_len = put_counters(tx_payload());
+    return HIL_OK;
+}
+
+#ifdef HIL_DEBUG_COMMANDS
+static hil_status on_debug(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 8, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t arg = get_u32(req->payload + 4);
+    switch (req->payload[0]) {
+    case HIL_DEBUG_CORRUPT_OUTPUT:
+        corrupt_output_byte = arg;
+        break;
+    default:
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "unknown debug op %u", req->payload[0]);
+    }
+    *out_len = 0;
+    return HIL_OK;
+}
+#endif
+
+static handler_fn handler_for(uint8_t type)
+{
+    switch (type) {
+    case HIL_CMD_HELLO:
+        return on_hello;
+    case HIL_CMD_MODEL_BEGIN:
+        return on_model_begin;
+    case HIL_CMD_MODEL_CHUNK:
+        return on_model_chunk;
+    case HIL_CMD_MODEL_COMMIT:
+        return on_model_commit;
+    case HIL_CMD_TENSOR_INFO:
+        return on_tensor_info;
+    case HIL_CMD_SET_INPUT:
+        return on_set_input;
+    case HIL_CMD_INVOKE:
+        return on_invoke;
+    case HIL_CMD_GET_OUTPUT:
+        return on_get_output;
+    case HIL_CMD_READ_COUNTERS:
+        return on_read_counters;
+#ifdef HIL_DEBUG_COMMANDS
+    case HIL_CMD_DEBUG:
+        return on_debug;
+#endif
+    default:
+        return 0;
+    }
+}
+
+/* A frame we cannot trust gets a NAK so the host resends without waiting. */
+static void send_nak(const char *why)
+{
+    uint32_t n = (uint32_t)strlen(why);
+    memcpy(tx_payload(), why, n);
+    send_frame(HIL_EVT_NAK, 0, HIL_ERR_BAD_FRAME, n);
+}
+
+static void handle_frame(uint8_t *frame, uint32_t encoded_len)
+{
+    int32_t len = hil_cobs_decode(frame, encoded_len);
+    if (len < 0) {
+        send_nak("bad COBS");
+        return;
+    }
+    if ((uint32_t)len < HIL_HEADER_BYTES + HIL_CRC_BYTES) {
+        send_nak("short frame");
+        return;
+    }
+    uint32_t body = (uint32_t)len - HIL_CRC_BYTES;
+    if (hil_crc32(0, frame, body) != get_u32(frame + body)) {
+        send_nak("bad crc");
+        return;
+    }
+    request req = {
+        .type = frame[1],
+        .seq = get_u16(frame + 2),
+        .payload = frame + HIL_HEADER_BYTES,
+        .len = get_u16(frame + 6),
+    };
+    if (req.len != body - HIL_HEADER_BYTES) {
+        send_nak("length mismatch");
+        return;
+    }
+    hil_msg msg = {{0}};
+    if (frame[0] != HIL_PROTOCOL_VERSION) {
+        hil_fail(&msg, HIL_ERR_BAD_FRAME, "protocol version %u not spoken (device speaks %u)",
+                 frame[0], HIL_PROTOCOL_VERSION);
+        send_error(&req, HIL_ERR_BAD_FRAME, &msg);
+        return;
+    }
+    handler_fn handler = handler_for(req.type);
+    if (handler == 0) {
+        hil_fail(&msg, HIL_ERR_UNKNOWN_COMMAND, "unknown command 0x%x", req.type);
+        send_error(&req, HIL_ERR_UNKNOWN_COMMAND, &msg);
+        return;
+    }
+    uint32_t out_len = 0;
+    hil_status st = handler(&req, &out_len, &msg);
+    if (st != HIL_OK) {
+        send_error(&req, st, &msg);
+        return;
+    }
+    send_frame((uint8_t)(req.type | HIL_RESPONSE_BIT), req.seq, HIL_OK, out_len);
+}
+
+void hil_agent_init(const hil_agent_config *config)
+{
+    cfg = *config;
+    rx_len = 0;
+    rx_overflow = 0;
+    upload.active = 0;
+    memset(input_filled, 0, sizeof input_filled);
+    memset(&last_counters, 0, sizeof last_counters);
+}
+
+void hil_agent_announce_boot(void)
+{
+    send_frame(HIL_EVT_BOOT, 0, HIL_OK, 0);
+}
+
+void hil_agent_feed(uint8_t byte)
+{
+    if (byte != 0) {
+        if (rx_len < sizeof rx) {
+            rx[rx_len++] = byte;
+        } else {
+            rx_overflow = 1;
+        }
+        return;
+    }
+    if (rx_overflow) {
+        send_nak("frame too long");
+    } else if (rx_len > 0) {
+        handle_frame(rx, rx_len);
+    }
+    rx_len = 0;
+    rx_overflow = 0;
+}

@@ -1,0 +1,106 @@
+/* hil's interpreter: loads a TFLite flatbuffer into a caller-owned context,
+ * plans one arena, prepares each kernel and runs the graph.
+ *
+ * Arena layout (one block, given at init):
+ *   [ activations, planned, 16-byte aligned | free | engine state ]
+ *   ^ base                                             top ^
+ * Engine state (tensor table, node table, graph io lists, per-op data) grows
+ * down from the top, so arena_used = activations + state. */
+#ifndef HIL_ENGINE_INTERP_H
+#define HIL_ENGINE_INTERP_H
+
+#include <stdint.h>
+#include "engine/model.h"
+#include "hil/engine.h"
+
+struct hil_kernel;
+
+/* Where a tensor's bytes live. */
+enum {
+    HIL_TENSOR_UNUSED = 0, /* not read or written by anything: no storage */
+    HIL_TENSOR_CONST = 1,  /* in the model */
+    HIL_TENSOR_ARENA = 2,  /* planned in the arena */
+    HIL_TENSOR_VARIABLE = 3 /* in the arena for the model's whole life */
+};
+
+typedef struct hil_tensor {
+    uint8_t *data; /* NULL when unused; points into the model when constant
+                    * (never written: constants cannot be op outputs) */
+    uint32_t bytes;
+    int32_t dims[HIL_MAX_RANK];
+    uint8_t dtype;
+    uint8_t rank;
+    uint8_t kind;
+    uint8_t quantized;
+    float scale;
+    int32_t zero_point;
+    /* Planning: live from first_use to last_use (op indices; -1 means before
+     * the first op, n_ops after the last), placed at arena_offset. */
+    int32_t first_use;
+    int32_t last_use;
+    uint32_t arena_offset;
+} hil_tensor;
+
+typedef struct hil_node {
+    const struct hil_kernel *kernel;
+    const int32_t *inputs; /* tensor indices; -1 = optional input absent */
+    const int32_t *outputs;
+    void *data; /* the kernel's prepared data, in the arena */
+    uint32_t index;
+    uint16_t n_inputs;
+    uint16_t n_outputs;
+} hil_node;
+
+typedef struct hil_interp {
+    uint8_t *arena; /* 16-byte aligned */
+    uint32_t arena_bytes;
+    uint32_t tail_used; /* state bytes at the top of the arena */
+    uint32_t plan_bytes;
+    hil_model model;
+    hil_tensor *tensors;
+    uint32_t n_tensors;
+    hil_node *nodes;
+    uint32_t n_nodes;
+    int32_t *io[2]; /* graph inputs, outputs (tensor indices) */
+    uint32_t n_io[2];
+    int loaded;
+} hil_interp;
+
+/* Give the context its arena (aligned up to 16 bytes internally). */
+void hil_interp_init(hil_interp *ip, uint8_t *arena, uint32_t arena_bytes);
+
+/* Parse, validate, plan and prepare. `model` must stay valid and unmoved
+ * while loaded. On failure nothing is loaded and `msg` says why. */
+hil_status hil_interp_load(hil_interp *ip, const uint8_t *model, uint32_t model_bytes,
+                           hil_msg *msg);
+void hil_interp_unload(hil_interp *ip);
+int hil_interp_loaded(const hil_interp *ip);
+
+/* Graph inputs (is_output = 0) and outputs (is_output = 1). */
+uint32_t hil_interp_io_count(const hil_interp *ip, int is_output);
+hil_tensor *hil_interp_io(hil_interp *ip, int is_output, uint32_t index);
+void hil_interp_tensor_info(const hil_tensor *t, hil_tensor_info *info);
+
+/* Run every operator once, in order. */
+hil_status hil_interp_invoke(hil_interp *ip, hil_msg *msg);
+
+/* Zero the variable tensors (int8 ones to their zero point, as TFLM does). */
+void hil_interp_reset_variables(hil_interp *ip);
+
+uint32_t hil_interp_arena_used(const hil_interp *ip);
+
+/* For kernels: a tensor by index, or NULL for -1 / out of range. */
+hil_tensor *hil_interp_tensor(hil_interp *ip, int32_t index);
+static inline hil_tensor *hil_node_input(hil_interp *ip, const hil_node *node, uint32_t i)
+{
+    return i < node->n_inputs ? hil_interp_tensor(ip, node->inputs[i]) : NULL;
+}
+static inline hil_tensor *hil_node_output(hil_interp *ip, const hil_node *node, uint32_t i)
+{
+    return i < node->n_outputs ? hil_interp_tensor(ip, node->outputs[i]) : NULL;
+}
+
+/* Elements in a tensor (product of dims; 1 for a scalar). */
+uint32_t hil_tensor_elems(const hil_tensor *t);
+
+#endif

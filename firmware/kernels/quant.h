@@ -1,0 +1,81 @@
+/* Fixed-point requantization with the exact semantics of TFLM's reference
+ * kernels (the default, double-rounding MultiplyByQuantizedMultiplier).
+ * Results must match TFLM bit for bit, so each helper keeps TFLM's order of
+ * operations and rounding; int32 overflow that TFLM leaves to wrap-around is
+ * computed modulo 2^32 here, which gives the same bits without UB. */
+#ifndef HIL_KERNELS_QUANT_H
+#define HIL_KERNELS_QUANT_H
+
+#include <stdint.h>
+#include "hil/status.h"
+
+/* A real multiplier as a Q31 significand and a power-of-two exponent:
+ * real ~= multiplier * 2^(shift - 31). */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} hil_qmul;
+
+/* TFLM QuantizeMultiplier for a finite m >= 0 (callers check): frexp, round
+ * half away from zero, 2^31 renormalised, shift below -31 flushes to zero. */
+hil_qmul hil_quantize_multiplier(double m);
+
+/* Valid multipliers for hil_mul_by_qmul: left shift <= 30, right <= 31. */
+int hil_qmul_in_range(hil_qmul q);
+
+int32_t hil_sat_round_doubling_high_mul(int32_t a, int32_t b);
+int32_t hil_rounding_divide_by_pot(int32_t x, int exponent);
+int32_t hil_mul_by_qmul(int32_t x, hil_qmul q);
+
+/* Effective output scale of a per-tensor convolution or fully connected op.
+ * TFLM multiplies the two float scales in float and only then widens:
+ * (double)(input_scale * filter_scale) / (double)output_scale. */
+double hil_conv_scale_per_tensor(float input_scale, float filter_scale, float output_scale);
+/* Per-channel variant: there TFLM widens each scale first, so the product is
+ * formed in double: (double)input * (double)filter / (double)output. */
+double hil_conv_scale_per_channel(float input_scale, float filter_scale, float output_scale);
+
+/* TFLM's bias sanity rule for per-tensor conv/FC: |in*filter - bias| / out
+ * must not exceed 0.02 (all in double). */
+int hil_bias_scale_ok(float input_scale, float filter_scale, float bias_scale,
+                      float output_scale);
+
+/* Fused activations (TFLite ActivationFunctionType). */
+enum {
+    HIL_ACT_NONE = 0,
+    HIL_ACT_RELU = 1,
+    HIL_ACT_RELU_N1_TO_1 = 2,
+    HIL_ACT_RELU6 = 3
+};
+const char *hil_act_name(int32_t act);
+
+/* Clamp bounds in the quantized domain of an output (scale, zero_point),
+ * for values in [qmin, qmax]. Fails (HIL_ERR_MODEL_INVALID) when a bound does
+ * not quantize to an int32, as TFLM does. */
+hil_status hil_act_range_quantized(int32_t act, float scale, int32_t zero_point, int32_t qmin,
+                                   int32_t qmax, int32_t *act_min, int32_t *act_max,
+                                   hil_msg *msg);
+void hil_act_range_float(int32_t act, float *act_min, float *act_max);
+
+/* std::min(std::max(x, lo), hi) with std's comparison order, so NaN passes
+ * through and -0.0 stays -0.0, exactly as in TFLM. */
+static inline float hil_clamp_float(float x, float lo, float hi)
+{
+    float y = (x < lo) ? lo : x;
+    return (hi < y) ? hi : y;
+}
+
+static inline int32_t hil_clamp_i32(int32_t x, int32_t lo, int32_t hi)
+{
+    int32_t y = (x < lo) ? lo : x;
+    return (hi < y) ? hi : y;
+}
+
+/* int32 addition modulo 2^32 (TFLM's accumulators silently wrap). */
+static inline int32_t hil_wrap_add(int32_t a, int32_t b)
+{
+    uint32_t s = (uint32_t)a + (uint32_t)b;
+    return s <= (uint32_t)INT32_MAX ? (int32_t)s : -(int32_t)(~s) - 1;
+}
+
+#endif

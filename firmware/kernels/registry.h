@@ -1,0 +1,28 @@
+/* Kernel dispatch: TFLite builtin code -> kernel. Adding an operator means
+ * one kernel file defining a `const hil_kernel hil_kernel_<name>` and one
+ * line in HIL_KERNELS (registry.c). */
+#ifndef HIL_KERNELS_REGISTRY_H
+#define HIL_KERNELS_REGISTRY_H
+
+#include <stdint.h>
+#include "engine/interp.h"
+#include "engine/model.h"
+#include "hil/status.h"
+
+typedef struct hil_kernel {
+    const char *name;
+    /* Bytes of per-op data `prepare` will fill, computed from the model
+     * alone so the loader can size the whole arena before using any of it.
+     * The loader hands prepare exactly this much, zeroed, in node->data. */
+    uint32_t (*data_bytes)(hil_model *model, const hil_model_op *op);
+    /* Check shapes, types and options; precompute into node->data.
+     * `op` gives the flatbuffer view (options) and is valid only here. */
+    hil_status (*prepare)(hil_interp *ip, hil_node *node, const hil_model_op *op, hil_msg *msg);
+    /* The math; must not fail on anything prepare accepted. */
+    hil_status (*eval)(hil_interp *ip, const hil_node *node, hil_msg *msg);
+} hil_kernel;
+
+/* The kernel for a builtin code, or NULL when the engine lacks it. */
+const hil_kernel *hil_kernel_find(int32_t builtin_code);
+
+#endif

@@ -1,0 +1,70 @@
+/* The port interface for boards whose host link is a CMSDK UART and whose
+ * counter is SysTick (MPS2, MPS3, Corstone-300). port_config.h, from the
+ * port's own folder, gives the addresses and clock. */
+#include <stdint.h>
+
+#include "cmsdk_uart.h"
+#include "hil/port.h"
+#include "port_config.h"
+
+#ifndef HIL_BOARD_NAME
+#error "the build passes -DHIL_BOARD_NAME=\"...\""
+#endif
+#ifndef HIL_CORE_NAME
+#error "the build passes -DHIL_CORE_NAME=\"...\""
+#endif
+
+void hil_systick_init(void);
+
+extern uint8_t __model_region_start[];
+extern uint8_t __model_region_end[];
+extern uint8_t __arena_region_start[];
+extern uint8_t __arena_region_end[];
+
+void hil_port_init(void)
+{
+    cmsdk_uart_init(PORT_UART_BASE, PORT_CLOCK_HZ, PORT_UART_BAUD);
+    hil_systick_init();
+}
+
+uint8_t hil_port_read_byte(void)
+{
+    return cmsdk_uart_read_byte(PORT_UART_BASE);
+}
+
+void hil_port_write(const uint8_t *data, uint32_t len)
+{
+    cmsdk_uart_write(PORT_UART_BASE, data, len);
+}
+
+uint32_t hil_port_clock_hz(void)
+{
+    return PORT_CLOCK_HZ;
+}
+
+void hil_port_marker(int high)
+{
+    (void)high; /* no marker pin on the FPGA images' emulators */
+}
+
+const char *hil_port_board(void)
+{
+    return HIL_BOARD_NAME;
+}
+
+const char *hil_port_core(void)
+{
+    return HIL_CORE_NAME;
+}
+
+uint8_t *hil_port_model_region(uint32_t *bytes)
+{
+    *bytes = (uint32_t)(__model_region_end - __model_region_start);
+    return __model_region_start;
+}
+
+uint8_t *hil_port_arena_region(uint32_t *bytes)
+{
+    *bytes = (uint32_t)(__arena_region_end - __arena_region_start);
+    return __arena_region_start;
+}

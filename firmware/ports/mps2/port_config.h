@@ -1,0 +1,9 @@
+/* MPS2 FPGA images (AN385/AN386/AN500): UART0 and the 25 MHz system clock. */
+#ifndef HIL_PORT_CONFIG_H
+#define HIL_PORT_CONFIG_H
+
+#define PORT_UART_BASE 0x40004000u
+#define PORT_CLOCK_HZ 25000000u
+#define PORT_UART_BAUD 115200u
+
+#endif

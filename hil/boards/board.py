@@ -1,0 +1,130 @@
+"""Load and validate board files (boards/NAME.toml); docs/boards.md describes the format."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil.errors import BoardFileError
+from hil.paths import boards_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KNOWN_BACKENDS = ("fvp", "qemu", "pyocd")
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    core: str
+    clock_hz: int
+    port: str
+    cflags: tuple[str, ...]
+    baud: int
+    backend_order: tuple[str, ...]
+    backends: dict[str, dict[str, Any]] = field(hash=False)
+    path: Path = field(hash=False)
+
+    def backend(self, kind: str) -> dict[str, Any]:
+        return self.backends.get(kind, {})
+
+
+class _Fields:
+    """Typed access to one TOML table that names the file and key in every error."""
+
+    def __init__(self, data: dict[str, Any], path: Path, prefix: str = "") -> None:
+        self.data = data
+        self.path = path
+        self.prefix = prefix
+
+    def _fail(self, key: str, problem: str) -> BoardFileError:
+        return BoardFileError(f"{self.path}: {self.prefix}{key}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self._fail(key, "missing (required)")
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a board file's `true` is never a number.
+        if (isinstance(value, bool) and kind in (int, (int,))) or not isinstance(value, kind):
+            kinds = (kind,) if isinstance(kind, type) else kind
+            expected = "/".join(k.__name__ for k in kinds)
+            raise self._fail(key, f"expected {expected}, got {type(value).__name__} {value!r}")
+        return value
+
+    def str_list(self, key: str, default: Any = ...) -> tuple[str, ...]:
+        value = self.get(key, list, default)
+        if not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "expected a list of strings")
+        return tuple(value)
+
+    def table(self, key: str, default: Any = ...) -> _Fields:
+        return _Fields(self.get(key, dict, default), self.path, f"{self.prefix}{key}.")
+
+
+def load_board(name_or_path: str | Path) -> Board:
+    """Load a board by name (from the boards directory) or by file path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = boards_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            known = ", ".join(b.name for b in list_boards()) or "none"
+            raise BoardFileError(f"no board named {name_or_path!r} (known boards: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise BoardFileError(f"cannot read board file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardFileError(f"{path}: not valid TOML: {exc}") from exc
+    return _parse(data, path)
+
+
+def _parse(data: dict[str, Any], path: Path) -> Board:
+    top = _Fields(data, path)
+    firmware = top.table("firmware")
+    link = top.table("link", {})
+    backends = top.table("backends")
+    order = backends.str_list("order")
+    if not order:
+        raise BoardFileError(f"{path}: backends.order: empty; name at least one backend")
+    tables: dict[str, dict[str, Any]] = {}
+    for kind in order:
+        if kind not in KNOWN_BACKENDS:
+            raise BoardFileError(
+                f"{path}: backends.order: unknown backend {kind!r} "
+                f"(known: {', '.join(KNOWN_BACKENDS)})"
+            )
+        tables[kind] = backends.get(kind, dict, {})
+    if "qemu" in tables:
+        qemu = backends.table("qemu")
+        qemu.get("machine", str)
+        qemu.get("icount_shift", int, 5)
+    if "fvp" in tables:
+        backends.table("fvp").str_list("executables")
+    clock_hz = top.get("clock_hz", int)
+    if clock_hz <= 0:
+        raise BoardFileError(f"{path}: clock_hz: must be positive, got {clock_hz}")
+    return Board(
+        name=top.get("name", str),
+        description=top.get("description", str, ""),
+        core=top.get("core", str),
+        clock_hz=clock_hz,
+        port=firmware.get("port", str),
+        cflags=firmware.str_list("cflags"),
+        baud=link.get("baud", int, 115200),
+        backend_order=order,
+        backends=tables,
+        path=path,
+    )
+
+
+def list_boards() -> list[Board]:
+    """Every board file in the boards directory, by name."""
+    return [load_board(p) for p in sorted(boards_dir().glob("*.toml"))]

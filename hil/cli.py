@@ -1,0 +1,159 @@
+"""The `hil` command: list boards, run a model on a board."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from hil import __version__
+from hil.boards import list_boards, load_board, resolve
+from hil.cases import ModelCase
+from hil.dut import Dut
+from hil.errors import HilError
+from hil.runner import CaseResult, run_case
+
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+
+
+def cmd_boards(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="hil boards")
+    for column in ("board", "core", "backend now", "why"):
+        table.add_column(column)
+    for board in list_boards():
+        try:
+            res = resolve(board)
+            table.add_row(board.name, board.core, f"{res.backend} {res.detail}", res.reason)
+        except HilError as exc:
+            table.add_row(board.name, board.core, "none", str(exc))
+    console.print(table)
+    return EXIT_OK
+
+
+def _summary_table(result: CaseResult) -> Table:
+    table = Table(title=f"{result.case.name} on {result.dut_description}")
+    table.add_column("figure")
+    table.add_column("value")
+    for ref in result.references:
+        table.add_row(
+            f"agreement vs {ref} ({result.agreement[ref]})",
+            f"{result.matched(ref)}/{len(result.vectors)} vectors, "
+            f"max |diff| {result.max_abs_diff(ref):g}",
+        )
+    for ref, reason in result.unavailable.items():
+        table.add_row(f"{ref}", f"unavailable: {reason}")
+    counter = result.counter_summary()
+    if counter:
+        per = counter["per_inference"]
+        table.add_row(
+            f"{counter['kind']} per inference",
+            f"min {per['min']:,}  median {per['median']:,}  max {per['max']:,}",
+        )
+        table.add_row("counter method", counter["method"])
+    table.add_row("model bytes", f"{len(result.model.data):,}")
+    table.add_row("arena used (device)", f"{result.loaded.arena_used:,} B")
+    table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
+    table.add_row("engine", result.engine)
+    return table
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    resolution = resolve(load_board(args.board), args.backend)
+    case = ModelCase(
+        model=Path(args.model),
+        vectors=args.vectors if args.vectors is not None else (0 if args.inputs else 10),
+        seed=args.seed,
+        inputs=tuple(Path(p) for p in args.inputs),
+        float_range=tuple(args.float_range),  # type: ignore[arg-type]
+        litert_lsb=args.litert_lsb,
+    )
+    console.print(f"[bold]{resolution.describe()}[/bold]")
+    with (
+        Dut(resolution, variant=args.firmware, timeout=args.timeout) as dut,
+        Progress(console=console, transient=True) as progress,
+    ):
+        task = progress.add_task(f"{case.name}", total=None)
+        result = run_case(
+            dut,
+            case,
+            litert_resolver=args.litert_resolver,
+            on_vector=lambda n, total: progress.update(task, completed=n, total=total),
+        )
+    console.print(_summary_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        console.print(f"JSON written to {args.json}")
+    if not result.passed:
+        console.print(result.failure_report(), markup=False)
+        return EXIT_MISMATCH
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hil", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hil {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("boards", help="list boards and the backend each would run on now")
+
+    run = sub.add_parser("run", help="run a model on a board and compare with the host")
+    run.add_argument("model", help="a .tflite file")
+    run.add_argument("--board", required=True, help="board name or board file")
+    run.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
+    run.add_argument(
+        "--vectors",
+        type=int,
+        default=None,
+        help="seeded random vectors (default 10, or 0 with --inputs)",
+    )
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--inputs",
+        nargs="+",
+        default=[],
+        metavar="FILE.npy",
+        help="input vectors, one .npy per model input",
+    )
+    run.add_argument(
+        "--float-range",
+        nargs=2,
+        type=float,
+        default=(-1.0, 1.0),
+        metavar=("LO", "HI"),
+        help="range of random float inputs",
+    )
+    run.add_argument(
+        "--litert-lsb",
+        type=int,
+        default=1,
+        help="tolerance against LiteRT for integer outputs, in LSB",
+    )
+    run.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
+    run.add_argument("--firmware", choices=("release", "test"), default="release")
+    run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
+    run.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        if args.command == "boards":
+            return cmd_boards(args, console)
+        return cmd_run(args, console)
+    except HilError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

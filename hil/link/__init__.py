@@ -1,0 +1,1 @@
+"""The host side of the device protocol (docs/protocol.md)."""

@@ -1,0 +1,278 @@
+"""One conversation with a device agent over a byte link (pyserial)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import serial
+
+from hil.errors import DeviceError, DeviceResetError, LinkError
+from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
+from hil.link.protocol import (
+    RESPONSE_BIT,
+    Command,
+    Counters,
+    DebugOp,
+    Event,
+    Hello,
+    ProtocolError,
+    Status,
+    TensorSpec,
+)
+
+log = logging.getLogger(__name__)
+
+# Commands that may be sent again with no effect beyond the first: transfers
+# are addressed by offset, reads have no side effects.
+IDEMPOTENT = frozenset(
+    {
+        Command.HELLO,
+        Command.MODEL_BEGIN,
+        Command.MODEL_CHUNK,
+        Command.TENSOR_INFO,
+        Command.SET_INPUT,
+        Command.GET_OUTPUT,
+        Command.READ_COUNTERS,
+    }
+)
+
+
+@dataclass
+class LinkStats:
+    """What the link went through; reported so flaky links are visible."""
+
+    requests: int = 0
+    retries: int = 0
+    bad_frames: int = 0
+    stale_frames: int = 0
+    naks: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    crc32: int
+    nbytes: int
+    arena_used: int
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass
+class Session:
+    """Host side of the protocol. Not thread-safe: one request at a time."""
+
+    port: serial.SerialBase
+    timeout: float = 5.0
+    retries: int = 3
+    stats: LinkStats = field(default_factory=LinkStats)
+    hello_info: Hello | None = None
+    _seq: int = 0
+    _splitter: FrameSplitter = field(default_factory=FrameSplitter)
+    _pending: list[Frame] = field(default_factory=list)
+
+    # -- transport -------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFFFF
+        return self._seq
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"link write failed: {exc}") from exc
+        self.stats.bytes_sent += len(data)
+
+    def _read_frame(self, deadline: float) -> Frame | None:
+        """The next valid frame before the deadline, or None."""
+        while True:
+            if self._pending:
+                return self._pending.pop(0)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.port.timeout = min(remaining, 0.05)
+            try:
+                data = self.port.read(max(1, self.port.in_waiting))
+            except (serial.SerialException, OSError) as exc:
+                raise LinkError(f"link read failed: {exc}") from exc
+            if not data:
+                continue
+            self.stats.bytes_received += len(data)
+            for item in self._splitter.feed(data):
+                if isinstance(item, BadFrame):
+                    self.stats.bad_frames += 1
+                    log.debug("dropped bad frame: %s", item.reason)
+                else:
+                    self._pending.append(item)
+
+    def request(
+        self,
+        command: Command,
+        payload: bytes = b"",
+        *,
+        timeout: float | None = None,
+        accept: Callable[[Frame], bool] | None = None,
+    ) -> bytes:
+        """Send a request and return the payload of its (intact) response."""
+        seq = self._next_seq()
+        frame = encode_frame(command, seq, payload)
+        attempts = 1 + (self.retries if command in IDEMPOTENT else 0)
+        limit = self.timeout if timeout is None else timeout
+        self.stats.requests += 1
+        for attempt in range(attempts):
+            if attempt:
+                self.stats.retries += 1
+            self._send(frame)
+            reply = self._await_reply(command, seq, time.monotonic() + limit, accept)
+            if reply is None:
+                continue
+            if reply.status != Status.OK:
+                text = reply.payload.decode("utf-8", errors="replace")
+                raise DeviceError(reply.status, text, command.name)
+            return reply.payload
+        raise LinkError(
+            f"no valid response to {command.name} within {limit:.1f} s"
+            + (f" after {attempts} attempts" if attempts > 1 else "")
+        )
+
+    def _await_reply(
+        self,
+        command: Command,
+        seq: int,
+        deadline: float,
+        accept: Callable[[Frame], bool] | None,
+    ) -> Frame | None:
+        want = command | RESPONSE_BIT
+        while (frame := self._read_frame(deadline)) is not None:
+            if frame.type == Event.NAK:
+                self.stats.naks += 1
+                return None  # the device saw a damaged frame: resend now
+            if frame.type == Event.BOOT:
+                if command == Command.HELLO:
+                    continue
+                raise DeviceResetError(
+                    f"the device restarted while waiting for {command.name}; its state is lost"
+                )
+            if frame.type == want and frame.seq == seq and (accept is None or accept(frame)):
+                return frame
+            self.stats.stale_frames += 1
+        return None
+
+    # -- commands --------------------------------------------------------------
+
+    def hello(self) -> Hello:
+        """Greet the device; only an answer echoing a fresh nonce counts, which
+        rules out output left over from an earlier conversation."""
+        self.port.reset_input_buffer()
+        self._pending.clear()
+        nonce = secrets.randbits(32)
+
+        def echoes_nonce(frame: Frame) -> bool:
+            return frame.status != Status.OK or frame.payload[:4] == struct.pack("<I", nonce)
+
+        payload = self.request(Command.HELLO, struct.pack("<I", nonce), accept=echoes_nonce)
+        try:
+            info = Hello.parse(payload)
+        except ProtocolError as exc:
+            raise LinkError(str(exc)) from exc
+        self.hello_info = info
+        return info
+
+    @property
+    def chunk_bytes(self) -> int:
+        if self.hello_info is None:
+            raise LinkError("HELLO first: the device's frame size is unknown")
+        return self.hello_info.max_payload - 8
+
+    def load_model(
+        self, model: bytes, progress: Callable[[int, int], None] | None = None
+    ) -> LoadedModel:
+        crc = zlib.crc32(model)
+        self.request(Command.MODEL_BEGIN, struct.pack("<II", len(model), crc))
+        step = self.chunk_bytes
+        for offset in range(0, len(model), step):
+            chunk = model[offset : offset + step]
+            got = self._u32(self.request(Command.MODEL_CHUNK, struct.pack("<I", offset) + chunk))
+            if got != offset + len(chunk):
+                raise LinkError(
+                    f"model upload: device holds {got} bytes, expected {offset + len(chunk)}"
+                )
+            if progress:
+                progress(offset + len(chunk), len(model))
+        reply = self.request(Command.MODEL_COMMIT, timeout=max(self.timeout, 30.0))
+        arena_used, n_in, n_out = self._unpack("<IBB", reply, "MODEL_COMMIT")
+        inputs = tuple(self.tensor_info(False, i) for i in range(n_in))
+        outputs = tuple(self.tensor_info(True, i) for i in range(n_out))
+        return LoadedModel(crc, len(model), arena_used, inputs, outputs)
+
+    def tensor_info(self, is_output: bool, index: int) -> TensorSpec:
+        reply = self.request(Command.TENSOR_INFO, struct.pack("<BB", int(is_output), index))
+        try:
+            return TensorSpec.parse(reply)
+        except ProtocolError as exc:
+            raise LinkError(str(exc)) from exc
+
+    def set_input(self, index: int, data: bytes) -> None:
+        step = self.chunk_bytes
+        for offset in range(0, max(len(data), 1), step):
+            chunk = data[offset : offset + step]
+            header = struct.pack("<BBHI", index, 0, 0, offset)
+            got = self._u32(self.request(Command.SET_INPUT, header + chunk))
+            if got != offset + len(chunk):
+                raise LinkError(
+                    f"input {index}: device holds {got} bytes, expected {offset + len(chunk)}"
+                )
+
+    def invoke(self, timeout: float | None = None) -> Counters:
+        return self._counters(self.request(Command.INVOKE, timeout=timeout))
+
+    def read_counters(self) -> Counters:
+        return self._counters(self.request(Command.READ_COUNTERS))
+
+    def get_output(self, index: int, nbytes: int) -> bytes:
+        out = bytearray()
+        while len(out) < nbytes:
+            want = min(nbytes - len(out), self.chunk_bytes)
+            chunk = self.request(Command.GET_OUTPUT, struct.pack("<BBHI", index, 0, want, len(out)))
+            if len(chunk) != want:
+                raise LinkError(
+                    f"output {index}: asked {want} bytes at {len(out)}, got {len(chunk)}"
+                )
+            out += chunk
+        return bytes(out)
+
+    def debug(self, op: DebugOp, arg: int) -> None:
+        if self.hello_info and not self.hello_info.capabilities & 1:
+            raise DeviceError(
+                Status.UNKNOWN_COMMAND,
+                "debug commands are compiled in only in test builds",
+                "DEBUG",
+            )
+        self.request(Command.DEBUG, struct.pack("<BBHI", op, 0, 0, arg & 0xFFFFFFFF))
+
+    # -- helpers ---------------------------------------------------------------
+
+    @staticmethod
+    def _unpack(fmt: str, data: bytes, what: str) -> tuple:
+        if len(data) < struct.calcsize(fmt):
+            raise LinkError(f"{what}: response of {len(data)} bytes is too short")
+        return struct.unpack_from(fmt, data)
+
+    def _u32(self, data: bytes) -> int:
+        return int(self._unpack("<I", data, "transfer ack")[0])
+
+    def _counters(self, data: bytes) -> Counters:
+        try:
+            return Counters.parse(data)
+        except ProtocolError as exc:
+            raise LinkError(str(exc)) from exc

@@ -1,0 +1,256 @@
+"""Run one model case on a device and on the host references, and judge it."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hil.cases import ModelCase
+from hil.compare import TensorComparison, compare_tensor
+from hil.dut import Dut
+from hil.errors import HilError
+from hil.link.session import LoadedModel
+from hil.measurements.counters import Measurement
+from hil.models import IOSpec, ModelFile
+from hil.references import Reference, make_references
+from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
+
+MAX_REPORTED_DIFFS = 5
+
+
+@dataclass
+class VectorResult:
+    index: int
+    source: str
+    measurement: Measurement | None
+    comparisons: dict[str, list[TensorComparison]]
+
+    def ok(self, reference: str) -> bool:
+        return all(c.ok for c in self.comparisons.get(reference, []))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "source": self.source,
+            "counter": self.measurement.to_dict() if self.measurement else None,
+            "agreement": {
+                ref: {
+                    "ok": self.ok(ref),
+                    "max_abs_diff": max((c.max_abs_diff for c in comps), default=0.0),
+                    "elements_outside": sum(c.n_outside for c in comps),
+                }
+                for ref, comps in self.comparisons.items()
+            },
+        }
+
+
+@dataclass
+class CaseResult:
+    case: ModelCase
+    model: ModelFile
+    dut_description: str
+    backend: str
+    board: str
+    firmware_build_id: str
+    firmware_variant: str
+    engine: str
+    loaded: LoadedModel
+    references: dict[str, str] = field(default_factory=dict)  # name -> version
+    unavailable: dict[str, str] = field(default_factory=dict)  # name -> reason
+    agreement: dict[str, str] = field(default_factory=dict)  # name -> exact | tolerance
+    vectors: list[VectorResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def matched(self, reference: str) -> int:
+        return sum(v.ok(reference) for v in self.vectors)
+
+    def max_abs_diff(self, reference: str) -> float:
+        diffs = [c.max_abs_diff for v in self.vectors for c in v.comparisons.get(reference, [])]
+        return max(diffs, default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return all(self.matched(r) == len(self.vectors) for r in self.references)
+
+    @property
+    def status(self) -> str:
+        return "pass" if self.passed else "mismatch"
+
+    def counter_summary(self) -> dict[str, Any] | None:
+        values = [v.measurement.value for v in self.vectors if v.measurement]
+        if not values:
+            return None
+        first = next(v.measurement for v in self.vectors if v.measurement)
+        return {
+            "kind": first.kind,
+            "unit": first.kind,
+            "method": first.method,
+            "per_inference": {
+                "min": min(values),
+                "median": statistics.median(values),
+                "max": max(values),
+            },
+        }
+
+    def failures(self) -> list[str]:
+        """Readable diffs for the first failing vectors."""
+        out = []
+        for v in self.vectors:
+            for _ref, comps in v.comparisons.items():
+                for c in comps:
+                    if not c.ok:
+                        out.append(f"vector {v.index} ({v.source}): {c.describe()}")
+        return out
+
+    def failure_report(self) -> str:
+        lines = [
+            f"{self.case.name} on {self.dut_description}: outputs disagree",
+            *(
+                f"  {r}: {self.matched(r)}/{len(self.vectors)} vectors agree "
+                f"({self.agreement[r]}), max |diff| {self.max_abs_diff(r):g}"
+                for r in self.references
+            ),
+        ]
+        diffs = self.failures()
+        lines += diffs[:MAX_REPORTED_DIFFS]
+        if len(diffs) > MAX_REPORTED_DIFFS:
+            lines.append(f"... and {len(diffs) - MAX_REPORTED_DIFFS} more differing outputs")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case.name,
+            "status": self.status,
+            "board": self.board,
+            "backend": self.backend,
+            "target": self.dut_description,
+            "firmware": {"build_id": self.firmware_build_id, "variant": self.firmware_variant},
+            "engine": self.engine,
+            "model": {
+                "path": str(self.model.path),
+                "sha256": self.model.sha256,
+                "bytes": len(self.model.data),
+                "inputs": [s.describe() for s in self.model.inputs],
+                "outputs": [s.describe() for s in self.model.outputs],
+            },
+            "arena_used_bytes": self.loaded.arena_used,
+            "references": {
+                name: {"version": version, "agreement": self.agreement[name]}
+                for name, version in self.references.items()
+            },
+            "unavailable_references": self.unavailable,
+            "aggregate": {
+                "vectors": len(self.vectors),
+                "agreement": {
+                    r: {
+                        "matched": self.matched(r),
+                        "total": len(self.vectors),
+                        "max_abs_diff": self.max_abs_diff(r),
+                    }
+                    for r in self.references
+                },
+                "counter": self.counter_summary(),
+            },
+            "vectors": [v.to_dict() for v in self.vectors],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def case_vectors(case: ModelCase, model: ModelFile) -> list[tuple[str, Vector]]:
+    specs = model.inputs
+    out: list[tuple[str, Vector]] = []
+    for n, vec in enumerate(random_vectors(specs, case.vectors, case.seed, case.float_range)):
+        out.append((f"random seed={case.seed} #{n}", vec))
+    if case.inputs:
+        for n, vec in enumerate(load_npy_vectors(specs, case.inputs)):
+            out.append((f"npy #{n}", vec))
+    for source, vec in out:
+        check_vector(specs, vec, source)
+    if not out:
+        raise HilError(f"case {case.name}: no vectors (set vectors > 0 or give inputs)")
+    return out
+
+
+def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
+    for kind, host, device in (
+        ("input", model.inputs, loaded.inputs),
+        ("output", model.outputs, loaded.outputs),
+    ):
+        if len(host) != len(device):
+            raise HilError(f"device reports {len(device)} {kind}s, the model has {len(host)}")
+        for i, (h, d) in enumerate(zip(host, device, strict=True)):
+            if h.dtype != d.dtype or tuple(h.shape) != tuple(d.shape):
+                raise HilError(
+                    f"{kind} {i}: device says {d.dtype} {list(d.shape)}, the model says "
+                    f"{h.dtype} {list(h.shape)}"
+                )
+
+
+def _device_outputs(dut: Dut, specs: tuple[IOSpec, ...], loaded: LoadedModel) -> list[np.ndarray]:
+    outs = []
+    for i, (spec, dev) in enumerate(zip(specs, loaded.outputs, strict=True)):
+        raw = dut.session.get_output(i, dev.nbytes)
+        outs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
+    return outs
+
+
+def run_case(
+    dut: Dut,
+    case: ModelCase,
+    *,
+    litert_resolver: str = "ref",
+    references: list[Reference] | None = None,
+    on_vector: Callable[[int, int], None] | None = None,
+) -> CaseResult:
+    started = time.monotonic()
+    model = ModelFile(case.model)
+    vectors = case_vectors(case, model)
+    if references is None:
+        refs, unavailable = make_references(
+            model.data, len(model.outputs), case.references, litert_resolver
+        )
+    else:
+        refs, unavailable = references, {}
+    if not any(r.agreement == "exact" for r in refs):
+        why = "; ".join(f"{k}: {v}" for k, v in unavailable.items()) or "none requested"
+        raise HilError(f"case {case.name}: no bit-exact reference can run this model ({why})")
+    loaded = dut.load(model)
+    _check_device_specs(model, loaded)
+    result = CaseResult(
+        case=case,
+        model=model,
+        dut_description=dut.description,
+        backend=dut.resolution.backend,
+        board=dut.board.name,
+        firmware_build_id=dut.hello.build_id,
+        firmware_variant=dut.variant,
+        engine=f"{dut.hello.engine} {dut.hello.engine_version}",
+        loaded=loaded,
+        references={r.name: r.version for r in refs},
+        unavailable=unavailable,
+        agreement={},
+    )
+    for n, (source, vector) in enumerate(vectors):
+        for i, data in enumerate(vector):
+            dut.session.set_input(i, np.ascontiguousarray(data).tobytes())
+        counters = dut.session.invoke()
+        device_out = _device_outputs(dut, model.outputs, loaded)
+        comparisons: dict[str, list[TensorComparison]] = {}
+        for ref in refs:
+            ref_out = ref.run(vector)
+            comps = []
+            for i, spec in enumerate(model.outputs):
+                tol = case.tolerance(ref.name, np.issubdtype(spec.dtype, np.floating))
+                result.agreement.setdefault(ref.name, tol.describe(spec.dtype))
+                comps.append(compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol))
+            comparisons[ref.name] = comps
+        result.vectors.append(VectorResult(n, source, dut.measurement(counters), comparisons))
+        if on_vector:
+            on_vector(n + 1, len(vectors))
+    result.seconds = time.monotonic() - started
+    return result

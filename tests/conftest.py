@@ -1,0 +1,18 @@
+"""Shared helpers for hil's own tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    if not (MODELS / "hello_world_int8.tflite").is_file():
+        pytest.fail(f"shared models not found in {MODELS}; set HIL_MODELS", pytrace=False)
+    return MODELS

@@ -1,0 +1,33 @@
+"""Fixtures for the end-to-end tests (real firmware on QEMU)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hil.boards import load_board, resolve
+from hil.dut import Dut
+from tests.e2e.helpers import BOARDS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def process_tag(monkeypatch: pytest.MonkeyPatch) -> str:
+    tag = f"hil-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("HIL_PROCESS_TAG", tag)
+    return tag
+
+
+@pytest.fixture(scope="session", params=BOARDS)
+def test_dut(request: pytest.FixtureRequest) -> Iterator[Dut]:
+    """A device running the test firmware (debug commands compiled in)."""
+    with Dut(resolve(load_board(request.param)), variant="test") as dut:
+        yield dut

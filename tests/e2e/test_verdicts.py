@@ -1,0 +1,57 @@
+"""The comparison can fail, and an unsupported model is refused cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hil.cases import ModelCase
+from hil.dut import Dut
+from hil.errors import DeviceError
+from hil.link.protocol import DebugOp, Status
+from hil.runner import run_case
+
+
+def test_one_corrupted_output_byte_fails_the_case(test_dut: Dut, models_dir: Path) -> None:
+    case = ModelCase(models_dir / "hello_world_int8.tflite", vectors=5, seed=7)
+    test_dut.session.debug(DebugOp.CORRUPT_OUTPUT, 0)
+    try:
+        bad = run_case(test_dut, case)
+    finally:
+        test_dut.session.debug(DebugOp.CORRUPT_OUTPUT, 0xFFFFFFFF)
+    assert not bad.passed and bad.status == "mismatch"
+    assert bad.matched("tflm") == 0
+    report = bad.failure_report()
+    assert "tflm: 0/5 vectors agree (exact), max |diff| 1" in report
+    assert "vector 0 (random seed=7 #0): output 0 'StatefulPartitionedCall:0' vs tflm" in report
+    assert "device (deq)" in report and "[0, 0]" in report
+    # The same case passes once the device stops corrupting.
+    assert run_case(test_dut, case).passed
+
+
+def test_unsupported_operator_is_refused_and_device_answers_next(
+    test_dut: Dut, models_dir: Path, tmp_path: Path
+) -> None:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    from hil.models import ModelFile
+    from tests.model_builder import fully_connected_then
+
+    path = tmp_path / "fc_floor.tflite"
+    path.write_bytes(fully_connected_then(schema.BuiltinOperator.FLOOR))
+    with pytest.raises(DeviceError) as info:
+        test_dut.load(ModelFile(path))
+    assert info.value.status == Status.UNSUPPORTED
+    assert info.value.message == "unsupported operator FLOOR (op index 1)"
+    result = run_case(test_dut, ModelCase(models_dir / "hello_world_int8.tflite", vectors=3))
+    assert result.passed
+
+
+def test_release_firmware_has_no_debug_commands(models_dir: Path) -> None:
+    from hil.boards import load_board, resolve
+
+    with Dut(resolve(load_board("mps2-an386"))) as dut:
+        assert dut.hello.capabilities == 0
+        with pytest.raises(DeviceError, match="only in test builds"):
+            dut.session.debug(DebugOp.CORRUPT_OUTPUT, 0)
