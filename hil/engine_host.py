@@ -210,6 +210,14 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         "hil_host_arena_used": (c.c_uint32, [c.c_void_p]),
         "hil_host_arena_bytes": (c.c_uint32, [c.c_void_p]),
         "hil_host_last_error": (c.c_char_p, [c.c_void_p]),
+        "hil_host_quantize_multiplier": (
+            None,
+            [c.c_double, c.POINTER(c.c_int32), c.POINTER(c.c_int32)],
+        ),
+        "hil_host_multiply_by_quantized_multiplier": (
+            c.c_int32,
+            [c.c_int32, c.c_int32, c.c_int32],
+        ),
     }
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)
@@ -234,6 +242,22 @@ def load_library(sanitize: bool | None = None) -> ctypes.CDLL:
                 "with LD_PRELOAD set (see hil.engine_host.asan_env())"
             ) from exc
         raise
+
+
+def quantize_multiplier(m: float, sanitize: bool | None = None) -> tuple[int, int]:
+    """The engine's QuantizeMultiplier: (Q31 multiplier, shift) for m >= 0."""
+    lib = load_library(_want_sanitize(sanitize))
+    mult, shift = ctypes.c_int32(), ctypes.c_int32()
+    lib.hil_host_quantize_multiplier(m, ctypes.byref(mult), ctypes.byref(shift))
+    return mult.value, shift.value
+
+
+def multiply_by_quantized_multiplier(
+    x: int, multiplier: int, shift: int, sanitize: bool | None = None
+) -> int:
+    """The engine's MultiplyByQuantizedMultiplier (TFLM's double-rounding form)."""
+    lib = load_library(_want_sanitize(sanitize))
+    return int(lib.hil_host_multiply_by_quantized_multiplier(x, multiplier, shift))
 
 
 class HostEngine:

@@ -67,7 +67,7 @@ def render_header(codes: dict[int, str], schema: Path) -> str:
     lines += [f"    HIL_OP_{codes[c]} = {c}," for c in sorted(codes)]
     lines += [f"    HIL_OP_CODE_COUNT = {count}", "};", ""]
     lines += [
-        "/* Name of a builtin operator code, e.g. \"FULLY_CONNECTED\"; NULL when unknown. */",
+        '/* Name of a builtin operator code, e.g. "FULLY_CONNECTED"; NULL when unknown. */',
         "const char *hil_op_name(int32_t code);",
         "",
         "#endif",

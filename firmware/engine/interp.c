@@ -60,6 +60,13 @@ int hil_interp_loaded(const hil_interp *ip)
     return ip->loaded;
 }
 
+/* Bytes of arena a load needs: the usable arena is a multiple of 16, so the
+ * need is too (state blocks are 8-aligned, the plan 16-aligned). */
+static uint64_t arena_need(uint64_t plan, uint64_t state)
+{
+    return (plan + state + HIL_PLAN_ALIGN - 1u) & ~(uint64_t)(HIL_PLAN_ALIGN - 1u);
+}
+
 static hil_status too_small(const hil_interp *ip, uint64_t need, hil_msg *msg)
 {
     return hil_fail(msg, HIL_ERR_ARENA_TOO_SMALL, "arena too small: need %u bytes, have %u",
@@ -239,7 +246,7 @@ static hil_status load_steps(hil_interp *ip, const uint8_t *model, uint32_t mode
                 align_state((uint64_t)sz.io_indices * sizeof(int32_t));
     const uint64_t state = sz.tables + sz.op_data;
     if (sz.tables > ip->arena_bytes) {
-        return too_small(ip, state + sz.activations, msg);
+        return too_small(ip, arena_need(sz.activations, state), msg);
     }
     st = build_tables(ip, &sz);
     if (st == HIL_OK) {
@@ -249,8 +256,8 @@ static hil_status load_steps(hil_interp *ip, const uint8_t *model, uint32_t mode
         return st;
     }
     const uint32_t plan = hil_plan_place(ip->tensors, ip->n_tensors);
-    if ((uint64_t)plan + state > ip->arena_bytes) {
-        return too_small(ip, (uint64_t)plan + state, msg);
+    if (arena_need(plan, state) > ip->arena_bytes) {
+        return too_small(ip, arena_need(plan, state), msg);
     }
     ip->plan_bytes = plan;
     for (uint32_t i = 0; i < ip->n_tensors; i++) {
@@ -330,7 +337,7 @@ void hil_interp_reset_variables(hil_interp *ip)
 
 uint32_t hil_interp_arena_used(const hil_interp *ip)
 {
-    return ip->loaded ? ip->plan_bytes + ip->tail_used : 0;
+    return ip->loaded ? clamp_u32(arena_need(ip->plan_bytes, ip->tail_used)) : 0;
 }
 
 hil_tensor *hil_interp_tensor(hil_interp *ip, int32_t index)

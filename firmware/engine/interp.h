@@ -5,7 +5,8 @@
  *   [ activations, planned, 16-byte aligned | free | engine state ]
  *   ^ base                                             top ^
  * Engine state (tensor table, node table, graph io lists, per-op data) grows
- * down from the top, so arena_used = activations + state. */
+ * down from the top, so arena_used = activations + state (rounded up to 16,
+ * the granularity of the usable arena). */
 #ifndef HIL_ENGINE_INTERP_H
 #define HIL_ENGINE_INTERP_H
 

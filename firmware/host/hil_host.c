@@ -8,6 +8,7 @@
 
 #include "engine/interp.h"
 #include "hil/engine.h"
+#include "kernels/quant.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HIL_HOST_ASAN 1
@@ -243,4 +244,22 @@ uint32_t hil_host_arena_bytes(const hil_host *h)
 const char *hil_host_last_error(const hil_host *h)
 {
     return h->error.text;
+}
+
+/* The fixed-point helpers, exposed so tests can probe their edge cases
+ * (ties, renormalisation, flush to zero, saturation) directly. */
+void hil_host_quantize_multiplier(double m, int32_t *multiplier, int32_t *shift)
+{
+    hil_qmul q = hil_quantize_multiplier(m);
+    *multiplier = q.multiplier;
+    *shift = q.shift;
+}
+
+int32_t hil_host_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift)
+{
+    hil_qmul q = {multiplier, shift};
+    if (!hil_qmul_in_range(q)) {
+        return 0; /* outside the kernels' contract; they never call it so */
+    }
+    return hil_mul_by_qmul(x, q);
 }

@@ -110,10 +110,14 @@ static hil_status check_shapes(const fc_tensors *t, fc_data *d, hil_msg *msg)
     }
     d->depth = (uint32_t)t->out->dims[t->out->rank - 1];
     d->accum = (uint32_t)t->filter->dims[1];
-    d->batches = 1;
+    uint64_t batches = 1;
     for (uint32_t i = 0; i + 1u < t->out->rank; i++) {
-        d->batches *= (uint32_t)t->out->dims[i];
+        batches *= (uint32_t)t->out->dims[i];
+        if (batches > UINT32_MAX) { /* only an empty output gets here */
+            return hil_fail(msg, HIL_ERR_UNSUPPORTED, "output has too many batches");
+        }
     }
+    d->batches = (uint32_t)batches;
     if ((uint32_t)t->filter->dims[0] != d->depth) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d rows, output depth is %u",
                         t->filter->dims[0], d->depth);
@@ -140,8 +144,8 @@ static int int8_zero_point(const hil_tensor *t)
     return t->zero_point >= -128 && t->zero_point <= 127;
 }
 
-/* Per-channel: TFLM widens each scale to double before multiplying and
- * ignores the filter zero point (symmetric by the quantization spec). */
+/* Per-channel: one multiplier per output row; TFLM ignores the filter zero
+ * point here (weights are symmetric by the quantization spec). */
 static hil_status prepare_per_channel(hil_interp *ip, const hil_node *node, const fc_tensors *t,
                                       fc_data *d, hil_msg *msg)
 {
@@ -157,7 +161,7 @@ static hil_status prepare_per_channel(hil_interp *ip, const hil_node *node, cons
     hil_qmul *mul = (hil_qmul *)(d + 1);
     for (uint32_t c = 0; c < mt.channels; c++) {
         float fs = hil_model_tensor_scale(&ip->model, &mt, c);
-        double m = hil_conv_scale_per_channel(t->in->scale, fs, t->out->scale);
+        double m = hil_effective_scale(t->in->scale, fs, t->out->scale);
         if (!multiplier_ok(m)) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "channel %u: output multiplier is negative, not finite or too large",
@@ -170,7 +174,7 @@ static hil_status prepare_per_channel(hil_interp *ip, const hil_node *node, cons
     return HIL_OK;
 }
 
-/* Per-tensor: the float product of the two scales, then double (TFLM). */
+/* Per-tensor: one multiplier, plus TFLM's bias-scale sanity check. */
 static hil_status prepare_per_tensor(const fc_tensors *t, fc_data *d, hil_msg *msg)
 {
     if (t->bias != NULL &&
@@ -178,7 +182,7 @@ static hil_status prepare_per_tensor(const fc_tensors *t, fc_data *d, hil_msg *m
         return hil_fail(msg, HIL_ERR_MODEL_INVALID,
                         "bias scale does not match input scale x filter scale");
     }
-    double m = hil_conv_scale_per_tensor(t->in->scale, t->filter->scale, t->out->scale);
+    double m = hil_effective_scale(t->in->scale, t->filter->scale, t->out->scale);
     if (!multiplier_ok(m)) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "output multiplier is negative, not finite or too large");
@@ -308,7 +312,7 @@ static void eval_float(const fc_data *d, const fc_tensors *t)
             for (uint32_t k = 0; k < d->accum; k++) {
                 total += xb[k] * wo[k];
             }
-            /* TFLM adds 0.0f when there is no bias, which turns -0.0 into +0.0. */
+            /* TFLM adds 0.0f when there is no bias; so does this. */
             const float bias_value = bias != NULL ? bias[o] : 0.0f;
             y[(size_t)b * d->depth + o] = hil_clamp_float(total + bias_value, d->f_min, d->f_max);
         }
@@ -321,6 +325,10 @@ static hil_status fc_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
     hil_status st = get_tensors(ip, node, &t, msg);
     if (st != HIL_OK) {
         return st;
+    }
+    const fc_data *d = node->data;
+    if (d->depth == 0) {
+        return HIL_OK; /* empty output: nothing to compute */
     }
     if (t.in->dtype == HIL_DT_FLOAT32) {
         eval_float(node->data, &t);

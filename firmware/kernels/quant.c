@@ -75,15 +75,15 @@ int32_t hil_mul_by_qmul(int32_t x, hil_qmul q)
     return hil_rounding_divide_by_pot(hil_sat_round_doubling_high_mul(scaled, q.multiplier), right);
 }
 
-double hil_conv_scale_per_tensor(float input_scale, float filter_scale, float output_scale)
-{
-    const float product = input_scale * filter_scale; /* rounded to float, as in TFLM */
-    return (double)product / (double)output_scale;
-}
-
-double hil_conv_scale_per_channel(float input_scale, float filter_scale, float output_scale)
+double hil_effective_scale(float input_scale, float filter_scale, float output_scale)
 {
     return (double)input_scale * (double)filter_scale / (double)output_scale;
+}
+
+double hil_effective_scale_f32_product(float input_scale, float filter_scale, float output_scale)
+{
+    const float product = input_scale * filter_scale; /* rounded to float first */
+    return (double)product / (double)output_scale;
 }
 
 int hil_bias_scale_ok(float input_scale, float filter_scale, float bias_scale, float output_scale)

@@ -27,13 +27,16 @@ int32_t hil_sat_round_doubling_high_mul(int32_t a, int32_t b);
 int32_t hil_rounding_divide_by_pot(int32_t x, int exponent);
 int32_t hil_mul_by_qmul(int32_t x, hil_qmul q);
 
-/* Effective output scale of a per-tensor convolution or fully connected op.
- * TFLM multiplies the two float scales in float and only then widens:
- * (double)(input_scale * filter_scale) / (double)output_scale. */
-double hil_conv_scale_per_tensor(float input_scale, float filter_scale, float output_scale);
-/* Per-channel variant: there TFLM widens each scale first, so the product is
- * formed in double: (double)input * (double)filter / (double)output. */
-double hil_conv_scale_per_channel(float input_scale, float filter_scale, float output_scale);
+/* Effective output scale of a convolution or fully connected op:
+ * (double)input_scale * (double)filter_scale / (double)output_scale.
+ * Measured against the tflite-micro oracle: its int8 FULLY_CONNECTED forms
+ * the product in double for per-tensor AND per-channel filters. */
+double hil_effective_scale(float input_scale, float filter_scale, float output_scale);
+/* The older GetQuantizedConvolutionMultipler form, product rounded to float
+ * first: (double)(input_scale * filter_scale) / (double)output_scale. Not what
+ * the oracle's FULLY_CONNECTED does (see above); kept for kernels that do. */
+double hil_effective_scale_f32_product(float input_scale, float filter_scale,
+                                       float output_scale);
 
 /* TFLM's bias sanity rule for per-tensor conv/FC: |in*filter - bias| / out
  * must not exceed 0.02 (all in double). */

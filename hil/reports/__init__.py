@@ -1,0 +1,1 @@
+"""Reports of a run: JSON now; JUnit properties come from the plugin."""

@@ -1,0 +1,51 @@
+"""The JSON report: run metadata plus one record per model case."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from hil import __version__
+from hil.paths import project_root
+
+SCHEMA = "hil-report/1"
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(project_root()), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def build_report(cases: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:
+    statuses = [c["status"] for c in cases]
+    return {
+        "schema": SCHEMA,
+        "hil_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_revision": git_revision(),
+        "host": platform.node(),
+        "targets": targets,
+        "summary": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "cases": cases,
+    }
+
+
+def write_report(path: str | Path, cases: list[dict[str, Any]], targets: list[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(build_report(cases, targets), indent=2, default=str) + "\n")
+    tmp.replace(path)
+    return path
