@@ -6,25 +6,35 @@ from __future__ import annotations
 import logging
 
 from hil.boards.resolve import Resolution
-from hil.errors import DeviceError, HilError, LinkError
+from hil.errors import DeviceError, DeviceFaultError, HilError, LinkError, ModelFileError
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.protocol import Counters, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
 from hil.models import ModelFile
 from hil.targets import Target, create_target
+from hil.targets.base import LinkRoute
 
 log = logging.getLogger(__name__)
+
+# An inference may take this long per MiB of model on the slowest target
+# (QEMU under -icount), on top of the per-request timeout.
+INVOKE_SECONDS_PER_MIB = 60.0
 
 
 class Dut:
     def __init__(
-        self, resolution: Resolution, variant: str = "release", timeout: float = 10.0
+        self,
+        resolution: Resolution,
+        variant: str = "release",
+        timeout: float = 10.0,
+        route: LinkRoute | None = None,
     ) -> None:
         self.resolution = resolution
         self.board = resolution.board
         self.variant = variant
         self.timeout = timeout
+        self.route = route
         self.image: FirmwareImage | None = None
         self.target: Target | None = None
         self._session: Session | None = None
@@ -35,7 +45,7 @@ class Dut:
 
     def start(self) -> Dut:
         self.image = build_firmware(self.board, self.variant)
-        self.target = create_target(self.resolution, self.image)
+        self.target = create_target(self.resolution, self.image, self.route)
         self._connect()
         return self
 
@@ -62,6 +72,14 @@ class Dut:
         """Reset the target (a fresh emulator) and greet it again."""
         log.info("restarting %s", self.description)
         self._connect()
+
+    def recover(self, error: BaseException) -> bool:
+        """After a fault, hang or broken link, reset so the next case starts
+        clean. Returns whether `error` called for it."""
+        if not isinstance(error, (LinkError, DeviceFaultError)):
+            return False
+        self.restart()
+        return True
 
     def close(self) -> None:
         if self.target is not None:
@@ -103,10 +121,19 @@ class Dut:
 
     # -- models ----------------------------------------------------------------
 
+    def invoke_timeout(self, model_bytes: int) -> float:
+        return self.timeout + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)
+
     def load(self, model: ModelFile) -> LoadedModel:
         """Send the model unless the device already holds exactly these bytes."""
         if self._loaded is not None and self._loaded[0] == model.sha256:
             return self._loaded[1]
+        capacity = self.hello.model_capacity
+        if len(model.data) > capacity:
+            raise ModelFileError(
+                f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
+                f"at most {capacity:,} bytes in RAM"
+            )
         self._loaded = None
         loaded = self.session.load_model(model.data)
         self._loaded = (model.sha256, loaded)

@@ -31,6 +31,29 @@ class DeviceResetError(LinkError):
     """The device restarted in the middle of a session; its state is gone."""
 
 
+class DeviceHangError(LinkError):
+    """No valid response within the command's timeout, after every retry."""
+
+    def __init__(self, command: str, timeout: float, attempts: int) -> None:
+        self.command = command
+        self.timeout = timeout
+        self.attempts = attempts
+        super().__init__(
+            f"device hang: no valid response to {command} within {timeout:.1f} s "
+            f"({attempts} attempt{'s' if attempts > 1 else ''}); the target was reset"
+        )
+
+
+class DeviceFaultError(HilError):
+    """The device's CPU faulted; carries the fault report it sent."""
+
+    def __init__(self, report: object, command: str) -> None:
+        self.report = report
+        self.command = command
+        describe = getattr(report, "describe", lambda: str(report))
+        super().__init__(f"device fault during {command}: {describe()}")
+
+
 class DeviceError(HilError):
     """The device refused a request; carries its status code and text."""
 

@@ -12,7 +12,7 @@ import pytest
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut
-from hil.errors import DeviceResetError, HilError, LinkError
+from hil.errors import HilError
 from hil.reports.json_report import write_report
 from hil.runner import CaseResult, run_case
 
@@ -81,7 +81,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "board" not in metafunc.fixturenames:
+    if "board" not in metafunc.fixturenames or _parametrizes(metafunc, "board"):
         return
     resolutions = metafunc.config.stash[RESOLUTIONS]
     if not resolutions:
@@ -96,6 +96,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         indirect=True,
         scope="session",
     )
+
+
+def _parametrizes(metafunc: pytest.Metafunc, name: str) -> bool:
+    """Whether the test parametrizes `name` itself (then it is not ours)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if name in names:
+            return True
+    return False
 
 
 @pytest.fixture(scope="session")
@@ -129,12 +140,7 @@ def check_model(dut: Dut, request: pytest.FixtureRequest) -> Callable[[ModelCase
     config = request.config
 
     def check(case: ModelCase) -> CaseResult:
-        try:
-            result = run_case(dut, case, litert_resolver=config.getoption("litert_resolver"))
-        except (DeviceResetError, LinkError):
-            # The session is unusable; give the next test a fresh device.
-            dut.restart()
-            raise
+        result = run_case(dut, case, litert_resolver=config.getoption("litert_resolver"))
         record = result.to_dict()
         record["test"] = request.node.nodeid
         config.stash[RESULTS].append(record)
@@ -153,6 +159,19 @@ def check_model(dut: Dut, request: pytest.FixtureRequest) -> Callable[[ModelCase
         return result
 
     return check
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test that dies by a device fault, hang or broken link leaves a freshly
+    reset device for the next test, and says so in its report."""
+    try:
+        return (yield)
+    except HilError as exc:
+        device = getattr(item, "funcargs", {}).get("dut")
+        if isinstance(device, Dut) and device.recover(exc):
+            item.user_properties.append(("hil_device_reset", str(exc)))
+        raise
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

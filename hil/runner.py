@@ -238,7 +238,7 @@ def run_case(
     for n, (source, vector) in enumerate(vectors):
         for i, data in enumerate(vector):
             dut.session.set_input(i, np.ascontiguousarray(data).tobytes())
-        counters = dut.session.invoke()
+        counters = dut.session.invoke(timeout=dut.invoke_timeout(len(model.data)))
         device_out = _device_outputs(dut, model.outputs, loaded)
         comparisons: dict[str, list[TensorComparison]] = {}
         for ref in refs:

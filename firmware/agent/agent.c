@@ -31,7 +31,18 @@ static uint8_t rx[ENCODED_MAX];
 static uint32_t rx_len;
 static int rx_overflow;
 
+/* The last response stays in `tx` until the next request is handled, so a
+ * request the host repeats (its response was lost) is answered from here
+ * instead of being executed twice. Unasked frames use their own buffer. */
 static uint8_t tx[FRAME_MAX];
+static uint8_t evt[HIL_HEADER_BYTES + HIL_MSG_MAX + HIL_CRC_BYTES];
+static struct {
+    int valid;
+    uint8_t type;
+    uint16_t seq;
+    uint32_t crc;
+    uint32_t len; /* encoded frame bytes in tx, header to crc */
+} last;
 
 static struct {
     int active;
@@ -82,21 +93,43 @@ static uint8_t *tx_payload(void)
     return tx + HIL_HEADER_BYTES;
 }
 
-static void send_frame(uint8_t type, uint16_t seq, hil_status status, uint32_t payload_len)
+static void transmit(const uint8_t *frame, uint32_t len)
 {
-    tx[0] = HIL_PROTOCOL_VERSION;
-    tx[1] = type;
-    put_u16(tx + 2, seq);
-    tx[4] = (uint8_t)status;
-    tx[5] = 0;
-    put_u16(tx + 6, (uint16_t)payload_len);
-    uint32_t body = HIL_HEADER_BYTES + payload_len;
-    put_u32(tx + body, hil_crc32(0, tx, body));
     static const uint8_t delimiter = 0;
     /* A leading delimiter flushes any partial frame the host may hold. */
     link_write(&delimiter, 1);
-    hil_cobs_encode(tx, body + HIL_CRC_BYTES, link_write);
+    hil_cobs_encode(frame, len, link_write);
     link_write(&delimiter, 1);
+}
+
+/* Fill in header and CRC around a payload already in `buf`; returns the frame length. */
+static uint32_t seal(uint8_t *buf, uint8_t type, uint16_t seq, hil_status status,
+                     uint32_t payload_len)
+{
+    buf[0] = HIL_PROTOCOL_VERSION;
+    buf[1] = type;
+    put_u16(buf + 2, seq);
+    buf[4] = (uint8_t)status;
+    buf[5] = 0;
+    put_u16(buf + 6, (uint16_t)payload_len);
+    uint32_t body = HIL_HEADER_BYTES + payload_len;
+    put_u32(buf + body, hil_crc32(0, buf, body));
+    return body + HIL_CRC_BYTES;
+}
+
+static void send_frame(uint8_t type, uint16_t seq, hil_status status, uint32_t payload_len)
+{
+    last.len = seal(tx, type, seq, status, payload_len);
+    transmit(tx, last.len);
+}
+
+static void send_event(uint8_t type, hil_status status, const uint8_t *payload, uint32_t len)
+{
+    if (len > sizeof evt - HIL_HEADER_BYTES - HIL_CRC_BYTES) {
+        len = sizeof evt - HIL_HEADER_BYTES - HIL_CRC_BYTES;
+    }
+    memcpy(evt + HIL_HEADER_BYTES, payload, len);
+    transmit(evt, seal(evt, type, 0, status, len));
 }
 
 static void send_error(const request *req, hil_status status, const hil_msg *msg)
@@ -436,6 +469,13 @@ static hil_status on_debug(const request *req, uint32_t *out_len, hil_msg *msg)
     case HIL_DEBUG_CORRUPT_OUTPUT:
         corrupt_output_byte = arg;
         break;
+    case HIL_DEBUG_FAULT:
+        hil_port_provoke_fault(arg); /* returns only if the core lacks that fault */
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "fault kind %u cannot be provoked here", arg);
+    case HIL_DEBUG_HANG:
+        for (;;) {
+            __asm__ volatile("" ::: "memory");
+        }
     default:
         return hil_fail(msg, HIL_ERR_BAD_REQUEST, "unknown debug op %u", req->payload[0]);
     }
@@ -477,9 +517,7 @@ static handler_fn handler_for(uint8_t type)
 /* A frame we cannot trust gets a NAK so the host resends without waiting. */
 static void send_nak(const char *why)
 {
-    uint32_t n = (uint32_t)strlen(why);
-    memcpy(tx_payload(), why, n);
-    send_frame(HIL_EVT_NAK, 0, HIL_ERR_BAD_FRAME, n);
+    send_event(HIL_EVT_NAK, HIL_ERR_BAD_FRAME, (const uint8_t *)why, (uint32_t)strlen(why));
 }
 
 static void handle_frame(uint8_t *frame, uint32_t encoded_len)
@@ -494,8 +532,14 @@ static void handle_frame(uint8_t *frame, uint32_t encoded_len)
         return;
     }
     uint32_t body = (uint32_t)len - HIL_CRC_BYTES;
-    if (hil_crc32(0, frame, body) != get_u32(frame + body)) {
+    uint32_t crc = get_u32(frame + body);
+    if (hil_crc32(0, frame, body) != crc) {
         send_nak("bad crc");
+        return;
+    }
+    uint16_t seq = get_u16(frame + 2);
+    if (last.valid && last.seq == seq && last.type == frame[1] && last.crc == crc) {
+        transmit(tx, last.len); /* a repeat: its response was lost on the way */
         return;
     }
     request req = {
@@ -509,6 +553,10 @@ static void handle_frame(uint8_t *frame, uint32_t encoded_len)
         return;
     }
     hil_msg msg = {{0}};
+    last.valid = 1;
+    last.seq = req.seq;
+    last.type = req.type;
+    last.crc = crc;
     if (frame[0] != HIL_PROTOCOL_VERSION) {
         hil_fail(&msg, HIL_ERR_BAD_FRAME, "protocol version %u not spoken (device speaks %u)",
                  frame[0], HIL_PROTOCOL_VERSION);
@@ -535,6 +583,7 @@ void hil_agent_init(const hil_agent_config *config)
     cfg = *config;
     rx_len = 0;
     rx_overflow = 0;
+    last.valid = 0;
     upload.active = 0;
     memset(input_filled, 0, sizeof input_filled);
     memset(&last_counters, 0, sizeof last_counters);
@@ -542,7 +591,17 @@ void hil_agent_init(const hil_agent_config *config)
 
 void hil_agent_announce_boot(void)
 {
-    send_frame(HIL_EVT_BOOT, 0, HIL_OK, 0);
+    send_event(HIL_EVT_BOOT, HIL_OK, 0, 0);
+}
+
+void hil_agent_report_fault(uint32_t kind, const uint32_t regs[HIL_FAULT_REGS])
+{
+    uint8_t payload[4 * (1 + HIL_FAULT_REGS)];
+    put_u32(payload, kind);
+    for (uint32_t i = 0; i < HIL_FAULT_REGS; i++) {
+        put_u32(payload + 4 * (i + 1), regs[i]);
+    }
+    send_event(HIL_EVT_FAULT, HIL_ERR_INTERNAL, payload, sizeof payload);
 }
 
 void hil_agent_feed(uint8_t byte)

@@ -21,4 +21,9 @@ void hil_agent_announce_boot(void);
 
 void hil_agent_feed(uint8_t byte);
 
+/* From a fault handler: tell the host what happened (the caller then halts).
+ * regs: pc, lr, xpsr, cfsr, hfsr, mmfar, bfar. */
+#define HIL_FAULT_REGS 7u
+void hil_agent_report_fault(uint32_t kind, const uint32_t regs[HIL_FAULT_REGS]);
+
 #endif

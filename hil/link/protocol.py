@@ -61,6 +61,38 @@ class CounterKind(IntEnum):
 
 class DebugOp(IntEnum):
     CORRUPT_OUTPUT = 1
+    FAULT = 2
+    HANG = 3
+
+
+class FaultKind(IntEnum):
+    HARD = 1
+    MEMMANAGE = 2
+    BUS = 3
+    USAGE = 4
+    SECURE = 5
+
+
+FAULT_NAMES = {
+    FaultKind.HARD: "HardFault",
+    FaultKind.MEMMANAGE: "MemManage fault",
+    FaultKind.BUS: "BusFault",
+    FaultKind.USAGE: "UsageFault",
+    FaultKind.SECURE: "SecureFault",
+}
+
+# Configurable Fault Status Register bits (ARMv7-M / ARMv8-M).
+CFSR_BITS = {
+    0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR", 7: "MMARVALID",
+    8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR",
+    13: "LSPERR", 15: "BFARVALID", 16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP",
+    20: "STKOF", 24: "UNALIGNED", 25: "DIVBYZERO",
+}
+HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
+
+
+def _flags(value: int, names: dict[int, str]) -> str:
+    return "|".join(name for bit, name in sorted(names.items()) if value >> bit & 1) or "-"
 
 
 CAP_DEBUG_COMMANDS = 0x1
@@ -151,6 +183,45 @@ class TensorSpec:
         shape = r.take(f"<{rank}i")
         nbytes, scale, zero_point = r.take("<Ifi")
         return cls(DTYPES[code], tuple(shape), nbytes, scale, zero_point)
+
+
+@dataclass(frozen=True)
+class FaultReport:
+    """What the device's fault handler sent before halting."""
+
+    kind: FaultKind
+    pc: int
+    lr: int
+    xpsr: int
+    cfsr: int
+    hfsr: int
+    mmfar: int
+    bfar: int
+
+    @classmethod
+    def parse(cls, data: bytes) -> FaultReport:
+        r = _Reader(data, "FAULT event")
+        kind, *regs = r.take("<8I")
+        try:
+            return cls(FaultKind(kind), *regs)
+        except ValueError as exc:
+            raise ProtocolError(f"FAULT event: unknown fault kind {kind}") from exc
+
+    def describe(self) -> str:
+        text = (
+            f"{FAULT_NAMES[self.kind]} at pc=0x{self.pc:08x} lr=0x{self.lr:08x} "
+            f"xpsr=0x{self.xpsr:08x}; CFSR=0x{self.cfsr:08x} ({_flags(self.cfsr, CFSR_BITS)}) "
+            f"HFSR=0x{self.hfsr:08x} ({_flags(self.hfsr, HFSR_BITS)})"
+        )
+        if self.cfsr >> 7 & 1:
+            text += f" MMFAR=0x{self.mmfar:08x}"
+        if self.cfsr >> 15 & 1:
+            text += f" BFAR=0x{self.bfar:08x}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        regs = ("pc", "lr", "xpsr", "cfsr", "hfsr", "mmfar", "bfar")
+        return {"kind": FAULT_NAMES[self.kind], **{r: f"0x{getattr(self, r):08x}" for r in regs}}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import serial
 
-from hil.errors import DeviceError, DeviceResetError, LinkError
+from hil.errors import (
+    DeviceError,
+    DeviceFaultError,
+    DeviceHangError,
+    DeviceResetError,
+    LinkError,
+)
 from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
 from hil.link.protocol import (
     RESPONSE_BIT,
@@ -20,6 +26,7 @@ from hil.link.protocol import (
     Counters,
     DebugOp,
     Event,
+    FaultReport,
     Hello,
     ProtocolError,
     Status,
@@ -28,19 +35,12 @@ from hil.link.protocol import (
 
 log = logging.getLogger(__name__)
 
-# Commands that may be sent again with no effect beyond the first: transfers
-# are addressed by offset, reads have no side effects.
-IDEMPOTENT = frozenset(
-    {
-        Command.HELLO,
-        Command.MODEL_BEGIN,
-        Command.MODEL_CHUNK,
-        Command.TENSOR_INFO,
-        Command.SET_INPUT,
-        Command.GET_OUTPUT,
-        Command.READ_COUNTERS,
-    }
-)
+# The deadline passed with no answer (as opposed to a damaged one).
+TIMED_OUT = Frame(0, 0, 0, 0, b"")
+
+# Every request may be resent: the device answers a repeat of the request it
+# handled last (same seq, type and CRC) from its saved response, without
+# executing it again (docs/protocol.md, "Retries").
 
 
 @dataclass
@@ -52,6 +52,7 @@ class LinkStats:
     bad_frames: int = 0
     stale_frames: int = 0
     naks: int = 0
+    timeouts: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
 
@@ -74,9 +75,11 @@ class Session:
     retries: int = 3
     stats: LinkStats = field(default_factory=LinkStats)
     hello_info: Hello | None = None
+    #: Called with every response accepted as the answer to a request.
+    on_accept: Callable[[Frame], None] | None = None
     _seq: int = 0
     _splitter: FrameSplitter = field(default_factory=FrameSplitter)
-    _pending: list[Frame] = field(default_factory=list)
+    _pending: list[Frame | BadFrame] = field(default_factory=list)
 
     # -- transport -------------------------------------------------------------
 
@@ -92,8 +95,8 @@ class Session:
             raise LinkError(f"link write failed: {exc}") from exc
         self.stats.bytes_sent += len(data)
 
-    def _read_frame(self, deadline: float) -> Frame | None:
-        """The next valid frame before the deadline, or None."""
+    def _read_frame(self, deadline: float) -> Frame | BadFrame | None:
+        """The next frame (valid or not) before the deadline, or None."""
         while True:
             if self._pending:
                 return self._pending.pop(0)
@@ -108,12 +111,7 @@ class Session:
             if not data:
                 continue
             self.stats.bytes_received += len(data)
-            for item in self._splitter.feed(data):
-                if isinstance(item, BadFrame):
-                    self.stats.bad_frames += 1
-                    log.debug("dropped bad frame: %s", item.reason)
-                else:
-                    self._pending.append(item)
+            self._pending.extend(self._splitter.feed(data))
 
     def request(
         self,
@@ -126,7 +124,7 @@ class Session:
         """Send a request and return the payload of its (intact) response."""
         seq = self._next_seq()
         frame = encode_frame(command, seq, payload)
-        attempts = 1 + (self.retries if command in IDEMPOTENT else 0)
+        attempts = 1 + self.retries
         limit = self.timeout if timeout is None else timeout
         self.stats.requests += 1
         for attempt in range(attempts):
@@ -136,14 +134,14 @@ class Session:
             reply = self._await_reply(command, seq, time.monotonic() + limit, accept)
             if reply is None:
                 continue
+            if reply is TIMED_OUT:
+                self.stats.timeouts += 1
+                continue
             if reply.status != Status.OK:
                 text = reply.payload.decode("utf-8", errors="replace")
                 raise DeviceError(reply.status, text, command.name)
             return reply.payload
-        raise LinkError(
-            f"no valid response to {command.name} within {limit:.1f} s"
-            + (f" after {attempts} attempts" if attempts > 1 else "")
-        )
+        raise DeviceHangError(command.name, limit, attempts)
 
     def _await_reply(
         self,
@@ -152,8 +150,20 @@ class Session:
         deadline: float,
         accept: Callable[[Frame], bool] | None,
     ) -> Frame | None:
+        """The response, TIMED_OUT, or None when it is worth asking again now."""
         want = command | RESPONSE_BIT
         while (frame := self._read_frame(deadline)) is not None:
+            if isinstance(frame, BadFrame):
+                # Perhaps our response, damaged: ask again rather than wait.
+                self.stats.bad_frames += 1
+                log.debug("dropped bad frame: %s", frame.reason)
+                return None
+            if frame.type == Event.FAULT:
+                try:
+                    report: object = FaultReport.parse(frame.payload)
+                except ProtocolError as exc:
+                    report = f"unreadable fault report ({exc})"
+                raise DeviceFaultError(report, command.name)
             if frame.type == Event.NAK:
                 self.stats.naks += 1
                 return None  # the device saw a damaged frame: resend now
@@ -164,9 +174,11 @@ class Session:
                     f"the device restarted while waiting for {command.name}; its state is lost"
                 )
             if frame.type == want and frame.seq == seq and (accept is None or accept(frame)):
+                if self.on_accept:
+                    self.on_accept(frame)
                 return frame
             self.stats.stale_frames += 1
-        return None
+        return TIMED_OUT
 
     # -- commands --------------------------------------------------------------
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 
 import serial
 
 from hil.boards.resolve import Resolution
 from hil.firmware.build import FirmwareImage
 
+# Maps the URL a target's UART is reachable at to the URL hil should open,
+# e.g. to put a fault-injecting proxy in between.
+LinkRoute = Callable[[str], str]
+
 
 class Target(abc.ABC):
-    def __init__(self, resolution: Resolution, image: FirmwareImage) -> None:
+    def __init__(self, resolution: Resolution, image: FirmwareImage,
+                 route: LinkRoute | None = None) -> None:
         self.resolution = resolution
         self.image = image
+        self.route = route
 
     @property
     def description(self) -> str:

@@ -78,8 +78,9 @@ class QemuTarget(Target):
                     f"QEMU exited with status {self.child.proc.returncode}: "
                     f"{self.child.output().strip()}"
                 )
+            url = f"socket://127.0.0.1:{port}"
             try:
-                return serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=0.05)
+                return serial.serial_for_url(self.route(url) if self.route else url, timeout=0.05)
             except serial.SerialException:
                 time.sleep(0.05)
         raise TargetError(

@@ -19,6 +19,10 @@ uint32_t hil_port_clock_hz(void);
 /* Energy marker pin, high for exactly the timed window; no-op where absent. */
 void hil_port_marker(int high);
 
+/* Test builds: make the CPU take fault `kind` (HIL_FAULT_*) now. Returns
+ * only if this core cannot take that fault. */
+void hil_port_provoke_fault(uint32_t kind);
+
 const char *hil_port_board(void);
 const char *hil_port_core(void);
 

@@ -42,5 +42,14 @@
 
 /* DEBUG ops. */
 #define HIL_DEBUG_CORRUPT_OUTPUT 1u /* arg: byte of output 0 to flip after every invoke; 0xFFFFFFFF clears */
+#define HIL_DEBUG_FAULT 2u          /* arg: HIL_FAULT_* kind to provoke now */
+#define HIL_DEBUG_HANG 3u           /* spin forever, as a wedged kernel would */
+
+/* FAULT event payload: u32 kind, then u32 pc, lr, xpsr, cfsr, hfsr, mmfar, bfar. */
+#define HIL_FAULT_HARD 1u
+#define HIL_FAULT_MEMMANAGE 2u
+#define HIL_FAULT_BUS 3u
+#define HIL_FAULT_USAGE 4u
+#define HIL_FAULT_SECURE 5u
 
 #endif

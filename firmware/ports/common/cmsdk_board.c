@@ -15,6 +15,7 @@
 #endif
 
 void hil_systick_init(void);
+void hil_fault_init(void);
 
 extern uint8_t __model_region_start[];
 extern uint8_t __model_region_end[];
@@ -23,6 +24,7 @@ extern uint8_t __arena_region_end[];
 
 void hil_port_init(void)
 {
+    hil_fault_init();
     cmsdk_uart_init(PORT_UART_BASE, PORT_CLOCK_HZ, PORT_UART_BAUD);
     hil_systick_init();
 }

@@ -5,5 +5,7 @@
 #define PORT_UART_BASE 0x40004000u
 #define PORT_CLOCK_HZ 25000000u
 #define PORT_UART_BAUD 115200u
+/* Nothing decodes this address: reading it is a bus error. */
+#define PORT_BUS_FAULT_ADDRESS 0xA0000000u
 
 #endif

@@ -1,0 +1,120 @@
+"""The protocol under a damaged link: no wrong result is ever accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hil.boards import load_board, resolve
+from hil.dut import Dut
+from hil.errors import LinkError
+from hil.link.faultproxy import FaultProxy, FaultRates
+from hil.link.framing import Frame, FrameSplitter
+from hil.models import ModelFile
+from hil.references import TflmReference
+
+EXCHANGES = 10_000
+DAMAGE = FaultRates(corrupt=0.01, drop=0.005)
+
+
+class ProxyRoute:
+    """Puts a FaultProxy between hil and the emulator's UART (off until enabled)."""
+
+    def __init__(self, rates: FaultRates, seed: int) -> None:
+        self.rates = rates
+        self.seed = seed
+        self.proxy: FaultProxy | None = None
+
+    def __call__(self, url: str) -> str:
+        port = int(url.rsplit(":", 1)[1])
+        self.proxy = FaultProxy(port, to_device=self.rates, to_host=self.rates, seed=self.seed)
+        self.proxy.set_enabled(False)
+        return self.proxy.url
+
+
+def frames_sent(stream: bytes) -> set[Frame]:
+    return {f for f in FrameSplitter().feed(bytes(stream) + b"\x00") if isinstance(f, Frame)}
+
+
+def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
+    models_dir: Path, record_property: pytest.RecordProperty
+) -> None:
+    model = ModelFile(models_dir / "hello_world_int8.tflite")
+    oracle = TflmReference(model.data, 1)
+    expected = {
+        x: oracle.run([np.array([[x]], np.int8)])[0].tobytes() for x in range(-128, 128)
+    }
+    route = ProxyRoute(DAMAGE, seed=2024)
+    # QEMU answers within milliseconds; a short timeout keeps lost frames cheap.
+    with Dut(resolve(load_board("corstone300")), timeout=0.05, route=route) as dut:
+        dut.load(model)  # set-up on a clean link; the exchanges below are damaged
+        proxy = route.proxy
+        assert proxy is not None
+        session = dut.session
+        session.retries = 15
+        accepted: list[Frame] = []
+        session.on_accept = accepted.append
+        proxy.set_enabled(True)
+
+        rng = np.random.default_rng(7)
+        exchanges = wrong = failed = retried = 0
+        while exchanges < EXCHANGES:
+            x = int(rng.integers(-128, 128))
+            steps = [
+                lambda: session.set_input(0, np.int8(x).tobytes()),
+                session.invoke,
+                lambda: session.get_output(0, 1),
+            ]
+            result = None
+            for step in steps:
+                before = session.stats.retries
+                try:
+                    result = step()
+                except LinkError:
+                    failed += 1
+                    break
+                finally:
+                    exchanges += 1
+                    retried += session.stats.retries > before
+            else:
+                wrong += result != expected[x]
+        proxy.set_enabled(False)
+        stats = session.stats
+        injected = proxy.to_device_stats.faults + proxy.to_host_stats.faults
+        summary = (
+            f"{exchanges} exchanges; faults injected: {proxy.to_device_stats.faults} to device, "
+            f"{proxy.to_host_stats.faults} to host; detected: {stats.bad_frames} bad frames on "
+            f"the host, {stats.naks} NAKs from the device, {stats.timeouts} timeouts; {retried} exchanges recovered by "
+            f"retry ({stats.retries} resends); {failed} failed as link errors; {wrong} wrong"
+        )
+        print(summary)
+        record_property("link_fault_summary", summary)
+        clean = frames_sent(proxy.to_host_stats.clean)
+
+    assert wrong == 0
+    assert failed == 0
+    assert injected > 500 and stats.bad_frames > 0 and stats.naks > 0 and retried > 0
+    # Every response the host accepted is byte for byte a frame the device sent.
+    forged = [f for f in accepted if f not in clean]
+    assert forged == []
+    assert len(accepted) >= EXCHANGES
+
+
+def test_duplicated_and_delayed_bytes_are_survived(models_dir: Path) -> None:
+    model = ModelFile(models_dir / "hello_world_int8.tflite")
+    route = ProxyRoute(FaultRates(duplicate=0.01, delay=0.01, max_delay_s=0.01), seed=9)
+    with Dut(resolve(load_board("mps2-an386")), timeout=0.5, route=route) as dut:
+        dut.load(model)
+        assert route.proxy is not None
+        route.proxy.set_enabled(True)
+        dut.session.retries = 15
+        oracle = TflmReference(model.data, 1)
+        for x in range(-128, 128, 4):
+            dut.session.set_input(0, np.int8(x).tobytes())
+            dut.session.invoke()
+            got = dut.session.get_output(0, 1)
+            assert got == oracle.run([np.array([[x]], np.int8)])[0].tobytes()
+        assert route.proxy.to_device_stats.duplicated + route.proxy.to_host_stats.duplicated > 0
+        assert dut.session.stats.retries > 0
