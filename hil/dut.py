@@ -39,7 +39,6 @@ class Dut:
         self.target: Target | None = None
         self._session: Session | None = None
         self._hello: Hello | None = None
-        self._loaded: tuple[str, LoadedModel] | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -61,7 +60,6 @@ class Dut:
                 f"{self.description}: no HELLO from the device: {exc}"
                 + (f"\n{detail}" if detail else "")
             ) from exc
-        self._loaded = None
         if self.image and self._hello.build_id != self.image.build_id:
             raise HilError(
                 f"device runs firmware {self._hello.build_id}, expected "
@@ -126,18 +124,13 @@ class Dut:
 
     def load(self, model: ModelFile) -> LoadedModel:
         """Send the model unless the device already holds exactly these bytes."""
-        if self._loaded is not None and self._loaded[0] == model.sha256:
-            return self._loaded[1]
+        held = self.session.loaded
+        if held is not None and held.sha256 == model.sha256:
+            return held
         capacity = self.hello.model_capacity
         if len(model.data) > capacity:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
                 f"at most {capacity:,} bytes in RAM"
             )
-        self._loaded = None
-        loaded = self.session.load_model(model.data)
-        self._loaded = (model.sha256, loaded)
-        return loaded
-
-    def forget_model(self) -> None:
-        self._loaded = None
+        return self.session.load_model(model.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import struct
@@ -59,6 +60,7 @@ class LinkStats:
 
 @dataclass(frozen=True)
 class LoadedModel:
+    sha256: str
     crc32: int
     nbytes: int
     arena_used: int
@@ -75,6 +77,8 @@ class Session:
     retries: int = 3
     stats: LinkStats = field(default_factory=LinkStats)
     hello_info: Hello | None = None
+    #: The model the device holds now, as far as this session knows.
+    loaded: LoadedModel | None = None
     #: Called with every response accepted as the answer to a request.
     on_accept: Callable[[Frame], None] | None = None
     _seq: int = 0
@@ -170,6 +174,7 @@ class Session:
             if frame.type == Event.BOOT:
                 if command == Command.HELLO:
                     continue
+                self.loaded = None
                 raise DeviceResetError(
                     f"the device restarted while waiting for {command.name}; its state is lost"
                 )
@@ -210,6 +215,7 @@ class Session:
         self, model: bytes, progress: Callable[[int, int], None] | None = None
     ) -> LoadedModel:
         crc = zlib.crc32(model)
+        self.loaded = None  # MODEL_BEGIN unloads, whatever follows
         self.request(Command.MODEL_BEGIN, struct.pack("<II", len(model), crc))
         step = self.chunk_bytes
         for offset in range(0, len(model), step):
@@ -225,7 +231,9 @@ class Session:
         arena_used, n_in, n_out = self._unpack("<IBB", reply, "MODEL_COMMIT")
         inputs = tuple(self.tensor_info(False, i) for i in range(n_in))
         outputs = tuple(self.tensor_info(True, i) for i in range(n_out))
-        return LoadedModel(crc, len(model), arena_used, inputs, outputs)
+        self.loaded = LoadedModel(hashlib.sha256(model).hexdigest(), crc, len(model), arena_used,
+                                  inputs, outputs)
+        return self.loaded
 
     def tensor_info(self, is_output: bool, index: int) -> TensorSpec:
         reply = self.request(Command.TENSOR_INFO, struct.pack("<BB", int(is_output), index))

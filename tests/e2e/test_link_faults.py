@@ -63,7 +63,7 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
         while exchanges < EXCHANGES:
             x = int(rng.integers(-128, 128))
             steps = [
-                lambda: session.set_input(0, np.int8(x).tobytes()),
+                lambda value=x: session.set_input(0, np.int8(value).tobytes()),
                 session.invoke,
                 lambda: session.get_output(0, 1),
             ]
@@ -86,8 +86,9 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
         summary = (
             f"{exchanges} exchanges; faults injected: {proxy.to_device_stats.faults} to device, "
             f"{proxy.to_host_stats.faults} to host; detected: {stats.bad_frames} bad frames on "
-            f"the host, {stats.naks} NAKs from the device, {stats.timeouts} timeouts; {retried} exchanges recovered by "
-            f"retry ({stats.retries} resends); {failed} failed as link errors; {wrong} wrong"
+            f"the host, {stats.naks} NAKs from the device, {stats.timeouts} timeouts; "
+            f"{retried} exchanges recovered by retry ({stats.retries} resends); "
+            f"{failed} failed as link errors; {wrong} wrong"
         )
         print(summary)
         record_property("link_fault_summary", summary)
