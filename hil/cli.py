@@ -45,6 +45,12 @@ def _summary_table(result: CaseResult) -> Table:
             f"{result.matched(ref)}/{len(result.vectors)} vectors, "
             f"max |diff| {result.max_abs_diff(ref):g}",
         )
+        if result.excused(ref):
+            table.add_row(
+                f"  {ref} vs tflm",
+                f"{result.excused(ref)} elements where {ref} itself departs from the exact "
+                "oracle beyond tolerance (not held against the device)",
+            )
     for ref, reason in result.unavailable.items():
         table.add_row(f"{ref}", f"unavailable: {reason}")
     counter = result.counter_summary()
@@ -52,11 +58,25 @@ def _summary_table(result: CaseResult) -> Table:
         per = counter["per_inference"]
         table.add_row(
             f"{counter['kind']} per inference",
-            f"min {per['min']:,}  median {per['median']:,}  max {per['max']:,}",
+            f"min {per['min']:,}  median {per['median']:,g}  p90 {per['p90']:,}  "
+            f"max {per['max']:,}",
+        )
+        identical = "identical" if counter["repeats_identical"] else "varying"
+        table.add_row(
+            "timed repeats per vector",
+            f"{counter['repeats']} after {counter['warmup']} warm-up ({identical})",
         )
         table.add_row("counter method", counter["method"])
     table.add_row("model bytes", f"{len(result.model.data):,}")
+    if result.footprint:
+        fp = result.footprint
+        table.add_row(
+            "firmware flash (ELF)",
+            f"{fp.flash:,} B (text {fp.text:,}, rodata {fp.rodata:,}, data {fp.data:,})",
+        )
+        table.add_row("firmware static RAM (ELF)", f"{fp.static_ram:,} B (data + bss)")
     table.add_row("arena used (device)", f"{result.loaded.arena_used:,} B")
+    table.add_row("stack used in inference (device)", f"{result.stack_bytes:,} B")
     table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
     table.add_row("engine", result.engine)
     return table
@@ -82,9 +102,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             dut,
             case,
             litert_resolver=args.litert_resolver,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            profile=args.profile,
             on_vector=lambda n, total: progress.update(task, completed=n, total=total),
         )
     console.print(_summary_table(result))
+    if result.profile:
+        console.print(f"per-operator profile ({result.profile.method})", highlight=False)
+        console.print(result.profile.table(), markup=False, highlight=False)
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
         console.print(f"JSON written to {args.json}")
@@ -134,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="tolerance against LiteRT for integer outputs, in LSB",
     )
     run.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
+    run.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="timed inferences per vector, on the same inputs (1..254)",
+    )
+    run.add_argument("--warmup", type=int, default=0, help="untimed inferences before them")
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="time each operator (one extra inference on the first vector)",
+    )
     run.add_argument("--firmware", choices=("release", "test"), default="release")
     run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")

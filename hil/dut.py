@@ -8,7 +8,7 @@ import logging
 from hil.boards.resolve import Resolution
 from hil.errors import DeviceError, DeviceFaultError, HilError, LinkError, ModelFileError
 from hil.firmware.build import FirmwareImage, build_firmware
-from hil.link.protocol import Counters, Hello
+from hil.link.protocol import CounterKind, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
 from hil.models import ModelFile
@@ -108,10 +108,11 @@ class Dut:
     def description(self) -> str:
         return self.resolution.describe()
 
-    def measurement(self, counters: Counters) -> Measurement | None:
+    def measure(self, kind: CounterKind, ticks: int) -> Measurement | None:
+        """Raw device ticks as a named figure (instructions on QEMU, cycles on boards)."""
         return interpret_counter(
-            counters.kind,
-            counters.ticks,
+            kind,
+            ticks,
             backend=self.resolution.backend,
             clock_hz=self.hello.clock_hz,
             icount_shift=self.board.backend("qemu").get("icount_shift"),

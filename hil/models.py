@@ -96,6 +96,24 @@ class ModelFile:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
+    def op_names(self) -> tuple[str, ...]:
+        """Builtin operator name of each operator, in execution order."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        model = self._schema_model
+        try:
+            graph = model.Subgraphs(0)
+            out = []
+            for i in range(graph.OperatorsLength()):
+                opcode = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+                out.append(names.get(code, f"BUILTIN_{code}"))
+            return tuple(out)
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    @cached_property
     def inputs(self) -> tuple[IOSpec, ...]:
         return self._specs(outputs=False)
 

@@ -61,10 +61,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="per-request timeout on the device link",
     )
+    group.addoption(
+        "--hil-repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="timed inferences per vector (min/median/p90/max are reported)",
+    )
+    group.addoption(
+        "--hil-warmup",
+        type=int,
+        default=0,
+        metavar="W",
+        help="untimed inferences before the timed ones",
+    )
+    group.addoption(
+        "--hil-profile",
+        action="store_true",
+        help="per-operator profile of every case (else only of cases marked "
+        "hil_profile); shown for failing cases",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil: needs a board (--board)")
+    config.addinivalue_line("markers", "hil_profile: collect a per-operator profile")
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
     resolutions = []
     try:
@@ -140,7 +161,21 @@ def check_model(dut: Dut, request: pytest.FixtureRequest) -> Callable[[ModelCase
     config = request.config
 
     def check(case: ModelCase) -> CaseResult:
-        result = run_case(dut, case, litert_resolver=config.getoption("litert_resolver"))
+        profile = bool(config.getoption("hil_profile")) or (
+            request.node.get_closest_marker("hil_profile") is not None
+        )
+        result = run_case(
+            dut,
+            case,
+            litert_resolver=config.getoption("litert_resolver"),
+            warmup=config.getoption("hil_warmup"),
+            repeats=config.getoption("hil_repeats"),
+            profile=profile,
+        )
+        if result.profile:
+            request.node.add_report_section(
+                "call", "hil profile", f"{result.profile.method}\n{result.profile.table()}"
+            )
         record = result.to_dict()
         record["test"] = request.node.nodeid
         config.stash[RESULTS].append(record)

@@ -14,6 +14,8 @@ from hil.cases import ModelCase
 from hil.compare import TensorComparison, compare_tensor
 from hil.dut import Dut
 from hil.errors import HilError
+from hil.firmware.footprint import Footprint, footprint
+from hil.link.protocol import CounterKind
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.models import IOSpec, ModelFile
@@ -23,21 +25,77 @@ from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
 MAX_REPORTED_DIFFS = 5
 
 
+@dataclass(frozen=True)
+class OpProfile:
+    index: int
+    op: str
+    value: int
+
+
+@dataclass
+class Profile:
+    """Per-operator counts of one profiled invocation (the first vector's).
+
+    Each operator's figure includes one read of the counter. `whole` is the
+    same inputs' unprofiled inference; `profiled_total` the profiled run's,
+    which also pays for every counter read."""
+
+    kind: str
+    method: str
+    ops: list[OpProfile]
+    whole: int
+    profiled_total: int
+
+    @property
+    def op_sum(self) -> int:
+        return sum(o.value for o in self.ops)
+
+    def table(self) -> str:
+        width = max((len(o.op) for o in self.ops), default=2)
+        lines = [f"{'#':>4}  {'op':<{width}}  {self.kind:>14}  {'share':>6}"]
+        for o in self.ops:
+            share = o.value / self.whole if self.whole else 0.0
+            lines.append(f"{o.index:>4}  {o.op:<{width}}  {o.value:>14,}  {share:>6.1%}")
+        lines.append(f"{'':>4}  {'sum of ops':<{width}}  {self.op_sum:>14,}")
+        lines.append(f"{'':>4}  {'whole inference':<{width}}  {self.whole:>14,}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "unit": self.kind,
+            "method": self.method,
+            "whole_inference": self.whole,
+            "profiled_run": self.profiled_total,
+            "sum_of_ops": self.op_sum,
+            "ops": [{"index": o.index, "op": o.op, "value": o.value} for o in self.ops],
+        }
+
+
 @dataclass
 class VectorResult:
     index: int
     source: str
-    measurement: Measurement | None
+    measurements: list[Measurement]  # one per timed repeat
+    stack_bytes: int
     comparisons: dict[str, list[TensorComparison]]
 
     def ok(self, reference: str) -> bool:
         return all(c.ok for c in self.comparisons.get(reference, []))
 
     def to_dict(self) -> dict[str, Any]:
+        first = self.measurements[0] if self.measurements else None
         return {
             "index": self.index,
             "source": self.source,
-            "counter": self.measurement.to_dict() if self.measurement else None,
+            "counter": None
+            if first is None
+            else {
+                "kind": first.kind,
+                "unit": first.kind,
+                "repeats": [m.value for m in self.measurements],
+            },
+            "stack_bytes": self.stack_bytes,
             "agreement": {
                 ref: {
                     "ok": self.ok(ref),
@@ -64,10 +122,19 @@ class CaseResult:
     unavailable: dict[str, str] = field(default_factory=dict)  # name -> reason
     agreement: dict[str, str] = field(default_factory=dict)  # name -> exact | tolerance
     vectors: list[VectorResult] = field(default_factory=list)
+    profile: Profile | None = None
+    footprint: Footprint | None = None
+    warmup: int = 0
+    repeats: int = 1
     seconds: float = 0.0
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
+
+    def excused(self, reference: str) -> int:
+        """Elements where this reference departs from the exact oracle beyond
+        its tolerance, and so says nothing about the device."""
+        return sum(c.n_excused for v in self.vectors for c in v.comparisons.get(reference, []))
 
     def max_abs_diff(self, reference: str) -> float:
         diffs = [c.max_abs_diff for v in self.vectors for c in v.comparisons.get(reference, [])]
@@ -82,20 +149,31 @@ class CaseResult:
         return "pass" if self.passed else "mismatch"
 
     def counter_summary(self) -> dict[str, Any] | None:
-        values = [v.measurement.value for v in self.vectors if v.measurement]
+        """min, median, p90 and max per inference over every vector and repeat."""
+        values = [m.value for v in self.vectors for m in v.measurements]
         if not values:
             return None
-        first = next(v.measurement for v in self.vectors if v.measurement)
+        first = next(m for v in self.vectors for m in v.measurements)
         return {
             "kind": first.kind,
             "unit": first.kind,
             "method": first.method,
+            "warmup": self.warmup,
+            "repeats": self.repeats,
+            "repeats_identical": all(
+                len({m.value for m in v.measurements}) == 1 for v in self.vectors
+            ),
             "per_inference": {
                 "min": min(values),
-                "median": statistics.median(values),
+                "median": float(statistics.median(values)),
+                "p90": int(np.percentile(values, 90, method="nearest")),
                 "max": max(values),
             },
         }
+
+    @property
+    def stack_bytes(self) -> int:
+        return max((v.stack_bytes for v in self.vectors), default=0)
 
     def failures(self) -> list[str]:
         """Readable diffs for the first failing vectors."""
@@ -139,6 +217,8 @@ class CaseResult:
                 "outputs": [s.describe() for s in self.model.outputs],
             },
             "arena_used_bytes": self.loaded.arena_used,
+            "stack_used_bytes": self.stack_bytes,
+            "footprint": self.footprint.to_dict() if self.footprint else None,
             "references": {
                 name: {"version": version, "agreement": self.agreement[name]}
                 for name, version in self.references.items()
@@ -151,11 +231,13 @@ class CaseResult:
                         "matched": self.matched(r),
                         "total": len(self.vectors),
                         "max_abs_diff": self.max_abs_diff(r),
+                        "reference_disagreements": self.excused(r),
                     }
                     for r in self.references
                 },
                 "counter": self.counter_summary(),
             },
+            "profile": self.profile.to_dict() if self.profile else None,
             "vectors": [v.to_dict() for v in self.vectors],
             "seconds": round(self.seconds, 3),
         }
@@ -199,10 +281,28 @@ def _device_outputs(dut: Dut, specs: tuple[IOSpec, ...], loaded: LoadedModel) ->
     return outs
 
 
+def _profile(
+    dut: Dut, model: ModelFile, kind: CounterKind, whole_ticks: int, profiled_ticks: int
+) -> Profile | None:
+    whole = dut.measure(kind, whole_ticks)
+    profiled = dut.measure(kind, profiled_ticks)
+    if whole is None or profiled is None:
+        return None
+    names = model.op_names
+    ops = []
+    for i, ticks in enumerate(dut.session.read_profile()):
+        m = dut.measure(kind, ticks)
+        ops.append(OpProfile(i, names[i] if i < len(names) else "?", m.value if m else 0))
+    return Profile(whole.kind, whole.method, ops, whole.value, profiled.value)
+
+
 def run_case(
     dut: Dut,
     case: ModelCase,
     *,
+    warmup: int = 0,
+    repeats: int = 1,
+    profile: bool = False,
     litert_resolver: str = "ref",
     references: list[Reference] | None = None,
     on_vector: Callable[[int, int], None] | None = None,
@@ -234,22 +334,43 @@ def run_case(
         references={r.name: r.version for r in refs},
         unavailable=unavailable,
         agreement={},
+        warmup=warmup,
+        repeats=repeats,
+        footprint=footprint(dut.image.elf) if dut.image else None,
     )
     for n, (source, vector) in enumerate(vectors):
         for i, data in enumerate(vector):
             dut.session.set_input(i, np.ascontiguousarray(data).tobytes())
-        counters = dut.session.invoke(timeout=dut.invoke_timeout(len(model.data)))
+        counters = dut.session.invoke(
+            timeout=dut.invoke_timeout(len(model.data)),
+            warmup=warmup,
+            repeats=repeats,
+            profile=profile and n == 0,
+        )
         device_out = _device_outputs(dut, model.outputs, loaded)
+        measurements = [m for t in counters.repeats if (m := dut.measure(counters.kind, t))]
+        if counters.profile_total is not None:
+            result.profile = _profile(
+                dut, model, counters.kind, counters.repeats[0], counters.profile_total
+            )
         comparisons: dict[str, list[TensorComparison]] = {}
+        # Exact references first: their outputs judge the tolerance references'.
+        outputs = {ref.name: ref.run(vector) for ref in refs}
+        oracle = next((outputs[r.name] for r in refs if r.agreement == "exact"), None)
         for ref in refs:
-            ref_out = ref.run(vector)
+            ref_out = outputs[ref.name]
             comps = []
             for i, spec in enumerate(model.outputs):
                 tol = case.tolerance(ref.name, np.issubdtype(spec.dtype, np.floating))
                 result.agreement.setdefault(ref.name, tol.describe(spec.dtype))
-                comps.append(compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol))
+                judge = oracle[i] if oracle is not None and ref.agreement != "exact" else None
+                comps.append(
+                    compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol, judge)
+                )
             comparisons[ref.name] = comps
-        result.vectors.append(VectorResult(n, source, dut.measurement(counters), comparisons))
+        result.vectors.append(
+            VectorResult(n, source, measurements, counters.stack_bytes, comparisons)
+        )
         if on_vector:
             on_vector(n + 1, len(vectors))
     result.seconds = time.monotonic() - started

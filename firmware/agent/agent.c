@@ -52,10 +52,16 @@ static struct {
 } upload;
 
 static uint32_t input_filled[MAX_IO_TENSORS];
-static struct {
-    uint8_t kind;
-    uint64_t ticks;
-} last_counters;
+
+/* The counters response of the last invoke, kept for READ_COUNTERS. */
+static uint8_t last_counters[16u + 8u * HIL_MAX_REPEATS];
+static uint32_t last_counters_len;
+
+static uint64_t op_ticks[HIL_MAX_PROFILE_OPS];
+static uint32_t profiled_ops;
+
+#define STACK_PAINT 0xA5u
+#define STACK_MARGIN 256u
 
 #ifdef HIL_DEBUG_COMMANDS
 static uint32_t corrupt_output_byte = 0xFFFFFFFFu;
@@ -209,6 +215,8 @@ static hil_status on_model_begin(const request *req, uint32_t *out_len, hil_msg 
     uint32_t bytes = get_u32(req->payload);
     hil_engine_unload();
     upload.active = 0;
+    last_counters_len = 0;
+    profiled_ops = 0;
     if (bytes > cfg.model_capacity) {
         return hil_fail(msg, HIL_ERR_MODEL_TOO_LARGE,
                         "model of %u bytes exceeds the %u bytes this device holds", bytes,
@@ -367,27 +375,77 @@ static hil_status on_set_input(const request *req, uint32_t *out_len, hil_msg *m
     return HIL_OK;
 }
 
-static uint32_t put_counters(uint8_t *p)
+static void put_u64(uint8_t *p, uint64_t v)
 {
-    p[0] = last_counters.kind;
-    p[1] = p[2] = p[3] = 0;
-    put_u32(p + 4, (uint32_t)last_counters.ticks);
-    put_u32(p + 8, (uint32_t)(last_counters.ticks >> 32));
-    return 12;
+    put_u32(p, (uint32_t)v);
+    put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static hil_status on_invoke(const request *req, uint32_t *out_len, hil_msg *msg)
+/* Stack high-water mark: paint the unused stack below us, look after. */
+static void paint_stack(void)
 {
-    (void)req;
-    hil_status st = need_model(msg);
-    if (st != HIL_OK) {
-        return st;
+    uint8_t *bottom;
+    uint8_t *top;
+    hil_port_stack_region(&bottom, &top);
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t low = (uintptr_t)bottom;
+    if (bottom == NULL || sp < low + STACK_MARGIN || sp > (uintptr_t)top) {
+        return;
     }
+    memset(bottom, STACK_PAINT, (size_t)(sp - STACK_MARGIN - low));
+}
+
+static uint32_t stack_used(void)
+{
+    uint8_t *bottom;
+    uint8_t *top;
+    hil_port_stack_region(&bottom, &top);
+    if (bottom == NULL) {
+        return 0;
+    }
+    uint8_t *p = bottom;
+    while (p < top && *p == STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)(top - p);
+}
+
+/* The inputs of one invoke, copied aside so repeats run on the same data
+ * (activations may overwrite the inputs). They go in the model region's free
+ * space after the model, so they cost no arena. */
+static hil_status stash_inputs(int restore, hil_msg *msg)
+{
+    uint32_t offset = (upload.expected + 15u) & ~15u;
     uint32_t inputs = hil_engine_count(0);
     for (uint32_t i = 0; i < inputs; i++) {
         hil_tensor_info info;
         uint8_t *data;
-        st = hil_engine_tensor(0, i, &info, &data, msg);
+        hil_status st = hil_engine_tensor(0, i, &info, &data, msg);
+        if (st != HIL_OK) {
+            return st;
+        }
+        if (offset > cfg.model_capacity || info.bytes > cfg.model_capacity - offset) {
+            return hil_fail(msg, HIL_ERR_MODEL_TOO_LARGE,
+                            "repeats need %u bytes for input copies after the model; %u free",
+                            info.bytes, cfg.model_capacity - upload.expected);
+        }
+        if (restore) {
+            memcpy(data, cfg.model_region + offset, info.bytes);
+        } else {
+            memcpy(cfg.model_region + offset, data, info.bytes);
+        }
+        offset += info.bytes;
+    }
+    return HIL_OK;
+}
+
+static hil_status check_inputs_complete(hil_msg *msg)
+{
+    uint32_t inputs = hil_engine_count(0);
+    for (uint32_t i = 0; i < inputs; i++) {
+        hil_tensor_info info;
+        uint8_t *data;
+        hil_status st = hil_engine_tensor(0, i, &info, &data, msg);
         if (st != HIL_OK) {
             return st;
         }
@@ -396,18 +454,93 @@ static hil_status on_invoke(const request *req, uint32_t *out_len, hil_msg *msg)
                             input_filled[i], info.bytes);
         }
     }
+    return HIL_OK;
+}
+
+/* One inference inside the marker window; returns its ticks. */
+static hil_status timed_invoke(uint64_t *ticks, hil_msg *msg)
+{
     hil_port_marker(1);
     hil_port_counter_start();
-    st = hil_engine_invoke(msg);
-    uint64_t ticks = hil_port_counter_read();
+    hil_status st = hil_engine_invoke(msg);
+    *ticks = hil_port_counter_read();
     hil_port_marker(0);
+    return st;
+}
+
+static hil_status run_invokes(uint32_t warmup, uint32_t repeats, int profile, uint8_t *out,
+                              hil_msg *msg)
+{
+    int stash = warmup + repeats + (profile ? 1u : 0u) > 1u;
+    hil_status st = stash ? stash_inputs(0, msg) : HIL_OK;
+    uint64_t ticks = 0;
+    for (uint32_t i = 0; st == HIL_OK && i < warmup; i++) {
+        st = i > 0 ? stash_inputs(1, msg) : HIL_OK;
+        st = st == HIL_OK ? hil_engine_invoke(msg) : st;
+    }
+    uint32_t stack = 0;
+    for (uint32_t r = 0; st == HIL_OK && r < repeats; r++) {
+        if (warmup > 0 || r > 0) {
+            st = stash_inputs(1, msg);
+        }
+        if (st == HIL_OK) {
+            paint_stack();
+            st = timed_invoke(&ticks, msg);
+            uint32_t used = stack_used();
+            stack = used > stack ? used : stack;
+            put_u64(out + 16u + 8u * r, ticks);
+        }
+    }
+    uint64_t profile_total = 0;
+    profiled_ops = 0;
+    if (st == HIL_OK && profile) {
+        st = stash_inputs(1, msg);
+        if (st == HIL_OK) {
+            hil_engine_set_profiler(hil_port_counter_read, op_ticks, HIL_MAX_PROFILE_OPS);
+            st = timed_invoke(&profile_total, msg);
+            hil_engine_set_profiler(0, 0, 0);
+            uint32_t ops = hil_engine_op_count();
+            profiled_ops = ops < HIL_MAX_PROFILE_OPS ? ops : HIL_MAX_PROFILE_OPS;
+        }
+    }
+    out[0] = hil_port_counter_kind();
+    out[1] = profile ? (uint8_t)HIL_INVOKE_PROFILE : 0u;
+    put_u16(out + 2, (uint16_t)repeats);
+    put_u32(out + 4, stack);
+    put_u64(out + 8, profile_total);
+    return st;
+}
+
+static hil_status on_invoke(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_model(msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t warmup = 0;
+    uint32_t repeats = 1;
+    int profile = 0;
+    if (req->len >= 5) {
+        warmup = get_u16(req->payload);
+        repeats = get_u16(req->payload + 2);
+        profile = (req->payload[4] & HIL_INVOKE_PROFILE) != 0;
+    }
+    if (repeats < 1 || repeats > HIL_MAX_REPEATS) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "repeats must be 1..%u, got %u",
+                        HIL_MAX_REPEATS, repeats);
+    }
+    st = check_inputs_complete(msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    last_counters_len = 0;
+    st = run_invokes(warmup, repeats, profile, last_counters, msg);
     /* Activations may reuse the inputs' memory: they must be sent again. */
     memset(input_filled, 0, sizeof input_filled);
     if (st != HIL_OK) {
         return st;
     }
-    last_counters.kind = hil_port_counter_kind();
-    last_counters.ticks = ticks;
+    last_counters_len = 16u + 8u * repeats;
 #ifdef HIL_DEBUG_COMMANDS
     if (corrupt_output_byte != 0xFFFFFFFFu && hil_engine_count(1) > 0) {
         hil_tensor_info info;
@@ -418,7 +551,8 @@ static hil_status on_invoke(const request *req, uint32_t *out_len, hil_msg *msg)
         }
     }
 #endif
-    *out_len = put_counters(tx_payload());
+    memcpy(tx_payload(), last_counters, last_counters_len);
+    *out_len = last_counters_len;
     return HIL_OK;
 }
 
@@ -452,8 +586,52 @@ static hil_status on_get_output(const request *req, uint32_t *out_len, hil_msg *
 static hil_status on_read_counters(const request *req, uint32_t *out_len, hil_msg *msg)
 {
     (void)req;
-    (void)msg;
-    *out_len = put_counters(tx_payload());
+    if (last_counters_len == 0) {
+        return hil_fail(msg, HIL_ERR_STATE, "no invoke has completed yet");
+    }
+    memcpy(tx_payload(), last_counters, last_counters_len);
+    *out_len = last_counters_len;
+    return HIL_OK;
+}
+
+static hil_status on_read_profile(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 2, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint32_t first = get_u16(req->payload);
+    if (first > profiled_ops) {
+        return hil_fail(msg, HIL_ERR_BAD_REQUEST, "profile has %u operators, asked from %u",
+                        profiled_ops, first);
+    }
+    uint32_t n = profiled_ops - first;
+    uint32_t room = (HIL_MAX_PAYLOAD - 4u) / 8u;
+    if (n > room) {
+        n = room;
+    }
+    uint8_t *p = tx_payload();
+    put_u16(p, (uint16_t)profiled_ops);
+    put_u16(p + 2, (uint16_t)n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_u64(p + 4u + 8u * i, op_ticks[first + i]);
+    }
+    *out_len = 4u + 8u * n;
+    return HIL_OK;
+}
+
+static hil_status on_calibrate(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    hil_status st = need_len(req, 4, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    uint64_t ticks = hil_port_calibrate(get_u32(req->payload));
+    uint8_t *p = tx_payload();
+    p[0] = hil_port_counter_kind();
+    p[1] = p[2] = p[3] = 0;
+    put_u64(p + 4, ticks);
+    *out_len = 12;
     return HIL_OK;
 }
 
@@ -505,6 +683,10 @@ static handler_fn handler_for(uint8_t type)
         return on_get_output;
     case HIL_CMD_READ_COUNTERS:
         return on_read_counters;
+    case HIL_CMD_READ_PROFILE:
+        return on_read_profile;
+    case HIL_CMD_CALIBRATE:
+        return on_calibrate;
 #ifdef HIL_DEBUG_COMMANDS
     case HIL_CMD_DEBUG:
         return on_debug;
@@ -586,7 +768,8 @@ void hil_agent_init(const hil_agent_config *config)
     last.valid = 0;
     upload.active = 0;
     memset(input_filled, 0, sizeof input_filled);
-    memset(&last_counters, 0, sizeof last_counters);
+    last_counters_len = 0;
+    profiled_ops = 0;
 }
 
 void hil_agent_announce_boot(void)

@@ -69,3 +69,13 @@ uint32_t hil_engine_arena_used(void)
 {
     return hil_interp_arena_used(&g_interp);
 }
+
+uint32_t hil_engine_op_count(void)
+{
+    return hil_interp_loaded(&g_interp) ? g_interp.n_nodes : 0;
+}
+
+void hil_engine_set_profiler(hil_clock_fn clock, uint64_t *ticks, uint32_t capacity)
+{
+    hil_interp_set_profiler(&g_interp, clock, ticks, capacity);
+}

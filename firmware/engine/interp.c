@@ -316,12 +316,28 @@ hil_status hil_interp_invoke(hil_interp *ip, hil_msg *msg)
     }
     for (uint32_t i = 0; i < ip->n_nodes; i++) {
         const hil_node *node = &ip->nodes[i];
+        uint64_t start = 0;
+        int timed = ip->clock != NULL && i < ip->op_ticks_capacity;
+        if (timed) {
+            start = ip->clock();
+        }
         hil_status st = node->kernel->eval(ip, node, msg);
+        if (timed) {
+            ip->op_ticks[i] = ip->clock() - start;
+        }
         if (st != HIL_OK) {
             return op_failure(node, st, msg);
         }
     }
     return HIL_OK;
+}
+
+void hil_interp_set_profiler(hil_interp *ip, hil_clock_fn clock, uint64_t *ticks,
+                             uint32_t capacity)
+{
+    ip->clock = ticks != NULL ? clock : NULL;
+    ip->op_ticks = ticks;
+    ip->op_ticks_capacity = ticks != NULL ? capacity : 0;
 }
 
 void hil_interp_reset_variables(hil_interp *ip)

@@ -65,6 +65,10 @@ typedef struct hil_interp {
     int32_t *io[2]; /* graph inputs, outputs (tensor indices) */
     uint32_t n_io[2];
     int loaded;
+    /* Optional per-operator timing (hil_interp_set_profiler). */
+    hil_clock_fn clock;
+    uint64_t *op_ticks;
+    uint32_t op_ticks_capacity;
 } hil_interp;
 
 /* Give the context its arena (aligned up to 16 bytes internally). */
@@ -84,6 +88,11 @@ void hil_interp_tensor_info(const hil_tensor *t, hil_tensor_info *info);
 
 /* Run every operator once, in order. */
 hil_status hil_interp_invoke(hil_interp *ip, hil_msg *msg);
+
+/* Time each operator of later invokes with `clock` into ticks[op index];
+ * clock NULL stops it. The setting survives loads and unloads. */
+void hil_interp_set_profiler(hil_interp *ip, hil_clock_fn clock, uint64_t *ticks,
+                             uint32_t capacity);
 
 /* Zero the variable tensors (int8 ones to their zero point, as TFLM does). */
 void hil_interp_reset_variables(hil_interp *ip);

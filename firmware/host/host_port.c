@@ -75,3 +75,14 @@ uint8_t *hil_port_arena_region(uint32_t *bytes)
     *bytes = HOST_ARENA_BYTES;
     return arena_region;
 }
+
+uint64_t hil_port_calibrate(uint32_t iterations)
+{
+    return 2u * (uint64_t)iterations;
+}
+
+void hil_port_stack_region(uint8_t **bottom, uint8_t **top)
+{
+    *bottom = 0;
+    *top = 0;
+}

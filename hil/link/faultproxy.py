@@ -85,8 +85,15 @@ class FaultProxy:
     """Listens on a loopback port; on the first connection, connects to the
     upstream port and pumps both ways through the damagers."""
 
-    def __init__(self, upstream_port: int, *, to_device: FaultRates, to_host: FaultRates,
-                 seed: int = 0, upstream_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        *,
+        to_device: FaultRates,
+        to_host: FaultRates,
+        seed: int = 0,
+        upstream_host: str = "127.0.0.1",
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.to_device_stats = DirectionStats()
         self.to_host_stats = DirectionStats()
@@ -129,10 +136,12 @@ class FaultProxy:
             s.settimeout(None)
         self._sockets += [client, upstream]
         pumps = [
-            threading.Thread(target=self._pump, args=(client, upstream, self._to_device),
-                             daemon=True),
-            threading.Thread(target=self._pump, args=(upstream, client, self._to_host),
-                             daemon=True),
+            threading.Thread(
+                target=self._pump, args=(client, upstream, self._to_device), daemon=True
+            ),
+            threading.Thread(
+                target=self._pump, args=(upstream, client, self._to_host), daemon=True
+            ),
         ]
         for p in pumps:
             p.start()

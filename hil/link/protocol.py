@@ -28,6 +28,8 @@ class Command(IntEnum):
     INVOKE = 0x07
     GET_OUTPUT = 0x08
     READ_COUNTERS = 0x09
+    READ_PROFILE = 0x0A
+    CALIBRATE = 0x0B
     DEBUG = 0x70
 
 
@@ -83,10 +85,26 @@ FAULT_NAMES = {
 
 # Configurable Fault Status Register bits (ARMv7-M / ARMv8-M).
 CFSR_BITS = {
-    0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR", 7: "MMARVALID",
-    8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR",
-    13: "LSPERR", 15: "BFARVALID", 16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP",
-    20: "STKOF", 24: "UNALIGNED", 25: "DIVBYZERO",
+    0: "IACCVIOL",
+    1: "DACCVIOL",
+    3: "MUNSTKERR",
+    4: "MSTKERR",
+    5: "MLSPERR",
+    7: "MMARVALID",
+    8: "IBUSERR",
+    9: "PRECISERR",
+    10: "IMPRECISERR",
+    11: "UNSTKERR",
+    12: "STKERR",
+    13: "LSPERR",
+    15: "BFARVALID",
+    16: "UNDEFINSTR",
+    17: "INVSTATE",
+    18: "INVPC",
+    19: "NOCP",
+    20: "STKOF",
+    24: "UNALIGNED",
+    25: "DIVBYZERO",
 }
 HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
 
@@ -224,16 +242,46 @@ class FaultReport:
         return {"kind": FAULT_NAMES[self.kind], **{r: f"0x{getattr(self, r):08x}" for r in regs}}
 
 
+INVOKE_PROFILE = 0x1
+MAX_REPEATS = 254
+
+
+def _counter_kind(value: int, what: str) -> CounterKind:
+    try:
+        return CounterKind(value)
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: unknown counter kind {value}") from exc
+
+
 @dataclass(frozen=True)
 class Counters:
+    """One INVOKE's measurements: ticks of each timed repeat, the stack's
+    high-water mark, and the total of the profiled run if there was one."""
+
     kind: CounterKind
-    ticks: int
+    repeats: tuple[int, ...]
+    stack_bytes: int
+    profile_total: int | None
 
     @classmethod
     def parse(cls, data: bytes) -> Counters:
         r = _Reader(data, "counters")
-        kind, _, _, _, lo, hi = r.take("<BBBBII")
-        try:
-            return cls(CounterKind(kind), lo | (hi << 32))
-        except ValueError as exc:
-            raise ProtocolError(f"counters: unknown counter kind {kind}") from exc
+        kind, flags, n, stack, profile_total = r.take("<BBHIQ")
+        repeats = r.take(f"<{n}Q")
+        return cls(
+            _counter_kind(kind, "counters"),
+            tuple(repeats),
+            stack,
+            profile_total if flags & INVOKE_PROFILE else None,
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    kind: CounterKind
+    ticks: int
+
+    @classmethod
+    def parse(cls, data: bytes) -> Calibration:
+        kind, _, _, _, ticks = _Reader(data, "CALIBRATE response").take("<BBBBQ")
+        return cls(_counter_kind(kind, "CALIBRATE response"), ticks)

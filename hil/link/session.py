@@ -22,7 +22,10 @@ from hil.errors import (
 )
 from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
 from hil.link.protocol import (
+    INVOKE_PROFILE,
+    MAX_REPEATS,
     RESPONSE_BIT,
+    Calibration,
     Command,
     Counters,
     DebugOp,
@@ -231,8 +234,9 @@ class Session:
         arena_used, n_in, n_out = self._unpack("<IBB", reply, "MODEL_COMMIT")
         inputs = tuple(self.tensor_info(False, i) for i in range(n_in))
         outputs = tuple(self.tensor_info(True, i) for i in range(n_out))
-        self.loaded = LoadedModel(hashlib.sha256(model).hexdigest(), crc, len(model), arena_used,
-                                  inputs, outputs)
+        self.loaded = LoadedModel(
+            hashlib.sha256(model).hexdigest(), crc, len(model), arena_used, inputs, outputs
+        )
         return self.loaded
 
     def tensor_info(self, is_output: bool, index: int) -> TensorSpec:
@@ -253,8 +257,42 @@ class Session:
                     f"input {index}: device holds {got} bytes, expected {offset + len(chunk)}"
                 )
 
-    def invoke(self, timeout: float | None = None) -> Counters:
-        return self._counters(self.request(Command.INVOKE, timeout=timeout))
+    def invoke(
+        self,
+        timeout: float | None = None,
+        *,
+        warmup: int = 0,
+        repeats: int = 1,
+        profile: bool = False,
+    ) -> Counters:
+        """Run the model: `warmup` untimed runs, then `repeats` timed ones on the
+        same inputs, then (with `profile`) one more with per-operator timing."""
+        if not 1 <= repeats <= MAX_REPEATS:
+            raise ValueError(f"repeats must be 1..{MAX_REPEATS}, got {repeats}")
+        if not 0 <= warmup <= 0xFFFF:
+            raise ValueError(f"warmup must be 0..65535, got {warmup}")
+        payload = struct.pack("<HHB", warmup, repeats, INVOKE_PROFILE if profile else 0)
+        runs = warmup + repeats + int(profile)
+        limit = None if timeout is None else timeout * runs
+        return self._counters(self.request(Command.INVOKE, payload, timeout=limit))
+
+    def read_profile(self) -> list[int]:
+        """Ticks per operator, in execution order, of the last profiled run."""
+        ticks: list[int] = []
+        while True:
+            reply = self.request(Command.READ_PROFILE, struct.pack("<H", len(ticks)))
+            total, n = self._unpack("<HH", reply, "READ_PROFILE")
+            if len(reply) != 4 + 8 * n:
+                raise LinkError(f"READ_PROFILE: {len(reply)} bytes for {n} operators")
+            ticks += struct.unpack_from(f"<{n}Q", reply, 4)
+            if len(ticks) >= total or n == 0:
+                return ticks
+
+    def calibrate(self, iterations: int) -> Calibration:
+        try:
+            return Calibration.parse(self.request(Command.CALIBRATE, struct.pack("<I", iterations)))
+        except ProtocolError as exc:
+            raise LinkError(str(exc)) from exc
 
     def read_counters(self) -> Counters:
         return self._counters(self.request(Command.READ_COUNTERS))

@@ -16,8 +16,9 @@ LinkRoute = Callable[[str], str]
 
 
 class Target(abc.ABC):
-    def __init__(self, resolution: Resolution, image: FirmwareImage,
-                 route: LinkRoute | None = None) -> None:
+    def __init__(
+        self, resolution: Resolution, image: FirmwareImage, route: LinkRoute | None = None
+    ) -> None:
         self.resolution = resolution
         self.image = image
         self.route = route

@@ -9,8 +9,9 @@ from hil.targets.base import LinkRoute, Target
 from hil.targets.qemu import QemuTarget
 
 
-def create_target(resolution: Resolution, image: FirmwareImage,
-                  route: LinkRoute | None = None) -> Target:
+def create_target(
+    resolution: Resolution, image: FirmwareImage, route: LinkRoute | None = None
+) -> Target:
     if resolution.backend == "qemu":
         return QemuTarget(resolution, image, route)
     raise TargetError(

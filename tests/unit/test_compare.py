@@ -47,3 +47,18 @@ def test_float_tolerance_and_nan() -> None:
     assert not compare_tensor(0, F, close, ref, "tflm", EXACT).ok
     nan_vs_number = np.array([1.0, 2.0, 0.0], dtype=np.float32)
     assert not compare_tensor(0, F, nan_vs_number, ref, "tflm", tol).ok
+
+
+def test_reference_that_departs_from_the_oracle_is_not_held_against_the_device() -> None:
+    oracle = np.array([[10, 20, 30, 40]], dtype=np.int8)
+    litert = np.array([[10, 22, 30, 40]], dtype=np.int8)  # 2 LSB off the oracle at [0, 1]
+    device = oracle.copy()
+    c = compare_tensor(0, Q, device, litert, "litert", Tolerance(lsb=1), oracle)
+    assert c.ok and c.n_outside == 1 and c.n_excused == 1
+    assert "litert itself departs from the exact oracle" in c.describe()
+    # A device that is the odd one out is still caught, excused or not elsewhere.
+    wrong = np.array([[10, 20, 33, 40]], dtype=np.int8)
+    c = compare_tensor(0, Q, wrong, litert, "litert", Tolerance(lsb=1), oracle)
+    assert not c.ok and c.n_outside == 2 and c.n_excused == 1
+    # Without an oracle nothing is excused.
+    assert not compare_tensor(0, Q, device, litert, "litert", Tolerance(lsb=1)).ok

@@ -52,4 +52,13 @@ hil_status hil_engine_invoke(hil_msg *msg);
 /* Bytes of the arena the loaded model needs (tensors plus engine state). */
 uint32_t hil_engine_arena_used(void);
 
+/* Operators in the loaded model, in execution order. */
+uint32_t hil_engine_op_count(void);
+
+/* Per-operator timing: while `ticks` is set, invoke stores each operator's
+ * `clock` delta in ticks[op index] (the first `capacity` operators). NULL
+ * turns it off, so unprofiled invokes pay nothing. */
+typedef uint64_t (*hil_clock_fn)(void);
+void hil_engine_set_profiler(hil_clock_fn clock, uint64_t *ticks, uint32_t capacity);
+
 #endif

@@ -16,6 +16,13 @@ uint64_t hil_port_counter_read(void);
 uint8_t hil_port_counter_kind(void);
 uint32_t hil_port_clock_hz(void);
 
+/* Ticks taken by a loop of exactly 2 * iterations instructions (subs; bne),
+ * timed like an inference: checks what the counter measures. */
+uint64_t hil_port_calibrate(uint32_t iterations);
+
+/* The stack, for measuring its high-water mark; both NULL where unknown. */
+void hil_port_stack_region(uint8_t **bottom, uint8_t **top);
+
 /* Energy marker pin, high for exactly the timed window; no-op where absent. */
 void hil_port_marker(int high);
 

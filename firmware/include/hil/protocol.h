@@ -22,9 +22,11 @@
 #define HIL_CMD_MODEL_COMMIT 0x04u /* -> u32 arena_used, u8 inputs, u8 outputs */
 #define HIL_CMD_TENSOR_INFO 0x05u  /* u8 is_output, u8 index -> tensor info */
 #define HIL_CMD_SET_INPUT 0x06u    /* u8 index, u8 0, u16 0, u32 offset, data -> u32 bytes filled */
-#define HIL_CMD_INVOKE 0x07u       /* -> counters */
+#define HIL_CMD_INVOKE 0x07u       /* [u16 warmup, u16 repeats, u8 flags] -> counters */
 #define HIL_CMD_GET_OUTPUT 0x08u   /* u8 index, u8 0, u16 max, u32 offset -> data */
 #define HIL_CMD_READ_COUNTERS 0x09u /* -> counters of the last invoke */
+#define HIL_CMD_READ_PROFILE 0x0Au /* u16 first op -> u16 ops, u16 n, u64 ticks[n] */
+#define HIL_CMD_CALIBRATE 0x0Bu    /* u32 iterations -> u8 kind, 3 x u8 0, u64 ticks */
 #define HIL_CMD_DEBUG 0x70u        /* test builds only: u8 op, u8 0, u16 0, u32 arg */
 
 /* Frames the device sends unasked. */
@@ -36,6 +38,14 @@
 #define HIL_COUNTER_NONE 0u
 #define HIL_COUNTER_CYCLES 1u      /* DWT CYCCNT: core clock cycles */
 #define HIL_COUNTER_SYSTICK 2u     /* SysTick ticks at the core clock; instructions under QEMU -icount */
+
+/* INVOKE flags, and the counters response:
+ *   u8 kind, u8 flags, u16 n, u32 stack bytes used, u64 profile total, u64 ticks[n]
+ * one tick count per timed repeat; the profiled run (flag set) is an extra,
+ * untimed-for-stats run whose total is `profile total`. */
+#define HIL_INVOKE_PROFILE 0x1u
+#define HIL_MAX_REPEATS 254u
+#define HIL_MAX_PROFILE_OPS 512u
 
 /* Capability flags (HELLO). */
 #define HIL_CAP_DEBUG_COMMANDS 0x1u
