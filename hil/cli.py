@@ -68,6 +68,14 @@ def _summary_table(result: CaseResult) -> Table:
         )
         table.add_row("counter method", counter["method"])
     table.add_row("model bytes", f"{len(result.model.data):,}")
+    facts = result.facts()
+    if facts:
+        table.add_row("MACs per inference (model)", f"{facts.macs:,}")
+        table.add_row("parameters (model)", f"{facts.params:,} ({facts.param_bytes:,} B)")
+    for name, figure in (result.efficiency() or {}).items():
+        derived = name.startswith("macs_per_") or name == "arena_bytes_per_param"
+        if derived and figure.get("value") is not None:
+            table.add_row(name.replace("_", " "), f"{figure['value']:.4g} {figure['unit']}")
     if result.footprint:
         fp = result.footprint
         table.add_row(
@@ -118,6 +126,85 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.print(result.failure_report(), markup=False)
         return EXIT_MISMATCH
     return EXIT_OK
+
+
+def _fraction(text: str) -> float:
+    """'2%' or '0.02' -> 0.02."""
+    value = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1 (or 0-100%)")
+    return value
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}x"
+
+
+def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
+    from hil.compare_models import compare_models
+
+    resolution = resolve(load_board(args.board), args.backend)
+    console.print(f"[bold]{resolution.describe()}[/bold]")
+    with Dut(resolution, timeout=args.timeout) as dut:
+        cmp = compare_models(
+            dut,
+            Path(args.a),
+            Path(args.b),
+            vectors=args.vectors,
+            seed=args.seed,
+            float_range=tuple(args.float_range),  # type: ignore[arg-type]
+            litert_resolver=args.litert_resolver,
+        )
+    table = Table(title=f"B = {cmp.b.case.name} against A = {cmp.a.case.name}")
+    table.add_column("figure")
+    table.add_column("value")
+    for label, res in (("A", cmp.a), ("B", cmp.b)):
+        for ref in res.references:
+            table.add_row(
+                f"{label} device vs {ref} ({res.agreement[ref]})",
+                f"{res.matched(ref)}/{len(res.vectors)} vectors",
+            )
+    if cmp.top1_agreement is not None:
+        table.add_row("B top-1 agreement with A", f"{cmp.top1_agreement:.1%}")
+    table.add_row(
+        "B vs A |error| (dequantized)",
+        f"max {cmp.max_abs_error:.4g}, mean {cmp.mean_abs_error:.4g}",
+    )
+    ratios = cmp.ratios()
+    counter = cmp.a.counter_summary()
+    labels = {
+        "model_bytes": "model size",
+        "macs": "MACs",
+        "params": "parameters",
+        "arena_bytes": "arena used",
+        "counter": f"{counter['kind'] if counter else 'counter'} per inference (median)",
+        "energy": "energy per inference",
+    }
+    for key, label in labels.items():
+        table.add_row(
+            f"ratio B/A: {label}",
+            _ratio(ratios[key])
+            if key != "energy"
+            else "n/a (no energy measurement on this target)",
+        )
+    console.print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(cmp.to_dict(), indent=2, default=str) + "\n")
+        console.print(f"JSON written to {args.json}")
+    failures = [
+        f"{r.case.name}: device disagrees with the host" for r in (cmp.a, cmp.b) if not r.passed
+    ]
+    if (
+        args.max_top1_drop is not None
+        and cmp.top1_drop is not None
+        and cmp.top1_drop > args.max_top1_drop
+    ):
+        failures.append(f"top-1 drop {cmp.top1_drop:.1%} exceeds {args.max_top1_drop:.1%}")
+    if args.max_abs_error is not None and cmp.max_abs_error > args.max_abs_error:
+        failures.append(f"max |error| {cmp.max_abs_error:.4g} exceeds {args.max_abs_error:g}")
+    for failure in failures:
+        console.print(f"[red]fail:[/red] {failure}", highlight=False)
+    return EXIT_MISMATCH if failures else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +262,40 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--firmware", choices=("release", "test"), default="release")
     run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    cmp = sub.add_parser(
+        "compare-models", help="run two variants of a model on the same inputs and compare them"
+    )
+    cmp.add_argument("a", help="the baseline model (e.g. float)")
+    cmp.add_argument("b", help="the variant (e.g. its int8 conversion)")
+    cmp.add_argument("--board", required=True)
+    cmp.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
+    cmp.add_argument("--vectors", type=int, default=100)
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument(
+        "--float-range",
+        nargs=2,
+        type=float,
+        default=(-1.0, 1.0),
+        metavar=("LO", "HI"),
+        help="real-valued input range when neither model's input is quantized",
+    )
+    cmp.add_argument(
+        "--max-top1-drop",
+        type=_fraction,
+        default=None,
+        metavar="PCT",
+        help="fail if B's top-1 disagrees with A's on more than this (e.g. 2%%)",
+    )
+    cmp.add_argument(
+        "--max-abs-error",
+        type=float,
+        default=None,
+        metavar="X",
+        help="fail if B's dequantized outputs stray more than X from A's",
+    )
+    cmp.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
+    cmp.add_argument("--timeout", type=float, default=10.0)
+    cmp.add_argument("--json", metavar="OUT")
     return parser
 
 
@@ -184,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "boards":
             return cmd_boards(args, console)
+        if args.command == "compare-models":
+            return cmd_compare_models(args, console)
         return cmd_run(args, console)
     except HilError as exc:
         console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # An inference may take this long per MiB of model on the slowest target
 # (QEMU under -icount), on top of the per-request timeout.
 INVOKE_SECONDS_PER_MIB = 60.0
+STARTUP_TIMEOUT = 5.0
 
 
 class Dut:
@@ -53,7 +54,8 @@ class Dut:
         link = self.target.start()
         self._session = Session(link, timeout=self.timeout)
         try:
-            self._hello = self._session.hello()
+            # A target just started may take a while to boot, whatever the link timeout.
+            self._hello = self._session.hello(timeout=max(self.timeout, STARTUP_TIMEOUT))
         except (LinkError, DeviceError) as exc:
             detail = self.target.diagnostics()
             raise LinkError(

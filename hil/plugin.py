@@ -209,6 +209,19 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         raise
 
 
+@pytest.fixture
+def compare_models(dut: Dut, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """`compare_models(a, b, vectors=100, seed=0)`: run two variants of a model on
+    the device on the same inputs; returns a hil.compare_models.ModelComparison."""
+    from hil.compare_models import compare_models as run_comparison
+
+    def run(a: Any, b: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("litert_resolver", request.config.getoption("litert_resolver"))
+        return run_comparison(dut, a, b, **kwargs)
+
+    return run
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     results = config.stash.get(RESULTS, [])

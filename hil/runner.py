@@ -13,11 +13,12 @@ import numpy as np
 from hil.cases import ModelCase
 from hil.compare import TensorComparison, compare_tensor
 from hil.dut import Dut
-from hil.errors import HilError
+from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
 from hil.link.protocol import CounterKind
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.model_facts import ModelFacts, efficiency, model_facts
 from hil.models import IOSpec, ModelFile
 from hil.references import Reference, make_references
 from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
@@ -79,6 +80,7 @@ class VectorResult:
     measurements: list[Measurement]  # one per timed repeat
     stack_bytes: int
     comparisons: dict[str, list[TensorComparison]]
+    outputs: list[np.ndarray] = field(default_factory=list, repr=False)  # the device's
 
     def ok(self, reference: str) -> bool:
         return all(c.ok for c in self.comparisons.get(reference, []))
@@ -200,7 +202,22 @@ class CaseResult:
             lines.append(f"... and {len(diffs) - MAX_REPORTED_DIFFS} more differing outputs")
         return "\n".join(lines)
 
+    def facts(self) -> ModelFacts | None:
+        """MACs and parameters from the model, or None if they cannot be derived."""
+        try:
+            return model_facts(self.model)
+        except ModelFileError:
+            return None
+
+    def efficiency(self) -> dict[str, Any] | None:
+        facts, counter = self.facts(), self.counter_summary()
+        if facts is None or counter is None or not facts.macs:
+            return None
+        median = int(counter["per_inference"]["median"])
+        return efficiency(facts, counter["kind"], median, self.loaded.arena_used)
+
     def to_dict(self) -> dict[str, Any]:
+        facts = self.facts()
         return {
             "case": self.case.name,
             "status": self.status,
@@ -238,6 +255,8 @@ class CaseResult:
                 "counter": self.counter_summary(),
             },
             "profile": self.profile.to_dict() if self.profile else None,
+            "model_facts": facts.to_dict() if facts else None,
+            "efficiency": self.efficiency(),
             "vectors": [v.to_dict() for v in self.vectors],
             "seconds": round(self.seconds, 3),
         }
@@ -305,11 +324,17 @@ def run_case(
     profile: bool = False,
     litert_resolver: str = "ref",
     references: list[Reference] | None = None,
+    vectors: list[tuple[str, Vector]] | None = None,
     on_vector: Callable[[int, int], None] | None = None,
 ) -> CaseResult:
+    """Run `case` (or the given labelled `vectors`) on the device and the references."""
     started = time.monotonic()
     model = ModelFile(case.model)
-    vectors = case_vectors(case, model)
+    if vectors is None:
+        vectors = case_vectors(case, model)
+    else:
+        for source, vec in vectors:
+            check_vector(model.inputs, vec, source)
     if references is None:
         refs, unavailable = make_references(
             model.data, len(model.outputs), case.references, litert_resolver
@@ -369,7 +394,7 @@ def run_case(
                 )
             comparisons[ref.name] = comps
         result.vectors.append(
-            VectorResult(n, source, measurements, counters.stack_bytes, comparisons)
+            VectorResult(n, source, measurements, counters.stack_bytes, comparisons, device_out)
         )
         if on_vector:
             on_vector(n + 1, len(vectors))

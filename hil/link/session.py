@@ -190,7 +190,7 @@ class Session:
 
     # -- commands --------------------------------------------------------------
 
-    def hello(self) -> Hello:
+    def hello(self, timeout: float | None = None) -> Hello:
         """Greet the device; only an answer echoing a fresh nonce counts, which
         rules out output left over from an earlier conversation."""
         self.port.reset_input_buffer()
@@ -200,7 +200,9 @@ class Session:
         def echoes_nonce(frame: Frame) -> bool:
             return frame.status != Status.OK or frame.payload[:4] == struct.pack("<I", nonce)
 
-        payload = self.request(Command.HELLO, struct.pack("<I", nonce), accept=echoes_nonce)
+        payload = self.request(
+            Command.HELLO, struct.pack("<I", nonce), timeout=timeout, accept=echoes_nonce
+        )
         try:
             info = Hello.parse(payload)
         except ProtocolError as exc:

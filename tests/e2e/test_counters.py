@@ -46,5 +46,5 @@ def test_repeats_are_identical_and_profile_adds_up(test_dut: Dut, models_dir: Pa
 
 
 def test_repeats_out_of_range_are_refused(test_dut: Dut) -> None:
-    with pytest.raises(ValueError, match="repeats must be 1..254"):
+    with pytest.raises(ValueError, match=r"repeats must be 1\.\.254"):
         test_dut.session.invoke(repeats=0)
