@@ -12,9 +12,11 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 TENSOR_TYPES = {
     np.dtype(np.float32): schema.TensorType.FLOAT32,
     np.dtype(np.int32): schema.TensorType.INT32,
+    np.dtype(np.int64): schema.TensorType.INT64,
     np.dtype(np.int16): schema.TensorType.INT16,
     np.dtype(np.int8): schema.TensorType.INT8,
     np.dtype(np.uint8): schema.TensorType.UINT8,
+    np.dtype(np.bool_): schema.TensorType.BOOL,
 }
 
 

@@ -181,8 +181,12 @@ static hil_status read_quantization(hil_model *m, const hil_fb_table *tt, uint32
     t->zero_point = (int32_t)zp;
     t->channels = t->scales.len;
     if (t->channels > 1) {
+        /* An out-of-range dimension is let through as TFLM lets it through
+         * (person_detect's int32 biases say 3 on rank-1 tensors): no kernel
+         * reads those scales, and the kernels that read per-channel scales
+         * check the dimension they need. An in-range one must fit. */
         int32_t qd = t->quantized_dimension;
-        if (qd < 0 || qd >= (int32_t)t->rank || (uint32_t)t->dims[qd] != t->channels) {
+        if (qd >= 0 && qd < (int32_t)t->rank && (uint32_t)t->dims[qd] != t->channels) {
             return hil_fb_fail(fb, HIL_ERR_MODEL_INVALID,
                                "tensor %u: %u per-channel scales do not match dimension %d",
                                index, t->channels, qd);

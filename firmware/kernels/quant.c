@@ -75,6 +75,27 @@ int32_t hil_mul_by_qmul(int32_t x, hil_qmul q)
     return hil_rounding_divide_by_pot(hil_sat_round_doubling_high_mul(scaled, q.multiplier), right);
 }
 
+/* x >> exponent for int64, rounding toward minus infinity, without relying
+ * on implementation-defined shifts of negative values. */
+static int64_t floor_shift64(int64_t x, int exponent)
+{
+    if (x >= 0) {
+        return x >> exponent;
+    }
+    return -(int64_t)((~(uint64_t)x) >> exponent) - 1;
+}
+
+int32_t hil_mul_by_qmul_i64(int64_t x, hil_qmul q)
+{
+    const int32_t reduced = q.multiplier < 0x7FFF0000 ? (q.multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total_shift = 15 - q.shift;
+    const uint64_t sum = (uint64_t)x * (uint64_t)(int64_t)reduced +
+                         ((uint64_t)1 << (total_shift - 1));
+    const uint64_t shifted = (uint64_t)floor_shift64(
+        sum <= (uint64_t)INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1, total_shift);
+    return as_i32((uint32_t)shifted); /* static_cast<int32_t>: keep the low 32 bits */
+}
+
 double hil_effective_scale(float input_scale, float filter_scale, float output_scale)
 {
     return (double)input_scale * (double)filter_scale / (double)output_scale;

@@ -27,6 +27,35 @@ int32_t hil_sat_round_doubling_high_mul(int32_t a, int32_t b);
 int32_t hil_rounding_divide_by_pot(int32_t x, int exponent);
 int32_t hil_mul_by_qmul(int32_t x, hil_qmul q);
 
+/* hil_mul_by_qmul, inline, for kernels that requantize every output element
+ * (same operations, same bits; valid for hil_qmul_in_range multipliers). */
+static inline int32_t hil_mul_by_qmul_inline(int32_t x, hil_qmul q)
+{
+    const int left = q.shift > 0 ? q.shift : 0;
+    const int right = q.shift > 0 ? 0 : -q.shift;
+    const uint32_t ux = (uint32_t)x << left; /* TFLM: x * (1 << left), wrapping */
+    const int32_t a = ux <= (uint32_t)INT32_MAX ? (int32_t)ux : -(int32_t)(~ux) - 1;
+    int32_t high = INT32_MAX; /* SaturatingRoundingDoublingHighMul(a, multiplier) */
+    if (a != INT32_MIN || q.multiplier != INT32_MIN) {
+        const int64_t ab = (int64_t)a * (int64_t)q.multiplier;
+        const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+        high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+    /* RoundingDivideByPOT(high, right): round half away from zero. */
+    const int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
+    const int32_t remainder = high & mask;
+    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    const int32_t floor = high >= 0 ? high >> right : -(int32_t)((~(uint32_t)high) >> right) - 1;
+    return floor + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLM's 64-bit MultiplyByQuantizedMultiplier (int16 kernels with int64
+ * accumulators): the multiplier is first rounded to 16 bits (saturating at
+ * 0x7FFF), then x * m16 + 2^(14 - shift) is shifted right arithmetically by
+ * 15 - shift and truncated to int32. Valid for shift in [-47, 14]; products
+ * that overflow int64 wrap (TFLM leaves them undefined). */
+int32_t hil_mul_by_qmul_i64(int64_t x, hil_qmul q);
+
 /* Effective output scale of a convolution or fully connected op:
  * (double)input_scale * (double)filter_scale / (double)output_scale.
  * Measured against the tflite-micro oracle: its int8 FULLY_CONNECTED forms

@@ -1,0 +1,328 @@
+/* ADD and SUB, bit-exact with TFLM's reference kernels, with numpy
+ * broadcasting up to rank 6:
+ *   int8, int16: each input is rescaled to a common scale (2 * the larger
+ *     input scale, with 20 resp. 15 bits of headroom), added or subtracted,
+ *     then rescaled to the output (all three multipliers worked out in double:
+ *     the float formulas of older TFLM SUB kernels differ by one count);
+ *   float32: a + b or a - b, then the fused activation clamp;
+ *   int32: wrapping a + b / a - b; ADD ignores the fused activation (TFLM
+ *     clamps int32 ADD to the full range), SUB applies it. */
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/elementwise_common.h"
+#include "kernels/fixedpoint.h"
+#include "kernels/quant.h"
+#include "kernels/registry.h"
+
+#define ADD_OPTIONS_TYPE 11u /* BuiltinOptions.AddOptions */
+#define SUB_OPTIONS_TYPE 28u /* BuiltinOptions.SubOptions */
+enum { OPT_ACTIVATION = 0 };
+
+typedef struct {
+    int32_t off1; /* -zero point of input 1 */
+    int32_t off2;
+    int32_t out_off; /* output zero point */
+    int32_t left_shift;
+    hil_fx_mul m1;
+    hil_fx_mul m2;
+    hil_fx_mul mo;
+    int32_t act_min;
+    int32_t act_max;
+} addsub_q;
+
+typedef struct {
+    hil_bcast plan;
+    uint8_t dtype;
+    uint8_t is_sub;
+    uint8_t pad_[2];
+    union {
+        addsub_q q;
+        struct {
+            float f_min;
+            float f_max;
+        } f;
+        struct {
+            int32_t i_min;
+            int32_t i_max;
+        } i;
+    } u;
+} addsub_data;
+
+static uint32_t addsub_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    (void)m;
+    (void)op;
+    return (uint32_t)sizeof(addsub_data);
+}
+
+/* ---- per-element arithmetic ------------------------------------------------- */
+
+static inline int32_t scale_input(int32_t v, const addsub_q *q, const hil_fx_mul *m)
+{
+    return hil_fx_apply_small(v * ((int32_t)1 << q->left_shift), m);
+}
+
+static inline int32_t finish(int32_t raw, const addsub_q *q)
+{
+    const int32_t out = hil_fx_apply_small(raw, &q->mo) + q->out_off;
+    return hil_clamp_i32(out, q->act_min, q->act_max);
+}
+
+/* Rows for the quantized types: T is the element type, SIGN +1 for ADD and
+ * -1 for SUB. A repeated operand is rescaled once per row. */
+#define QUANT_ROW(NAME, T, SIGN)                                                              \
+    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
+                     uint32_t sb, void *po, uint32_t n)                                     \
+    {                                                                                       \
+        const addsub_q *q = params;                                                         \
+        const T *a = pa;                                                                    \
+        const T *b = pb;                                                                    \
+        T *o = po;                                                                          \
+        if (sa && sb) {                                                                     \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                const int32_t x = scale_input(a[i] + q->off1, q, &q->m1);                   \
+                const int32_t y = scale_input(b[i] + q->off2, q, &q->m2);                   \
+                o[i] = (T)finish(x + (SIGN) * y, q);                                        \
+            }                                                                               \
+        } else if (sa) {                                                                    \
+            const int32_t y = (SIGN) * scale_input(b[0] + q->off2, q, &q->m2);              \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = (T)finish(scale_input(a[i] + q->off1, q, &q->m1) + y, q);            \
+            }                                                                               \
+        } else {                                                                            \
+            const int32_t x = scale_input(a[0] + q->off1, q, &q->m1);                       \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = (T)finish(x + (SIGN) * scale_input(b[i] + q->off2, q, &q->m2), q);   \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+QUANT_ROW(add_row_i8, int8_t, 1)
+QUANT_ROW(sub_row_i8, int8_t, -1)
+QUANT_ROW(add_row_i16, int16_t, 1)
+QUANT_ROW(sub_row_i16, int16_t, -1)
+
+/* Rows for float32 and int32: OP(x, y) combines, then the clamp. */
+#define PLAIN_ROW(NAME, T, OP, CLAMP, LO, HI)                                                 \
+    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
+                     uint32_t sb, void *po, uint32_t n)                                     \
+    {                                                                                       \
+        const addsub_data *d = params;                                                      \
+        const T *a = pa;                                                                    \
+        const T *b = pb;                                                                    \
+        T *o = po;                                                                          \
+        const T lo = d->LO;                                                                 \
+        const T hi = d->HI;                                                                 \
+        if (sa && sb) {                                                                     \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(a[i], b[i]), lo, hi);                                       \
+            }                                                                               \
+        } else if (sa) {                                                                    \
+            const T y = b[0];                                                               \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(a[i], y), lo, hi);                                          \
+            }                                                                               \
+        } else {                                                                            \
+            const T x = a[0];                                                               \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(x, b[i]), lo, hi);                                          \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+#define F_ADD(x, y) ((x) + (y))
+#define F_SUB(x, y) ((x) - (y))
+
+PLAIN_ROW(add_row_f32, float, F_ADD, hil_clamp_float, u.f.f_min, u.f.f_max)
+PLAIN_ROW(sub_row_f32, float, F_SUB, hil_clamp_float, u.f.f_min, u.f.f_max)
+PLAIN_ROW(add_row_i32, int32_t, hil_fx_add_wrap, hil_clamp_i32, u.i.i_min, u.i.i_max)
+PLAIN_ROW(sub_row_i32, int32_t, hil_fx_sub_wrap, hil_clamp_i32, u.i.i_min, u.i.i_max)
+
+/* ---- prepare ---------------------------------------------------------------------- */
+
+/* QuantizeMultiplierSmallerThanOneExp: TFLM aborts unless 0 < m < 1 and the
+ * rounded multiplier keeps a shift <= 0; such models are refused here. */
+static hil_status small_multiplier(double m, const char *what, hil_fx_mul *out, hil_msg *msg)
+{
+    if (!(m > 0.0 && m < 1.0) || !isfinite(m)) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                        "%s rescale factor is not in (0, 1) (output scale too small for the "
+                        "input scales)",
+                        what);
+    }
+    const hil_qmul q = hil_quantize_multiplier(m);
+    if (q.shift > 0 || !hil_qmul_in_range(q)) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s rescale factor rounds to 1 or above", what);
+    }
+    *out = hil_fx_mul_make(q);
+    return HIL_OK;
+}
+
+static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
+                                    addsub_q *q, hil_msg *msg)
+{
+    hil_status st = hil_ew_check_quant(in[0], "input 1", msg);
+    if (st == HIL_OK) {
+        st = hil_ew_check_quant(in[1], "input 2", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ew_check_quant(out, "output", msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    const int is_int16 = out->dtype == HIL_DT_INT16;
+    q->off1 = -in[0]->zero_point;
+    q->off2 = -in[1]->zero_point;
+    q->out_off = out->zero_point;
+    q->left_shift = is_int16 ? 15 : 20;
+    const float s1 = in[0]->scale;
+    const float s2 = in[1]->scale;
+    const float so = out->scale;
+    const double twice = 2.0 * (double)(s1 > s2 ? s1 : s2);
+    const double r1 = (double)s1 / twice;
+    const double r2 = (double)s2 / twice;
+    const double ro = twice / ((double)(1 << q->left_shift) * (double)so);
+    st = small_multiplier(r1, "input 1", &q->m1, msg);
+    if (st == HIL_OK) {
+        st = small_multiplier(r2, "input 2", &q->m2, msg);
+    }
+    if (st == HIL_OK) {
+        st = small_multiplier(ro, "output", &q->mo, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    return hil_act_range_quantized(act, so, out->zero_point, is_int16 ? INT16_MIN : INT8_MIN,
+                                   is_int16 ? INT16_MAX : INT8_MAX, &q->act_min, &q->act_max,
+                                   msg);
+}
+
+static void int32_range(int32_t act, int32_t *lo, int32_t *hi)
+{
+    *lo = INT32_MIN;
+    *hi = INT32_MAX;
+    if (act == HIL_ACT_RELU) {
+        *lo = 0;
+    } else if (act == HIL_ACT_RELU6) {
+        *lo = 0;
+        *hi = 6;
+    } else if (act == HIL_ACT_RELU_N1_TO_1) {
+        *lo = -1;
+        *hi = 1;
+    }
+}
+
+static hil_status addsub_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                                 hil_msg *msg, int is_sub)
+{
+    addsub_data *d = node->data;
+    hil_tensor *in[2];
+    hil_tensor *out;
+    int present;
+    int32_t act;
+    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
+    if (st == HIL_OK) {
+        st = hil_ew_options(ip, op, is_sub ? SUB_OPTIONS_TYPE : ADD_OPTIONS_TYPE,
+                            is_sub ? "SubOptions" : "AddOptions", &present, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ew_activation(ip, op, OPT_ACTIVATION, present, &act, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    const uint8_t t = out->dtype;
+    if (in[0]->dtype != t || in[1]->dtype != t) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                        "%s and %s inputs with %s output are not supported (types must match)",
+                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
+                        hil_ew_type_name(t));
+    }
+    if (t != HIL_DT_INT8 && t != HIL_DT_INT16 && t != HIL_DT_FLOAT32 && t != HIL_DT_INT32) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
+                        hil_ew_type_name(t));
+    }
+    d->dtype = t;
+    d->is_sub = (uint8_t)is_sub;
+    st = hil_bcast_plan(in[0], in[1], out, HIL_MAX_RANK, &d->plan, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    if (t == HIL_DT_FLOAT32) {
+        hil_act_range_float(act, &d->u.f.f_min, &d->u.f.f_max);
+        return HIL_OK;
+    }
+    if (t == HIL_DT_INT32) {
+        if (in[0]->quantized || in[1]->quantized) {
+            return hil_fail(msg, HIL_ERR_UNSUPPORTED, "quantized int32 inputs are not supported");
+        }
+        if (is_sub) {
+            int32_range(act, &d->u.i.i_min, &d->u.i.i_max);
+        } else {
+            d->u.i.i_min = INT32_MIN;
+            d->u.i.i_max = INT32_MAX;
+        }
+        return HIL_OK;
+    }
+    return prepare_quantized(in, out, act, &d->u.q, msg);
+}
+
+static hil_status add_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                              hil_msg *msg)
+{
+    return addsub_prepare(ip, node, op, msg, 0);
+}
+
+static hil_status sub_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                              hil_msg *msg)
+{
+    return addsub_prepare(ip, node, op, msg, 1);
+}
+
+static hil_status addsub_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
+{
+    const addsub_data *d = node->data;
+    const hil_tensor *a = hil_node_input(ip, node, 0);
+    const hil_tensor *b = hil_node_input(ip, node, 1);
+    hil_tensor *out = hil_node_output(ip, node, 0);
+    (void)msg;
+    hil_bcast_row row;
+    const void *params = d;
+    uint32_t size = 4;
+    switch (d->dtype) {
+    case HIL_DT_INT8:
+        row = d->is_sub ? sub_row_i8 : add_row_i8;
+        params = &d->u.q;
+        size = 1;
+        break;
+    case HIL_DT_INT16:
+        row = d->is_sub ? sub_row_i16 : add_row_i16;
+        params = &d->u.q;
+        size = 2;
+        break;
+    case HIL_DT_INT32:
+        row = d->is_sub ? sub_row_i32 : add_row_i32;
+        break;
+    default:
+        row = d->is_sub ? sub_row_f32 : add_row_f32;
+        break;
+    }
+    hil_bcast_run(&d->plan, params, a->data, size, b->data, size, out->data, size, row);
+    return HIL_OK;
+}
+
+const hil_kernel hil_kernel_add = {
+    "ADD",
+    addsub_data_bytes,
+    add_prepare,
+    addsub_eval,
+};
+
+const hil_kernel hil_kernel_sub = {
+    "SUB",
+    addsub_data_bytes,
+    sub_prepare,
+    addsub_eval,
+};

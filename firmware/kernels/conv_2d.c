@@ -1,0 +1,184 @@
+/* CONV_2D, bit-exact with TFLM's reference kernels:
+ *   float32:      float filter and bias; per output element the products are
+ *                 summed over taps (row-major) then input channels, from
+ *                 0.0f, then the bias (or 0.0f) is added and the activation
+ *                 clamps (build with -ffp-contract=off);
+ *   int8:         int8 filter, per-channel or per-tensor scales, optional
+ *                 int32 bias; sum of filter * (input - input_zero_point);
+ *   int16 x int8: int32 accumulator with an int32 bias, int64 with an int64
+ *                 bias or none (as the oracle does); zero points must be 0.
+ * Grouped convolution (input depth a multiple of the filter depth) follows
+ * the reference too. Layouts: input NHWC, filter [out_c, h, w, in_c / groups],
+ * output NHWC. Padding taps are skipped by computing, per output row and
+ * pixel, the range of taps inside the input: the inner loops never test.
+ * Output channels go in pairs through the dot products (conv_common.c), so
+ * each input element is loaded once for two filters. */
+#include <stddef.h>
+
+#include "engine/interp.h"
+#include "kernels/conv_common.h"
+#include "kernels/registry.h"
+
+enum { IN_INPUT = 0, IN_FILTER = 1, IN_BIAS = 2 };
+
+static const hil_conv_option_fields conv_fields = {
+    1u, "Conv2DOptions", /* BuiltinOptions.Conv2DOptions */
+    0, 1, 2, 3, 4, 5, -1, /* padding, stride w/h, activation, dilation w/h */
+};
+
+typedef struct {
+    hil_conv_params p;
+    uint32_t depth; /* filter input depth */
+    uint32_t groups;
+    uint32_t per_group;
+    int32_t x_row; /* input elements between two tap rows (0: one row at most) */
+    int32_t x_col; /* ... between two tap columns (below the input's size) */
+} conv_data;
+
+static uint32_t conv_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    return hil_conv_data_bytes(m, op, IN_FILTER, 0, (uint32_t)sizeof(conv_data));
+}
+
+static hil_status get_tensors(hil_interp *ip, const hil_node *node, hil_conv_tensors *t,
+                              hil_msg *msg)
+{
+    return hil_conv_get_tensors(ip, node, IN_INPUT, IN_FILTER, IN_BIAS, t, msg);
+}
+
+static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o,
+                               conv_data *d, hil_msg *msg)
+{
+    const int32_t *in = t->in->dims;
+    const int32_t *f = t->filter->dims;
+    const int32_t *out = t->out->dims;
+    if (in[0] != out[0]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "input batch %d, output batch %d", in[0],
+                        out[0]);
+    }
+    if (f[0] != out[3]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d output channels, output %d",
+                        f[0], out[3]);
+    }
+    if (f[1] < 1 || f[2] < 1 || f[3] < 1) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[1], f[2], f[3]);
+    }
+    if (in[3] % f[3] != 0 || in[3] == 0 || out[3] % (in[3] / f[3]) != 0) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID,
+                        "input depth %d, filter depth %d, output depth %d: not whole groups",
+                        in[3], f[3], out[3]);
+    }
+    hil_conv_params *p = &d->p;
+    p->batches = (uint32_t)in[0];
+    p->in_c = (uint32_t)in[3];
+    p->out_c = (uint32_t)out[3];
+    d->depth = (uint32_t)f[3];
+    d->groups = p->in_c / d->depth;
+    d->per_group = p->out_c / d->groups;
+    hil_conv_axis *h = &p->h;
+    hil_conv_axis *w = &p->w;
+    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
+    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
+    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
+                                     &h->pad, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(h, "height", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(w, "width", msg);
+    }
+    /* Two taps of a row (column) both inside the input only when the
+     * dilation is smaller than the input: then the step is inside it too. */
+    d->x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
+    d->x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
+    return st;
+}
+
+static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                               hil_msg *msg)
+{
+    conv_data *d = node->data;
+    hil_conv_tensors t;
+    hil_conv_options o;
+    hil_status st = get_tensors(ip, node, &t, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_read_options(ip, op, &conv_fields, &o, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_types(&t, HIL_CONV_I16_BIAS32, &d->p, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_ranks(&t, msg);
+    }
+    if (st == HIL_OK) {
+        st = check_shapes(&t, &o, d, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 0, o.activation, &d->p,
+                                  d + 1, msg);
+}
+
+static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
+{
+    hil_conv_tensors t;
+    hil_status st = get_tensors(ip, node, &t, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const conv_data *d = node->data;
+    const hil_conv_params *p = &d->p;
+    const hil_conv_axis *h = &p->h;
+    const hil_conv_axis *w = &p->w;
+    const size_t elem = p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
+    const size_t in_image = (size_t)h->in * (size_t)w->in * p->in_c;
+    const size_t out_pixel = (size_t)p->out_c * elem;
+    hil_conv_dot dot = {p,
+                        hil_conv_requant_of(p, d + 1),
+                        NULL,
+                        t.filter->data,
+                        t.bias != NULL ? t.bias->data : NULL,
+                        (ptrdiff_t)h->filter * w->filter * (ptrdiff_t)d->depth,
+                        d->depth,
+                        d->groups,
+                        d->per_group};
+    hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col, (ptrdiff_t)w->filter * d->depth,
+                           (ptrdiff_t)d->depth};
+    uint8_t *y = t.out->data;
+    for (uint32_t b = 0; b < p->batches; b++) {
+        dot.x = t.in->data + (size_t)b * in_image * elem;
+        for (int32_t oy = 0; oy < h->out; oy++) {
+            const int32_t origin_y = oy * h->stride - h->pad;
+            int32_t fy0;
+            int32_t fy1;
+            hil_conv_taps(origin_y, h->dilation, h->filter, h->in, &fy0, &fy1);
+            win.rows = (uint32_t)(fy1 - fy0);
+            const int32_t iy = origin_y + fy0 * h->dilation;
+            for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
+                const int32_t origin_x = ox * w->stride - w->pad;
+                int32_t fx0;
+                int32_t fx1;
+                hil_conv_taps(origin_x, w->dilation, w->filter, w->in, &fx0, &fx1);
+                win.cols = (uint32_t)(fx1 - fx0);
+                if (win.rows != 0 && win.cols != 0) {
+                    const int32_t ix = origin_x + fx0 * w->dilation;
+                    win.x0 = ((ptrdiff_t)iy * w->in + ix) * (ptrdiff_t)p->in_c;
+                    win.w0 = ((ptrdiff_t)fy0 * w->filter + fx0) * (ptrdiff_t)d->depth;
+                }
+                hil_conv_dot_pixel(&dot, &win, y);
+            }
+        }
+    }
+    return HIL_OK;
+}
+
+const hil_kernel hil_kernel_conv_2d = {
+    "CONV_2D",
+    conv_data_bytes,
+    conv_prepare,
+    conv_eval,
+};

@@ -1,0 +1,379 @@
+/* DEPTHWISE_CONV_2D, bit-exact with TFLM's reference kernels:
+ *   float32:      float filter and bias; per output element the products are
+ *                 summed over taps (row-major) from 0.0f, then the bias (or
+ *                 0.0f) is added and the activation clamps;
+ *   int8:         int8 filter, per-channel (dimension 3) or per-tensor
+ *                 scales, optional int32 bias;
+ *   int16 x int8: int64 accumulator, optional int64 bias, zero points 0.
+ * Output channel oc = ic * depth_multiplier + m reads input channel ic.
+ * Layouts: input NHWC, filter [1, h, w, out_c], output NHWC. As in CONV_2D,
+ * the taps inside the input are found per pixel, never tested per tap. With
+ * depth multiplier 1, int8 channels go four at a time (one 32-bit load of
+ * inputs and of weights a tap; SIMD multiply-accumulates on Arm DSP cores). */
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#endif
+
+#include "engine/interp.h"
+#include "kernels/conv_common.h"
+#include "kernels/registry.h"
+
+enum { IN_INPUT = 0, IN_FILTER = 1, IN_BIAS = 2 };
+
+static const hil_conv_option_fields dw_fields = {
+    2u, "DepthwiseConv2DOptions", /* BuiltinOptions.DepthwiseConv2DOptions */
+    0, 1, 2, 4, 5, 6, 3, /* padding, stride w/h, activation, dilation w/h, multiplier */
+};
+
+typedef struct {
+    hil_conv_params p;
+    uint32_t multiplier;
+    int32_t x_row; /* input elements between two tap rows (0: one row at most) */
+    int32_t x_col; /* ... between two tap columns (below the input's size) */
+} dw_data;
+
+static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
+}
+
+static hil_status get_tensors(hil_interp *ip, const hil_node *node, hil_conv_tensors *t,
+                              hil_msg *msg)
+{
+    return hil_conv_get_tensors(ip, node, IN_INPUT, IN_FILTER, IN_BIAS, t, msg);
+}
+
+static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o, dw_data *d,
+                               hil_msg *msg)
+{
+    const int32_t *in = t->in->dims;
+    const int32_t *f = t->filter->dims;
+    const int32_t *out = t->out->dims;
+    if (in[0] != out[0]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "input batch %d, output batch %d", in[0],
+                        out[0]);
+    }
+    if (f[3] != out[3]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d output channels, output %d",
+                        f[3], out[3]);
+    }
+    if ((int64_t)in[3] * o->depth_multiplier != out[3]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID,
+                        "input depth %d x depth_multiplier %d != output depth %d", in[3],
+                        o->depth_multiplier, out[3]);
+    }
+    if (f[0] < 1 || f[1] < 1 || f[2] < 1) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[0], f[1], f[2]);
+    }
+    hil_conv_params *p = &d->p;
+    p->batches = (uint32_t)in[0];
+    p->in_c = (uint32_t)in[3];
+    p->out_c = (uint32_t)out[3];
+    d->multiplier = (uint32_t)o->depth_multiplier;
+    hil_conv_axis *h = &p->h;
+    hil_conv_axis *w = &p->w;
+    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
+    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
+    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
+                                     &h->pad, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(h, "height", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(w, "width", msg);
+    }
+    d->x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
+    d->x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
+    return st;
+}
+
+static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                             hil_msg *msg)
+{
+    dw_data *d = node->data;
+    hil_conv_tensors t;
+    hil_conv_options o;
+    hil_status st = get_tensors(ip, node, &t, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_read_options(ip, op, &dw_fields, &o, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_types(&t, 0, &d->p, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_ranks(&t, msg);
+    }
+    if (st == HIL_OK) {
+        st = check_shapes(&t, &o, d, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 3, o.activation, &d->p,
+                                  d + 1, msg);
+}
+
+/* One pixel's out_c outputs. `x` is the input element of the first tap
+ * (channel 0) and `w` the filter element of the first tap (channel 0); both
+ * NULL when no tap lies inside the input. */
+typedef struct {
+    const dw_data *d;
+    hil_conv_requant rq;
+    const hil_conv_window *win;
+    const void *x;
+    const void *w;
+    const void *bias;
+} dw_pixel;
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+static inline int32_t sxtb16_odd(uint32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static inline int32_t sxtab16_odd(int32_t a, uint32_t v)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+#endif
+
+/* Four adjacent channels of a depth-multiplier-1 pixel: acc[k] = sum over the
+ * window of w[k] * (x[k] + input_offset), modulo 2^32. With the Arm DSP
+ * extension one tap of the four channels is two 32-bit loads, four
+ * widenings (the offset added to two inputs at a time) and four 16x16
+ * multiply-accumulates. */
+static void taps4_i8(const int8_t *x, const int8_t *w, const hil_conv_window *win,
+                     int32_t input_offset, uint32_t acc[4])
+{
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+    const uint32_t off = (uint32_t)input_offset & 0xffffu;
+    const int16x2_t off2 = (int16x2_t)(off | (off << 16));
+    int32_t s0 = 0;
+    int32_t s1 = 0;
+    int32_t s2 = 0;
+    int32_t s3 = 0;
+    for (uint32_t r = 0; r < win->rows; r++) {
+        ptrdiff_t xo = (ptrdiff_t)r * win->x_row;
+        ptrdiff_t wo = (ptrdiff_t)r * win->w_row;
+        for (uint32_t c = 0; c < win->cols; c++, xo += win->x_col, wo += win->w_col) {
+            uint32_t xv;
+            uint32_t wv;
+            memcpy(&xv, x + xo, 4);
+            memcpy(&wv, w + wo, 4);
+            const int16x2_t xe = __sxtab16(off2, (int8x4_t)xv); /* channels 0 and 2 */
+            const int16x2_t we = __sxtb16((int8x4_t)wv);
+            const int16x2_t xodd = sxtab16_odd(off2, xv); /* channels 1 and 3 */
+            const int16x2_t wodd = sxtb16_odd(wv);
+            s0 = __smlabb(xe, we, s0);
+            s2 = __smlatt(xe, we, s2);
+            s1 = __smlabb(xodd, wodd, s1);
+            s3 = __smlatt(xodd, wodd, s3);
+        }
+    }
+    acc[0] = (uint32_t)s0;
+    acc[1] = (uint32_t)s1;
+    acc[2] = (uint32_t)s2;
+    acc[3] = (uint32_t)s3;
+#else
+    uint32_t a0 = 0;
+    uint32_t a1 = 0;
+    uint32_t a2 = 0;
+    uint32_t a3 = 0;
+    for (uint32_t r = 0; r < win->rows; r++) {
+        ptrdiff_t xo = (ptrdiff_t)r * win->x_row;
+        ptrdiff_t wo = (ptrdiff_t)r * win->w_row;
+        for (uint32_t c = 0; c < win->cols; c++, xo += win->x_col, wo += win->w_col) {
+            const int8_t *xt = x + xo;
+            const int8_t *wt = w + wo;
+            a0 += (uint32_t)((int32_t)wt[0] * ((int32_t)xt[0] + input_offset));
+            a1 += (uint32_t)((int32_t)wt[1] * ((int32_t)xt[1] + input_offset));
+            a2 += (uint32_t)((int32_t)wt[2] * ((int32_t)xt[2] + input_offset));
+            a3 += (uint32_t)((int32_t)wt[3] * ((int32_t)xt[3] + input_offset));
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#endif
+}
+
+/* One channel (any depth multiplier): sum over the window. */
+static uint32_t taps1_i8(const int8_t *x, const int8_t *w, const hil_conv_window *win,
+                         int32_t input_offset)
+{
+    uint32_t acc = 0;
+    for (uint32_t r = 0; r < win->rows; r++) {
+        ptrdiff_t xo = (ptrdiff_t)r * win->x_row;
+        ptrdiff_t wo = (ptrdiff_t)r * win->w_row;
+        for (uint32_t c = 0; c < win->cols; c++, xo += win->x_col, wo += win->w_col) {
+            acc += (uint32_t)((int32_t)w[wo] * ((int32_t)x[xo] + input_offset));
+        }
+    }
+    return acc;
+}
+
+static void pixel_i8(const dw_pixel *px, int8_t *y)
+{
+    const dw_data *d = px->d;
+    const hil_conv_params *p = &d->p;
+    const int32_t *bias = (const int32_t *)px->bias;
+    const int8_t *x = (const int8_t *)px->x;
+    const int8_t *w = (const int8_t *)px->w;
+    uint32_t acc[4] = {0, 0, 0, 0};
+    uint32_t oc = 0;
+    if (d->multiplier == 1) { /* channel c reads input channel c: four at a time */
+        for (; oc + 4u <= p->out_c; oc += 4u) {
+            if (x != NULL) {
+                taps4_i8(x + oc, w + oc, px->win, p->input_offset, acc);
+            }
+            for (uint32_t k = 0; k < 4u; k++) {
+                const uint32_t sum = bias != NULL ? acc[k] + (uint32_t)bias[oc + k] : acc[k];
+                y[oc + k] = hil_conv_out_i8(sum, hil_conv_qmul(&px->rq, oc + k), p->output_offset,
+                                            p->act_min, p->act_max);
+            }
+        }
+    }
+    for (; oc < p->out_c; oc++) {
+        const uint32_t ic = oc / d->multiplier;
+        uint32_t sum = x != NULL ? taps1_i8(x + ic, w + oc, px->win, p->input_offset) : 0u;
+        if (bias != NULL) {
+            sum += (uint32_t)bias[oc];
+        }
+        y[oc] = hil_conv_out_i8(sum, hil_conv_qmul(&px->rq, oc), p->output_offset, p->act_min,
+                                p->act_max);
+    }
+}
+
+static void pixel_i16(const dw_pixel *px, int16_t *y)
+{
+    const dw_data *d = px->d;
+    const hil_conv_params *p = &d->p;
+    const hil_conv_window *win = px->win;
+    const int64_t *bias = (const int64_t *)px->bias;
+    uint32_t oc = 0;
+    for (uint32_t ic = 0; ic < p->in_c; ic++) {
+        for (uint32_t m = 0; m < d->multiplier; m++, oc++) {
+            int64_t sum = 0; /* products < 2^22, fewer than 2^31 taps: exact */
+            if (px->x != NULL) {
+                const int16_t *x = (const int16_t *)px->x + ic;
+                const int8_t *w = (const int8_t *)px->w + oc;
+                for (uint32_t r = 0; r < win->rows; r++) {
+                    const int16_t *xr = x + (ptrdiff_t)r * win->x_row;
+                    const int8_t *wr = w + (ptrdiff_t)r * win->w_row;
+                    for (uint32_t c = 0; c < win->cols; c++) {
+                        sum += (int64_t)wr[(ptrdiff_t)c * win->w_col] *
+                               (int64_t)xr[(ptrdiff_t)c * win->x_col];
+                    }
+                }
+            }
+            uint64_t acc = (uint64_t)sum;
+            if (bias != NULL) {
+                acc += (uint64_t)bias[oc];
+            }
+            const int32_t v = hil_mul_by_qmul_i64(hil_u64_as_i64(acc), hil_conv_qmul(&px->rq, oc));
+            y[oc] = (int16_t)hil_clamp_i32(v, p->act_min, p->act_max);
+        }
+    }
+}
+
+static void pixel_f32(const dw_pixel *px, float *y)
+{
+    const dw_data *d = px->d;
+    const hil_conv_params *p = &d->p;
+    const hil_conv_window *win = px->win;
+    const float *bias = (const float *)px->bias;
+    uint32_t oc = 0;
+    for (uint32_t ic = 0; ic < p->in_c; ic++) {
+        for (uint32_t m = 0; m < d->multiplier; m++, oc++) {
+            float total = 0.0f;
+            if (px->x != NULL) {
+                const float *x = (const float *)px->x + ic;
+                const float *w = (const float *)px->w + oc;
+                for (uint32_t r = 0; r < win->rows; r++) {
+                    const float *xr = x + (ptrdiff_t)r * win->x_row;
+                    const float *wr = w + (ptrdiff_t)r * win->w_row;
+                    for (uint32_t c = 0; c < win->cols; c++) {
+                        total += xr[(ptrdiff_t)c * win->x_col] * wr[(ptrdiff_t)c * win->w_col];
+                    }
+                }
+            }
+            const float b = bias != NULL ? bias[oc] : 0.0f;
+            y[oc] = hil_clamp_float(total + b, p->f_min, p->f_max);
+        }
+    }
+}
+
+static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
+{
+    hil_conv_tensors t;
+    hil_status st = get_tensors(ip, node, &t, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const dw_data *d = node->data;
+    const hil_conv_params *p = &d->p;
+    const hil_conv_axis *h = &p->h;
+    const hil_conv_axis *w = &p->w;
+    const size_t elem = p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
+    const size_t w_elem = p->kind == HIL_CONV_F32 ? 4u : 1u;
+    const size_t in_image = (size_t)h->in * (size_t)w->in * p->in_c;
+    const size_t out_pixel = (size_t)p->out_c * elem;
+    hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col,
+                           (ptrdiff_t)w->filter * (ptrdiff_t)p->out_c, (ptrdiff_t)p->out_c};
+    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL,
+                   t.bias != NULL ? t.bias->data : NULL};
+    uint8_t *y = t.out->data;
+    for (uint32_t b = 0; b < p->batches; b++) {
+        const uint8_t *xb = t.in->data + (size_t)b * in_image * elem;
+        for (int32_t oy = 0; oy < h->out; oy++) {
+            const int32_t origin_y = oy * h->stride - h->pad;
+            int32_t fy0;
+            int32_t fy1;
+            hil_conv_taps(origin_y, h->dilation, h->filter, h->in, &fy0, &fy1);
+            win.rows = (uint32_t)(fy1 - fy0);
+            const int32_t iy = origin_y + fy0 * h->dilation;
+            for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
+                const int32_t origin_x = ox * w->stride - w->pad;
+                int32_t fx0;
+                int32_t fx1;
+                hil_conv_taps(origin_x, w->dilation, w->filter, w->in, &fx0, &fx1);
+                win.cols = (uint32_t)(fx1 - fx0);
+                px.x = NULL;
+                px.w = NULL;
+                if (win.rows != 0 && win.cols != 0) {
+                    const int32_t ix = origin_x + fx0 * w->dilation;
+                    const size_t x0 = ((size_t)iy * (size_t)w->in + (size_t)ix) * p->in_c;
+                    const size_t w0 = ((size_t)fy0 * (size_t)w->filter + (size_t)fx0) * p->out_c;
+                    px.x = xb + x0 * elem;
+                    px.w = t.filter->data + w0 * w_elem;
+                }
+                if (p->kind == HIL_CONV_I8) {
+                    pixel_i8(&px, (int8_t *)(void *)y);
+                } else if (p->kind == HIL_CONV_F32) {
+                    pixel_f32(&px, (float *)(void *)y);
+                } else {
+                    pixel_i16(&px, (int16_t *)(void *)y);
+                }
+            }
+        }
+    }
+    return HIL_OK;
+}
+
+const hil_kernel hil_kernel_depthwise_conv_2d = {
+    "DEPTHWISE_CONV_2D",
+    dw_data_bytes,
+    dw_prepare,
+    dw_eval,
+};

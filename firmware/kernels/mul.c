@@ -1,0 +1,235 @@
+/* MUL, bit-exact with TFLM's reference kernels, with numpy broadcasting up
+ * to rank 6:
+ *   int8, int16: (x1 - zp1) * (x2 - zp2) rescaled by in1 * in2 / out (double,
+ *     one multiplier, left shift allowed); int16 needs zero points of 0;
+ *   float32: a * b then the fused activation clamp;
+ *   int32: wrapping a * b then the clamp of the fused activation. */
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/elementwise_common.h"
+#include "kernels/fixedpoint.h"
+#include "kernels/quant.h"
+#include "kernels/registry.h"
+
+#define MUL_OPTIONS_TYPE 21u /* BuiltinOptions.MulOptions */
+enum { OPT_ACTIVATION = 0 };
+
+typedef struct {
+    int32_t off1;
+    int32_t off2;
+    int32_t out_off;
+    int32_t act_min;
+    int32_t act_max;
+    hil_fx_mul m;
+} mul_q;
+
+typedef struct {
+    hil_bcast plan;
+    uint8_t dtype;
+    uint8_t pad_[3];
+    union {
+        mul_q q;
+        struct {
+            float lo;
+            float hi;
+        } f;
+        struct {
+            int32_t lo;
+            int32_t hi;
+        } i;
+    } u;
+} mul_data;
+
+static uint32_t mul_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    (void)m;
+    (void)op;
+    return (uint32_t)sizeof(mul_data);
+}
+
+static inline int32_t mul_q_elem(int32_t x, int32_t y, const mul_q *q)
+{
+    const int32_t out = hil_fx_apply((x + q->off1) * (y + q->off2), &q->m) + q->out_off;
+    return hil_clamp_i32(out, q->act_min, q->act_max);
+}
+
+#define QUANT_ROW(NAME, T)                                                                    \
+    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
+                     uint32_t sb, void *po, uint32_t n)                                     \
+    {                                                                                       \
+        const mul_q *q = params;                                                            \
+        const T *a = pa;                                                                    \
+        const T *b = pb;                                                                    \
+        T *o = po;                                                                          \
+        if (sa && sb) {                                                                     \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = (T)mul_q_elem(a[i], b[i], q);                                        \
+            }                                                                               \
+        } else if (sa) {                                                                    \
+            const int32_t y = b[0];                                                         \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = (T)mul_q_elem(a[i], y, q);                                           \
+            }                                                                               \
+        } else {                                                                            \
+            const int32_t x = a[0];                                                         \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = (T)mul_q_elem(x, b[i], q);                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+QUANT_ROW(mul_row_i8, int8_t)
+QUANT_ROW(mul_row_i16, int16_t)
+
+#define PLAIN_ROW(NAME, T, OP, CLAMP, RANGE)                                                  \
+    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
+                     uint32_t sb, void *po, uint32_t n)                                     \
+    {                                                                                       \
+        const mul_data *d = params;                                                         \
+        const T *a = pa;                                                                    \
+        const T *b = pb;                                                                    \
+        T *o = po;                                                                          \
+        const T lo = d->u.RANGE.lo;                                                         \
+        const T hi = d->u.RANGE.hi;                                                         \
+        if (sa && sb) {                                                                     \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(a[i], b[i]), lo, hi);                                       \
+            }                                                                               \
+        } else if (sa) {                                                                    \
+            const T y = b[0];                                                               \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(a[i], y), lo, hi);                                          \
+            }                                                                               \
+        } else {                                                                            \
+            const T x = a[0];                                                               \
+            for (uint32_t i = 0; i < n; i++) {                                              \
+                o[i] = CLAMP(OP(x, b[i]), lo, hi);                                          \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+#define F_MUL(x, y) ((x) * (y))
+PLAIN_ROW(mul_row_f32, float, F_MUL, hil_clamp_float, f)
+PLAIN_ROW(mul_row_i32, int32_t, hil_fx_mul_wrap, hil_clamp_i32, i)
+
+static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
+                                    mul_q *q, hil_msg *msg)
+{
+    hil_status st = hil_ew_check_quant(in[0], "input 1", msg);
+    if (st == HIL_OK) {
+        st = hil_ew_check_quant(in[1], "input 2", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ew_check_quant(out, "output", msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    const int is_int16 = out->dtype == HIL_DT_INT16;
+    if (is_int16 && (in[0]->zero_point != 0 || in[1]->zero_point != 0 || out->zero_point != 0)) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "int16 zero points must be 0");
+    }
+    const double real =
+        (double)in[0]->scale * (double)in[1]->scale / (double)out->scale;
+    const hil_qmul qm = hil_quantize_multiplier(real);
+    if (!isfinite(real) || !hil_qmul_in_range(qm)) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "output multiplier is not finite or too large");
+    }
+    q->m = hil_fx_mul_make(qm);
+    q->off1 = -in[0]->zero_point;
+    q->off2 = -in[1]->zero_point;
+    q->out_off = out->zero_point;
+    return hil_act_range_quantized(act, out->scale, out->zero_point,
+                                   is_int16 ? INT16_MIN : INT8_MIN,
+                                   is_int16 ? INT16_MAX : INT8_MAX, &q->act_min, &q->act_max,
+                                   msg);
+}
+
+static hil_status mul_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
+                              hil_msg *msg)
+{
+    mul_data *d = node->data;
+    hil_tensor *in[2];
+    hil_tensor *out;
+    int present;
+    int32_t act;
+    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
+    if (st == HIL_OK) {
+        st = hil_ew_options(ip, op, MUL_OPTIONS_TYPE, "MulOptions", &present, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ew_activation(ip, op, OPT_ACTIVATION, present, &act, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    const uint8_t t = out->dtype;
+    if (in[0]->dtype != t || in[1]->dtype != t) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                        "%s and %s inputs with %s output are not supported (types must match)",
+                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
+                        hil_ew_type_name(t));
+    }
+    if (t != HIL_DT_INT8 && t != HIL_DT_INT16 && t != HIL_DT_FLOAT32 && t != HIL_DT_INT32) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
+                        hil_ew_type_name(t));
+    }
+    d->dtype = t;
+    st = hil_bcast_plan(in[0], in[1], out, HIL_MAX_RANK, &d->plan, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    if (t == HIL_DT_FLOAT32) {
+        hil_act_range_float(act, &d->u.f.lo, &d->u.f.hi);
+        return HIL_OK;
+    }
+    if (t == HIL_DT_INT32) {
+        d->u.i.lo = INT32_MIN;
+        d->u.i.hi = INT32_MAX;
+        if (act == HIL_ACT_RELU || act == HIL_ACT_RELU6) {
+            d->u.i.lo = 0;
+        }
+        if (act == HIL_ACT_RELU6) {
+            d->u.i.hi = 6;
+        }
+        if (act == HIL_ACT_RELU_N1_TO_1) {
+            d->u.i.lo = -1;
+            d->u.i.hi = 1;
+        }
+        return HIL_OK;
+    }
+    return prepare_quantized(in, out, act, &d->u.q, msg);
+}
+
+static hil_status mul_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
+{
+    const mul_data *d = node->data;
+    const hil_tensor *a = hil_node_input(ip, node, 0);
+    const hil_tensor *b = hil_node_input(ip, node, 1);
+    hil_tensor *out = hil_node_output(ip, node, 0);
+    (void)msg;
+    hil_bcast_row row = mul_row_f32;
+    const void *params = d;
+    uint32_t size = 4;
+    if (d->dtype == HIL_DT_INT8) {
+        row = mul_row_i8;
+        params = &d->u.q;
+        size = 1;
+    } else if (d->dtype == HIL_DT_INT16) {
+        row = mul_row_i16;
+        params = &d->u.q;
+        size = 2;
+    } else if (d->dtype == HIL_DT_INT32) {
+        row = mul_row_i32;
+    }
+    hil_bcast_run(&d->plan, params, a->data, size, b->data, size, out->data, size, row);
+    return HIL_OK;
+}
+
+const hil_kernel hil_kernel_mul = {
+    "MUL",
+    mul_data_bytes,
+    mul_prepare,
+    mul_eval,
+};
