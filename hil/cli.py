@@ -14,7 +14,7 @@ from rich.table import Table
 from hil import __version__
 from hil.boards import list_boards, load_board, resolve
 from hil.cases import ModelCase
-from hil.dut import Dut
+from hil.dut import create_dut
 from hil.errors import HilError
 from hil.runner import CaseResult, run_case
 
@@ -33,6 +33,32 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
             table.add_row(board.name, board.core, "none", str(exc))
     console.print(table)
     return EXIT_OK
+
+
+def cmd_probes(args: argparse.Namespace, console: Console) -> int:
+    from hil.boards.probes import list_probes, matches  # imports pyOCD: only when needed
+
+    probes = list_probes()
+    if not probes:
+        console.print("no debug probes attached")
+        return EXIT_OK
+    boards = [b for b in list_boards() if "pyocd" in b.backend_order]
+    table = Table(title="debug probes")
+    for column in ("unique id", "vendor", "product", "boards it can run"):
+        table.add_column(column)
+    for probe in probes:
+        names = ", ".join(b.name for b in boards if matches(b, probe)) or "none"
+        table.add_row(probe.unique_id, probe.vendor, probe.product, names)
+    console.print(table)
+    return EXIT_OK
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _bytes(value: int | None) -> str:
+    return "not reported by this protocol" if value is None else f"{value:,} B"
 
 
 def _summary_table(result: CaseResult) -> Table:
@@ -58,7 +84,7 @@ def _summary_table(result: CaseResult) -> Table:
         per = counter["per_inference"]
         table.add_row(
             f"{counter['kind']} per inference",
-            f"min {per['min']:,}  median {per['median']:,g}  p90 {per['p90']:,}  "
+            f"min {per['min']:,}  median {_number(per['median'])}  p90 {per['p90']:,}  "
             f"max {per['max']:,}",
         )
         identical = "identical" if counter["repeats_identical"] else "varying"
@@ -68,6 +94,8 @@ def _summary_table(result: CaseResult) -> Table:
         )
         table.add_row("counter method", counter["method"])
     table.add_row("model bytes", f"{len(result.model.data):,}")
+    if result.load_cost:
+        table.add_row(f"load and prepare ({result.load_cost.kind})", f"{result.load_cost.value:,}")
     facts = result.facts()
     if facts:
         table.add_row("MACs per inference (model)", f"{facts.macs:,}")
@@ -83,8 +111,10 @@ def _summary_table(result: CaseResult) -> Table:
             f"{fp.flash:,} B (text {fp.text:,}, rodata {fp.rodata:,}, data {fp.data:,})",
         )
         table.add_row("firmware static RAM (ELF)", f"{fp.static_ram:,} B (data + bss)")
-    table.add_row("arena used (device)", f"{result.loaded.arena_used:,} B")
-    table.add_row("stack used in inference (device)", f"{result.stack_bytes:,} B")
+    table.add_row("arena used (device)", _bytes(result.loaded.arena_used))
+    if result.tflm_arena is not None:
+        table.add_row("arena TFLM needs (its host interpreter)", _bytes(result.tflm_arena))
+    table.add_row("stack used in inference (device)", _bytes(result.stack_bytes))
     table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
     table.add_row("engine", result.engine)
     return table
@@ -102,7 +132,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     console.print(f"[bold]{resolution.describe()}[/bold]")
     with (
-        Dut(resolution, variant=args.firmware, timeout=args.timeout) as dut,
+        create_dut(resolution, variant=args.firmware, timeout=args.timeout) as dut,
         Progress(console=console, transient=True) as progress,
     ):
         task = progress.add_task(f"{case.name}", total=None)
@@ -145,7 +175,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
 
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{resolution.describe()}[/bold]")
-    with Dut(resolution, timeout=args.timeout) as dut:
+    with create_dut(resolution, timeout=args.timeout) as dut:
         cmp = compare_models(
             dut,
             Path(args.a),
@@ -213,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("boards", help="list boards and the backend each would run on now")
+    sub.add_parser("probes", help="list attached debug probes and the boards each can run")
 
     run = sub.add_parser("run", help="run a model on a board and compare with the host")
     run.add_argument("model", help="a .tflite file")
@@ -229,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--inputs",
         nargs="+",
         default=[],
-        metavar="FILE.npy",
-        help="input vectors, one .npy per model input",
+        metavar="FILE",
+        help="input vectors, one file per model input: .npy, or raw .bin in its dtype",
     )
     run.add_argument(
         "--float-range",
@@ -303,13 +334,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
+        if args.command == "probes":
+            return cmd_probes(args, console)
         if args.command == "boards":
             return cmd_boards(args, console)
         if args.command == "compare-models":
             return cmd_compare_models(args, console)
         return cmd_run(args, console)
     except HilError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        # soft_wrap: an error message stays one searchable line, whatever the width
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -4,6 +4,11 @@ open protocol session. What fixtures and the CLI hand to test code."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from hil.boards.resolve import Resolution
 from hil.errors import DeviceError, DeviceFaultError, HilError, LinkError, ModelFileError
@@ -11,11 +16,26 @@ from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.protocol import CounterKind, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
+from hil.measurements.profile import OpProfile, Profile
 from hil.models import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 
+if TYPE_CHECKING:
+    from hil.eembc_dut import EembcDut
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Inference:
+    """What one vector's run on the device gave."""
+
+    outputs: list[np.ndarray]
+    measurements: list[Measurement]  # one per timed repeat
+    stack_bytes: int | None  # None where the protocol cannot tell
+    profile: Profile | None = None
+
 
 # An inference may take this long per MiB of model on the slowest target
 # (QEMU under -icount), on top of the per-request timeout.
@@ -122,6 +142,65 @@ class Dut:
 
     # -- models ----------------------------------------------------------------
 
+    @property
+    def build_id(self) -> str:
+        return self.hello.build_id
+
+    @property
+    def engine(self) -> str:
+        return f"{self.hello.engine} {self.hello.engine_version}"
+
+    def infer(
+        self,
+        model: ModelFile,
+        loaded: LoadedModel,
+        vector: Sequence[np.ndarray],
+        *,
+        warmup: int = 0,
+        repeats: int = 1,
+        profile: bool = False,
+    ) -> Inference:
+        """One vector through the loaded model: set inputs, invoke (warm-up,
+        timed repeats, optional profiled run), read outputs."""
+        session = self.session
+        for i, data in enumerate(vector):
+            session.set_input(i, np.ascontiguousarray(data).tobytes())
+        counters = session.invoke(
+            timeout=self.invoke_timeout(len(model.data)),
+            warmup=warmup,
+            repeats=repeats,
+            profile=profile,
+        )
+        outputs = []
+        for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
+            raw = session.get_output(i, dev.nbytes)
+            outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
+        measurements = [m for t in counters.repeats if (m := self.measure(counters.kind, t))]
+        prof = None
+        if counters.profile_total is not None:
+            prof = self._profile(model, counters.kind, counters.repeats[0], counters.profile_total)
+        return Inference(outputs, measurements, counters.stack_bytes, prof)
+
+    def _profile(
+        self, model: ModelFile, kind: CounterKind, whole_ticks: int, profiled_ticks: int
+    ) -> Profile | None:
+        whole = self.measure(kind, whole_ticks)
+        profiled = self.measure(kind, profiled_ticks)
+        if whole is None or profiled is None:
+            return None
+        names = model.op_names
+        ops = []
+        for i, ticks in enumerate(self.session.read_profile()):
+            m = self.measure(kind, ticks)
+            ops.append(OpProfile(i, names[i] if i < len(names) else "?", m.value if m else 0))
+        return Profile(whole.kind, whole.method, ops, whole.value, profiled.value)
+
+    def load_cost(self, loaded: LoadedModel) -> Measurement | None:
+        """What parsing, planning and preparing the model cost on the device."""
+        if loaded.load_ticks is None:
+            return None
+        return self.measure(loaded.load_counter, loaded.load_ticks)
+
     def invoke_timeout(self, model_bytes: int) -> float:
         return self.timeout + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)
 
@@ -137,3 +216,17 @@ class Dut:
                 f"at most {capacity:,} bytes in RAM"
             )
         return self.session.load_model(model.data)
+
+
+def create_dut(
+    resolution: Resolution,
+    variant: str = "release",
+    timeout: float = 10.0,
+    route: LinkRoute | None = None,
+) -> Dut | EembcDut:
+    """The device for a resolved board, speaking the board's protocol."""
+    if resolution.board.protocol == "eembc":
+        from hil.eembc_dut import EembcDut
+
+        return EembcDut(resolution, timeout=timeout, route=route)
+    return Dut(resolution, variant=variant, timeout=timeout, route=route)

@@ -62,7 +62,12 @@ from hil.models import IOSpec, ModelFile
 
 MAC_UNIT = "MAC/inference"
 SHAPE_UNIT = "elements per dimension"
-COUNTER_UNITS = {"cycles": "cycle", "instructions": "instruction", "ticks": "tick"}
+COUNTER_UNITS = {
+    "cycles": "cycle",
+    "instructions": "instruction",
+    "ticks": "tick",
+    "device_timer_us": "us",  # EEMBC m-lap-us: the device's own microsecond timer
+}
 
 OP_NAMES: dict[int, str] = {
     value: name

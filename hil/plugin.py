@@ -11,7 +11,8 @@ import pytest
 
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
-from hil.dut import Dut
+from hil.dut import Dut, create_dut
+from hil.eembc_dut import EembcDut
 from hil.errors import HilError
 from hil.reports.json_report import write_report
 from hil.runner import CaseResult, run_case
@@ -140,7 +141,7 @@ def board(request: pytest.FixtureRequest) -> Resolution:
 def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
     """The running device with an open session, shared by every test on the board."""
     config = request.config
-    device = Dut(
+    device = create_dut(
         board, variant=config.getoption("hil_firmware"), timeout=config.getoption("hil_timeout")
     )
     try:
@@ -155,7 +156,9 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
 
 
 @pytest.fixture
-def check_model(dut: Dut, request: pytest.FixtureRequest) -> Callable[[ModelCase], CaseResult]:
+def check_model(
+    dut: Dut | EembcDut, request: pytest.FixtureRequest
+) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks."""
     config = request.config
@@ -181,7 +184,7 @@ def check_model(dut: Dut, request: pytest.FixtureRequest) -> Callable[[ModelCase
         config.stash[RESULTS].append(record)
         props = request.node.user_properties
         props.append(("hil_target", dut.description))
-        props.append(("hil_firmware", dut.hello.build_id))
+        props.append(("hil_firmware", dut.build_id))
         for ref, agg in record["aggregate"]["agreement"].items():
             props.append((f"hil_{ref}_matched", f"{agg['matched']}/{agg['total']}"))
         counter = record["aggregate"]["counter"]
@@ -204,7 +207,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     except HilError as exc:
         device = getattr(item, "funcargs", {}).get("dut")
-        if isinstance(device, Dut) and device.recover(exc):
+        if isinstance(device, Dut | EembcDut) and device.recover(exc):
             item.user_properties.append(("hil_device_reset", str(exc)))
         raise
 

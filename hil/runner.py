@@ -15,62 +15,15 @@ from hil.compare import TensorComparison, compare_tensor
 from hil.dut import Dut
 from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
-from hil.link.protocol import CounterKind
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.measurements.profile import Profile
 from hil.model_facts import ModelFacts, efficiency, model_facts
-from hil.models import IOSpec, ModelFile
-from hil.references import Reference, make_references
+from hil.models import ModelFile
+from hil.references import Reference, TflmReference, make_references
 from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
 
 MAX_REPORTED_DIFFS = 5
-
-
-@dataclass(frozen=True)
-class OpProfile:
-    index: int
-    op: str
-    value: int
-
-
-@dataclass
-class Profile:
-    """Per-operator counts of one profiled invocation (the first vector's).
-
-    Each operator's figure includes one read of the counter. `whole` is the
-    same inputs' unprofiled inference; `profiled_total` the profiled run's,
-    which also pays for every counter read."""
-
-    kind: str
-    method: str
-    ops: list[OpProfile]
-    whole: int
-    profiled_total: int
-
-    @property
-    def op_sum(self) -> int:
-        return sum(o.value for o in self.ops)
-
-    def table(self) -> str:
-        width = max((len(o.op) for o in self.ops), default=2)
-        lines = [f"{'#':>4}  {'op':<{width}}  {self.kind:>14}  {'share':>6}"]
-        for o in self.ops:
-            share = o.value / self.whole if self.whole else 0.0
-            lines.append(f"{o.index:>4}  {o.op:<{width}}  {o.value:>14,}  {share:>6.1%}")
-        lines.append(f"{'':>4}  {'sum of ops':<{width}}  {self.op_sum:>14,}")
-        lines.append(f"{'':>4}  {'whole inference':<{width}}  {self.whole:>14,}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "unit": self.kind,
-            "method": self.method,
-            "whole_inference": self.whole,
-            "profiled_run": self.profiled_total,
-            "sum_of_ops": self.op_sum,
-            "ops": [{"index": o.index, "op": o.op, "value": o.value} for o in self.ops],
-        }
 
 
 @dataclass
@@ -78,7 +31,7 @@ class VectorResult:
     index: int
     source: str
     measurements: list[Measurement]  # one per timed repeat
-    stack_bytes: int
+    stack_bytes: int | None  # None: the protocol cannot tell
     comparisons: dict[str, list[TensorComparison]]
     outputs: list[np.ndarray] = field(default_factory=list, repr=False)  # the device's
 
@@ -126,6 +79,8 @@ class CaseResult:
     vectors: list[VectorResult] = field(default_factory=list)
     profile: Profile | None = None
     footprint: Footprint | None = None
+    tflm_arena: int | None = None  # TFLM's own arena use for the model (host, 64-bit)
+    load_cost: Measurement | None = None  # parsing, planning and preparing on the device
     warmup: int = 0
     repeats: int = 1
     seconds: float = 0.0
@@ -174,8 +129,9 @@ class CaseResult:
         }
 
     @property
-    def stack_bytes(self) -> int:
-        return max((v.stack_bytes for v in self.vectors), default=0)
+    def stack_bytes(self) -> int | None:
+        known = [v.stack_bytes for v in self.vectors if v.stack_bytes is not None]
+        return max(known) if known else None
 
     def failures(self) -> list[str]:
         """Readable diffs for the first failing vectors."""
@@ -214,7 +170,12 @@ class CaseResult:
         if facts is None or counter is None or not facts.macs:
             return None
         median = int(counter["per_inference"]["median"])
-        return efficiency(facts, counter["kind"], median, self.loaded.arena_used)
+        arena = self.loaded.arena_used
+        figures = efficiency(facts, counter["kind"], median, arena or 0)
+        if arena is None:  # the protocol could not say; no figure beats a false one
+            figures.pop("arena_bytes", None)
+            figures.pop("arena_bytes_per_param", None)
+        return figures
 
     def to_dict(self) -> dict[str, Any]:
         facts = self.facts()
@@ -235,6 +196,8 @@ class CaseResult:
             },
             "arena_used_bytes": self.loaded.arena_used,
             "stack_used_bytes": self.stack_bytes,
+            "tflm_arena_used_bytes": self.tflm_arena,
+            "load_and_prepare": self.load_cost.to_dict() if self.load_cost else None,
             "footprint": self.footprint.to_dict() if self.footprint else None,
             "references": {
                 name: {"version": version, "agreement": self.agreement[name]}
@@ -292,29 +255,6 @@ def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
                 )
 
 
-def _device_outputs(dut: Dut, specs: tuple[IOSpec, ...], loaded: LoadedModel) -> list[np.ndarray]:
-    outs = []
-    for i, (spec, dev) in enumerate(zip(specs, loaded.outputs, strict=True)):
-        raw = dut.session.get_output(i, dev.nbytes)
-        outs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
-    return outs
-
-
-def _profile(
-    dut: Dut, model: ModelFile, kind: CounterKind, whole_ticks: int, profiled_ticks: int
-) -> Profile | None:
-    whole = dut.measure(kind, whole_ticks)
-    profiled = dut.measure(kind, profiled_ticks)
-    if whole is None or profiled is None:
-        return None
-    names = model.op_names
-    ops = []
-    for i, ticks in enumerate(dut.session.read_profile()):
-        m = dut.measure(kind, ticks)
-        ops.append(OpProfile(i, names[i] if i < len(names) else "?", m.value if m else 0))
-    return Profile(whole.kind, whole.method, ops, whole.value, profiled.value)
-
-
 def run_case(
     dut: Dut,
     case: ModelCase,
@@ -352,9 +292,9 @@ def run_case(
         dut_description=dut.description,
         backend=dut.resolution.backend,
         board=dut.board.name,
-        firmware_build_id=dut.hello.build_id,
+        firmware_build_id=dut.build_id,
         firmware_variant=dut.variant,
-        engine=f"{dut.hello.engine} {dut.hello.engine_version}",
+        engine=dut.engine,
         loaded=loaded,
         references={r.name: r.version for r in refs},
         unavailable=unavailable,
@@ -362,22 +302,15 @@ def run_case(
         warmup=warmup,
         repeats=repeats,
         footprint=footprint(dut.image.elf) if dut.image else None,
+        load_cost=dut.load_cost(loaded),
     )
     for n, (source, vector) in enumerate(vectors):
-        for i, data in enumerate(vector):
-            dut.session.set_input(i, np.ascontiguousarray(data).tobytes())
-        counters = dut.session.invoke(
-            timeout=dut.invoke_timeout(len(model.data)),
-            warmup=warmup,
-            repeats=repeats,
-            profile=profile and n == 0,
+        run = dut.infer(
+            model, loaded, vector, warmup=warmup, repeats=repeats, profile=profile and n == 0
         )
-        device_out = _device_outputs(dut, model.outputs, loaded)
-        measurements = [m for t in counters.repeats if (m := dut.measure(counters.kind, t))]
-        if counters.profile_total is not None:
-            result.profile = _profile(
-                dut, model, counters.kind, counters.repeats[0], counters.profile_total
-            )
+        device_out = run.outputs
+        if run.profile is not None:
+            result.profile = run.profile
         comparisons: dict[str, list[TensorComparison]] = {}
         # Exact references first: their outputs judge the tolerance references'.
         outputs = {ref.name: ref.run(vector) for ref in refs}
@@ -394,9 +327,12 @@ def run_case(
                 )
             comparisons[ref.name] = comps
         result.vectors.append(
-            VectorResult(n, source, measurements, counters.stack_bytes, comparisons, device_out)
+            VectorResult(n, source, run.measurements, run.stack_bytes, comparisons, device_out)
         )
         if on_vector:
             on_vector(n + 1, len(vectors))
+    for ref in refs:
+        if isinstance(ref, TflmReference):
+            result.tflm_arena = ref.arena_used_bytes()
     result.seconds = time.monotonic() - started
     return result

@@ -59,9 +59,30 @@ def check_vector(specs: Sequence[IOSpec], vector: Sequence[np.ndarray], where: s
             raise InputError(f"{where}: input {i} holds {bad} NaN or infinite values")
 
 
+def _read_array(path: str | Path, spec: IOSpec) -> np.ndarray:
+    """A .npy array, or a raw .bin of the input's dtype (one vector or several)."""
+    if Path(path).suffix == ".bin":
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc}") from exc
+        per_vector = int(np.prod(spec.shape)) * spec.dtype.itemsize
+        if per_vector == 0 or len(raw) % per_vector:
+            raise InputError(
+                f"{path}: {len(raw)} bytes is not a whole number of {spec.dtype} vectors "
+                f"of shape {list(spec.shape)} ({per_vector} bytes each)"
+            )
+        return np.frombuffer(raw, dtype=spec.dtype).reshape(-1, *spec.shape).copy()
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path} as a .npy array: {exc}") from exc
+
+
 def load_npy_vectors(specs: Sequence[IOSpec], paths: Sequence[str | Path]) -> list[Vector]:
     """One file per model input, each holding one vector (the input's shape) or
-    a batch of them (N followed by the input's shape)."""
+    a batch of them (N followed by the input's shape): .npy, or raw .bin bytes
+    in the input's dtype."""
     if len(paths) != len(specs):
         raise InputError(
             f"{len(paths)} .npy files for a model with {len(specs)} inputs "
@@ -69,10 +90,7 @@ def load_npy_vectors(specs: Sequence[IOSpec], paths: Sequence[str | Path]) -> li
         )
     arrays = []
     for path, spec in zip(paths, specs, strict=True):
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {path} as a .npy array: {exc}") from exc
+        data = _read_array(path, spec)
         if tuple(data.shape) == tuple(spec.shape):
             data = data[np.newaxis]
         elif tuple(data.shape[1:]) != tuple(spec.shape):

@@ -17,6 +17,8 @@
 /* One code byte per 254 data bytes, plus the first. */
 #define ENCODED_MAX (FRAME_MAX + FRAME_MAX / 254u + 2u)
 #define MAX_IO_TENSORS 16u
+/* A handler's out_len meaning "the response goes out later". */
+#define HIL_DEFERRED 0xFFFFFFFFu
 
 typedef struct {
     uint8_t type;
@@ -65,6 +67,9 @@ static uint32_t profiled_ops;
 
 #ifdef HIL_DEBUG_COMMANDS
 static uint32_t corrupt_output_byte = 0xFFFFFFFFu;
+/* SINK: raw bytes still to swallow before the deferred response goes out. */
+static uint32_t sink_remaining;
+static uint16_t sink_seq;
 #endif
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -77,6 +82,12 @@ static void put_u32(uint8_t *p, uint32_t v)
 {
     put_u16(p, (uint16_t)v);
     put_u16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)v);
+    put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
 static uint16_t get_u16(const uint8_t *p)
@@ -273,7 +284,9 @@ static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg
     if (crc != upload.crc) {
         return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
     }
+    hil_port_counter_start();
     hil_status st = hil_engine_load(cfg.model_region, upload.expected, msg);
+    uint64_t load_ticks = hil_port_counter_read();
     if (st != HIL_OK) {
         return st;
     }
@@ -289,7 +302,10 @@ static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg
     put_u32(p, hil_engine_arena_used());
     p[4] = (uint8_t)inputs;
     p[5] = (uint8_t)outputs;
-    *out_len = 6;
+    p[6] = hil_port_counter_kind();
+    p[7] = 0;
+    put_u64(p + 8, load_ticks);
+    *out_len = 16;
     return HIL_OK;
 }
 
@@ -373,12 +389,6 @@ static hil_status on_set_input(const request *req, uint32_t *out_len, hil_msg *m
     put_u32(tx_payload(), input_filled[index]);
     *out_len = 4;
     return HIL_OK;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
 /* Stack high-water mark: paint the unused stack below us, look after. */
@@ -654,6 +664,14 @@ static hil_status on_debug(const request *req, uint32_t *out_len, hil_msg *msg)
         for (;;) {
             __asm__ volatile("" ::: "memory");
         }
+    case HIL_DEBUG_SINK:
+        if (arg == 0) {
+            return hil_fail(msg, HIL_ERR_BAD_REQUEST, "sink needs at least one byte");
+        }
+        sink_remaining = arg;
+        sink_seq = req->seq;
+        *out_len = HIL_DEFERRED;
+        return HIL_OK;
     default:
         return hil_fail(msg, HIL_ERR_BAD_REQUEST, "unknown debug op %u", req->payload[0]);
     }
@@ -757,6 +775,9 @@ static void handle_frame(uint8_t *frame, uint32_t encoded_len)
         send_error(&req, st, &msg);
         return;
     }
+    if (out_len == HIL_DEFERRED) {
+        return;
+    }
     send_frame((uint8_t)(req.type | HIL_RESPONSE_BIT), req.seq, HIL_OK, out_len);
 }
 
@@ -789,6 +810,14 @@ void hil_agent_report_fault(uint32_t kind, const uint32_t regs[HIL_FAULT_REGS])
 
 void hil_agent_feed(uint8_t byte)
 {
+#ifdef HIL_DEBUG_COMMANDS
+    if (sink_remaining > 0) {
+        if (--sink_remaining == 0) {
+            send_frame((uint8_t)(HIL_CMD_DEBUG | HIL_RESPONSE_BIT), sink_seq, HIL_OK, 0);
+        }
+        return;
+    }
+#endif
     if (byte != 0) {
         if (rx_len < sizeof rx) {
             rx[rx_len++] = byte;

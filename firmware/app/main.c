@@ -1,7 +1,15 @@
-/* hil reference firmware: a port, hil's agent and an engine, nothing else. */
+/* hil reference firmware: a port, a protocol agent and an engine, nothing else.
+ * Built with HIL_EEMBC it speaks the MLPerf Tiny (EEMBC) protocol instead, with
+ * the model linked into the image. */
 #include "agent/agent.h"
+#include "agent/eembc.h"
 #include "hil/engine.h"
 #include "hil/port.h"
+
+#ifdef HIL_EEMBC
+extern const uint8_t hil_embedded_model[];
+extern const uint8_t hil_embedded_model_end[];
+#endif
 
 int main(void)
 {
@@ -9,6 +17,9 @@ int main(void)
     uint32_t arena_bytes;
     uint8_t *arena = hil_port_arena_region(&arena_bytes);
     hil_engine_init(arena, arena_bytes);
+#ifdef HIL_EEMBC
+    hil_eembc_run(hil_embedded_model, (uint32_t)(hil_embedded_model_end - hil_embedded_model));
+#else
     hil_agent_config config;
     config.model_region = hil_port_model_region(&config.model_capacity);
     config.arena_bytes = arena_bytes;
@@ -18,4 +29,5 @@ int main(void)
     for (;;) {
         hil_agent_feed(hil_port_read_byte());
     }
+#endif
 }

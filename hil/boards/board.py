@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.boards.memory import MemoryMap, parse_memory
 from hil.errors import BoardFileError
 from hil.paths import boards_dir
 
@@ -16,6 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KNOWN_BACKENDS = ("fvp", "qemu", "pyocd")
+PROTOCOLS = ("hil", "eembc")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Board:
     backend_order: tuple[str, ...]
     backends: dict[str, dict[str, Any]] = field(hash=False)
     path: Path = field(hash=False)
+    protocol: str = "hil"  # how hil talks to the firmware: its own protocol, or EEMBC's
+    memory: MemoryMap | None = None  # [memory]: code and RAM regions of the part
+    marker_pin: str = ""  # [firmware] marker_pin: the GPIO high during a timed window
+    serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
 
     def backend(self, kind: str) -> dict[str, Any]:
         return self.backends.get(kind, {})
@@ -77,13 +83,38 @@ def load_board(name_or_path: str | Path) -> Board:
         if not path.is_file():
             known = ", ".join(b.name for b in list_boards()) or "none"
             raise BoardFileError(f"no board named {name_or_path!r} (known boards: {known})")
+    return _parse(_read(path, ()), path)
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file's tables, on top of those of the board it `extends`, if any."""
+    if path in chain:
+        raise BoardFileError(f"{path}: extends itself through {' -> '.join(map(str, chain))}")
     try:
         data = tomllib.loads(path.read_text())
     except OSError as exc:
         raise BoardFileError(f"cannot read board file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise BoardFileError(f"{path}: not valid TOML: {exc}") from exc
-    return _parse(data, path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise BoardFileError(f"{path}: extends: expected a board name, got {base!r}")
+    base_path = path.parent / f"{base}.toml"
+    if not base_path.is_file():
+        raise BoardFileError(f"{path}: extends {base!r}, but {base_path} does not exist")
+    return _overlay(_read(base_path, (*chain, path)), data)
+
+
+def _overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _overlay(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _parse(data: dict[str, Any], path: Path) -> Board:
@@ -108,6 +139,17 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         qemu.get("icount_shift", int, 5)
     if "fvp" in tables:
         backends.table("fvp").str_list("executables")
+    if "pyocd" in tables:
+        pyocd = backends.table("pyocd")
+        pyocd.get("target", str)
+        pyocd.str_list("probe_vendors", [])
+        pyocd.get("unique_id", str, "")
+    serial = top.table("serial", {})
+    serial.get("url", str, "")
+    serial.get("port", str, "")
+    protocol = top.get("protocol", str, "hil")
+    if protocol not in PROTOCOLS:
+        raise BoardFileError(f"{path}: protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
     clock_hz = top.get("clock_hz", int)
     if clock_hz <= 0:
         raise BoardFileError(f"{path}: clock_hz: must be positive, got {clock_hz}")
@@ -122,6 +164,10 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         backend_order=order,
         backends=tables,
         path=path,
+        protocol=protocol,
+        memory=parse_memory(top),
+        marker_pin=firmware.get("marker_pin", str, ""),
+        serial=dict(serial.data),
     )
 
 

@@ -60,5 +60,13 @@ def resolve(board: Board, forced: str | None = None) -> Resolution:
                 return Resolution(board, "qemu", path, machine, why)
             passed_over.append(f"no {QEMU_BINARY} on PATH (apt-get install qemu-system-arm)")
         elif kind == "pyocd":
-            passed_over.append("pyOCD backend: not available in this version")
+            from hil.boards.probes import select_probe  # imports pyOCD: only when needed
+
+            try:
+                probe, why = select_probe(board)
+            except TargetError as exc:
+                passed_over.append(f"pyocd: {exc}")
+                continue
+            detail = f"{board.backend('pyocd')['target']} via {probe.unique_id}"
+            return Resolution(board, "pyocd", probe.unique_id, detail, why)
     raise TargetError(f"board {board.name}: no backend can run it: {'; '.join(passed_over)}")

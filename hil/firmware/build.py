@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +20,11 @@ from pathlib import Path
 from hil.boards.board import Board
 from hil.errors import BuildError, ToolMissingError
 from hil.paths import cache_dir, firmware_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 GCC = "arm-none-eabi-gcc"
 COMMON_FLAGS = (
@@ -34,7 +41,21 @@ COMMON_FLAGS = (
 )
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 SOURCE_DIRS = ("common", "agent", "engine", "kernels", "app")
-VARIANT_DEFINES = {"release": (), "test": ("HIL_DEBUG_COMMANDS",)}
+VARIANT_DEFINES = {
+    "release": (),
+    "test": ("HIL_DEBUG_COMMANDS",),
+    # MLPerf Tiny (EEMBC) protocol, with one model linked into the image.
+    "eembc": ("HIL_EEMBC",),
+}
+EMBED_MODEL = """\
+    .section .rodata.hil_embedded_model, "a"
+    .balign 16
+    .global hil_embedded_model
+hil_embedded_model:
+    .incbin "{path}"
+    .global hil_embedded_model_end
+hil_embedded_model_end:
+"""
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,7 @@ class FirmwareImage:
     build_id: str
     board: str
     variant: str
+    model: Path | None = None  # linked into the image (the eembc variant)
 
 
 @cache
@@ -56,45 +78,82 @@ def _compiler_version() -> str:
     return out.stdout.splitlines()[0]
 
 
+def port_folders(board: Board) -> list[Path]:
+    """The board's port folders in include order: ports/common, the shared
+    folders the port's port.toml lists under `uses` (e.g. cmsdk, systick, dwt),
+    then the port's own folder."""
+    ports = firmware_dir() / "ports"
+    port_dir = ports / board.port
+    if not port_dir.is_dir():
+        raise BuildError(f"board {board.name}: no firmware port {board.port!r} in {ports}")
+    manifest = port_dir / "port.toml"
+    uses: list[str] = []
+    if manifest.is_file():
+        try:
+            data = tomllib.loads(manifest.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise BuildError(f"{manifest}: cannot read: {exc}") from exc
+        uses = data.get("uses", [])
+        if not isinstance(uses, list) or not all(isinstance(u, str) for u in uses):
+            raise BuildError(f"{manifest}: uses: expected a list of folder names")
+    folders = [ports / "common"]
+    for name in uses:
+        folder = ports / name
+        if name in ("common", board.port) or not folder.is_dir():
+            raise BuildError(f"{manifest}: uses: no shared port folder {name!r} in {ports}")
+        folders.append(folder)
+    return [*folders, port_dir]
+
+
 def _sources(board: Board) -> list[Path]:
     root = firmware_dir()
-    port_dir = root / "ports" / board.port
-    if not port_dir.is_dir():
-        raise BuildError(f"board {board.name}: no firmware port {board.port!r} in {root / 'ports'}")
-    dirs = [root / d for d in SOURCE_DIRS] + [root / "ports" / "common", port_dir]
+    dirs = [root / d for d in SOURCE_DIRS] + port_folders(board)
     return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
-def _inputs_digest(board: Board, variant: str) -> str:
+def _inputs_digest(board: Board, variant: str, model: Path | None) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
+    if model is not None:
+        h.update(model.read_bytes())
     h.update(_compiler_version().encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())
     for path in sorted(root.rglob("*")):
-        if path.suffix in (".c", ".h", ".ld") and path.is_file():
+        if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()
 
 
-def build_firmware(board: Board, variant: str = "release") -> FirmwareImage:
-    """Return the cached image for (sources, board, variant), building it if needed."""
+def build_firmware(
+    board: Board, variant: str = "release", model: Path | None = None
+) -> FirmwareImage:
+    """Return the cached image for (sources, board, variant, model), building it
+    if needed. The eembc variant links `model` into the image."""
     if variant not in VARIANT_DEFINES:
         known = ", ".join(VARIANT_DEFINES)
         raise BuildError(f"unknown firmware variant {variant!r} (known: {known})")
-    digest = _inputs_digest(board, variant)
+    if (variant == "eembc") != (model is not None):
+        raise BuildError("the eembc variant, and only it, links a model into the image")
+    if model is not None:
+        model = Path(model).resolve()
+        if not model.is_file():
+            raise BuildError(f"model to link into the image does not exist: {model}")
+        if any(c in str(model) for c in '"\\\n'):
+            raise BuildError(f"model path cannot be embedded by the assembler: {model}")
+    digest = _inputs_digest(board, variant, model)
     build_id = digest[:16]
     out_dir = cache_dir() / "firmware" / f"{board.name}-{variant}-{build_id}"
     elf = out_dir / "firmware.elf"
     if elf.is_file():
-        return FirmwareImage(elf, build_id, board.name, variant)
+        return FirmwareImage(elf, build_id, board.name, variant, model)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the cache entry and rename into place, so parallel workers
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(board, variant, build_id, tmp / "firmware.elf")
+        _compile(board, variant, build_id, tmp / "firmware.elf", model)
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -104,10 +163,16 @@ def build_firmware(board: Board, variant: str = "release") -> FirmwareImage:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return FirmwareImage(elf, build_id, board.name, variant)
+    return FirmwareImage(elf, build_id, board.name, variant, model)
 
 
-def _compile(board: Board, variant: str, build_id: str, elf: Path) -> None:
+def _embed(model: Path, out_dir: Path) -> Path:
+    source = out_dir / "embedded_model.S"
+    source.write_text(EMBED_MODEL.format(path=model))
+    return source
+
+
+def _compile(board: Board, variant: str, build_id: str, elf: Path, model: Path | None) -> None:
     root = firmware_dir()
     port_dir = root / "ports" / board.port
     defines = [
@@ -115,8 +180,9 @@ def _compile(board: Board, variant: str, build_id: str, elf: Path) -> None:
         f'-DHIL_CORE_NAME="{board.core}"',
         f'-DHIL_BUILD_ID="{build_id}"',
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
+        *([f'-DHIL_MODEL_NAME="{re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)}"'] if model else []),
     ]
-    include_dirs = (root / "include", root, root / "ports" / "common", port_dir)
+    include_dirs = (root / "include", root, *port_folders(board))
     includes = [f"-I{d}" for d in include_dirs]
     cmd = [
         GCC,
@@ -125,6 +191,7 @@ def _compile(board: Board, variant: str, build_id: str, elf: Path) -> None:
         *defines,
         *includes,
         *map(str, _sources(board)),
+        *([str(_embed(model, elf.parent))] if model is not None else []),
         *LINK_FLAGS,
         f"-L{root / 'ports' / 'common'}",
         f"-T{port_dir / 'link.ld'}",

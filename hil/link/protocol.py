@@ -65,6 +65,7 @@ class DebugOp(IntEnum):
     CORRUPT_OUTPUT = 1
     FAULT = 2
     HANG = 3
+    SINK = 4
 
 
 class FaultKind(IntEnum):

@@ -21,12 +21,14 @@ from hil.errors import (
     LinkError,
 )
 from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
+from hil.link.io import read_some
 from hil.link.protocol import (
     INVOKE_PROFILE,
     MAX_REPEATS,
     RESPONSE_BIT,
     Calibration,
     Command,
+    CounterKind,
     Counters,
     DebugOp,
     Event,
@@ -66,9 +68,12 @@ class LoadedModel:
     sha256: str
     crc32: int
     nbytes: int
-    arena_used: int
+    arena_used: int | None  # None where the protocol cannot report it (EEMBC)
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    #: Device counter ticks spent parsing, planning and preparing the model.
+    load_ticks: int | None = None
+    load_counter: CounterKind = CounterKind.NONE
 
 
 @dataclass
@@ -110,9 +115,8 @@ class Session:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            self.port.timeout = min(remaining, 0.05)
             try:
-                data = self.port.read(max(1, self.port.in_waiting))
+                data = read_some(self.port, min(remaining, 0.05))
             except (serial.SerialException, OSError) as exc:
                 raise LinkError(f"link read failed: {exc}") from exc
             if not data:
@@ -226,18 +230,27 @@ class Session:
         for offset in range(0, len(model), step):
             chunk = model[offset : offset + step]
             got = self._u32(self.request(Command.MODEL_CHUNK, struct.pack("<I", offset) + chunk))
-            if got != offset + len(chunk):
+            if got < offset + len(chunk):
                 raise LinkError(
                     f"model upload: device holds {got} bytes, expected {offset + len(chunk)}"
                 )
             if progress:
                 progress(offset + len(chunk), len(model))
         reply = self.request(Command.MODEL_COMMIT, timeout=max(self.timeout, 30.0))
-        arena_used, n_in, n_out = self._unpack("<IBB", reply, "MODEL_COMMIT")
+        arena_used, n_in, n_out, kind, _, load_ticks = self._unpack(
+            "<IBBBBQ", reply, "MODEL_COMMIT"
+        )
         inputs = tuple(self.tensor_info(False, i) for i in range(n_in))
         outputs = tuple(self.tensor_info(True, i) for i in range(n_out))
         self.loaded = LoadedModel(
-            hashlib.sha256(model).hexdigest(), crc, len(model), arena_used, inputs, outputs
+            hashlib.sha256(model).hexdigest(),
+            crc,
+            len(model),
+            arena_used,
+            inputs,
+            outputs,
+            load_ticks,
+            CounterKind(kind) if kind in {k.value for k in CounterKind} else CounterKind.NONE,
         )
         return self.loaded
 
@@ -254,7 +267,7 @@ class Session:
             chunk = data[offset : offset + step]
             header = struct.pack("<BBHI", index, 0, 0, offset)
             got = self._u32(self.request(Command.SET_INPUT, header + chunk))
-            if got != offset + len(chunk):
+            if got < offset + len(chunk):
                 raise LinkError(
                     f"input {index}: device holds {got} bytes, expected {offset + len(chunk)}"
                 )
@@ -311,13 +324,33 @@ class Session:
             out += chunk
         return bytes(out)
 
-    def debug(self, op: DebugOp, arg: int) -> None:
+    def sink(self, data: bytes, timeout: float | None = None) -> None:
+        """Test builds: stream `data` raw (no framing) into the device, which
+        answers once it has swallowed every byte. Measures the bare link."""
+        self._require_debug()
+        seq = self._next_seq()
+        self._send(
+            encode_frame(Command.DEBUG, seq, struct.pack("<BBHI", DebugOp.SINK, 0, 0, len(data)))
+        )
+        self._send(data)
+        reply = self._await_reply(
+            Command.DEBUG, seq, time.monotonic() + (timeout or self.timeout), None
+        )
+        if reply is None or reply is TIMED_OUT:
+            raise LinkError(f"no answer after sinking {len(data)} bytes")
+        if reply.status != Status.OK:
+            raise DeviceError(reply.status, reply.payload.decode(errors="replace"), "DEBUG")
+
+    def _require_debug(self) -> None:
         if self.hello_info and not self.hello_info.capabilities & 1:
             raise DeviceError(
                 Status.UNKNOWN_COMMAND,
                 "debug commands are compiled in only in test builds",
                 "DEBUG",
             )
+
+    def debug(self, op: DebugOp, arg: int) -> None:
+        self._require_debug()
         self.request(Command.DEBUG, struct.pack("<BBHI", op, 0, 0, arg & 0xFFFFFFFF))
 
     # -- helpers ---------------------------------------------------------------

@@ -3,6 +3,11 @@ kernels, so the device must agree with it bit for bit."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import re
+import sys
+import tempfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,6 +39,30 @@ class TflmReference(Reference):
     @property
     def version(self) -> str:
         return f"tflite-micro {self._version}"
+
+    def arena_used_bytes(self) -> int | None:
+        """TFLM's own arena use for this model ("Arena allocation total" of its
+        recording allocator, on this 64-bit host), after at least one run. The
+        binding only prints it, from C (to stderr), so both output descriptors
+        are captured around the call."""
+        libc = ctypes.CDLL(None)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with tempfile.TemporaryFile() as tmp:
+            saved = {fd: os.dup(fd) for fd in (1, 2)}
+            try:
+                for fd in saved:
+                    os.dup2(tmp.fileno(), fd)
+                self._interp.print_allocations()
+                libc.fflush(None)
+            finally:
+                for fd, copy in saved.items():
+                    os.dup2(copy, fd)
+                    os.close(copy)
+            tmp.seek(0)
+            text = tmp.read().decode(errors="replace")
+        match = re.search(r"Arena allocation total (\d+) bytes", text)
+        return int(match.group(1)) if match else None
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         for i, data in enumerate(inputs):

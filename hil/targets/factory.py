@@ -6,6 +6,7 @@ from hil.boards.resolve import Resolution
 from hil.errors import TargetError
 from hil.firmware.build import FirmwareImage
 from hil.targets.base import LinkRoute, Target
+from hil.targets.fvp import FvpTarget
 from hil.targets.qemu import QemuTarget
 
 
@@ -14,7 +15,10 @@ def create_target(
 ) -> Target:
     if resolution.backend == "qemu":
         return QemuTarget(resolution, image, route)
-    raise TargetError(
-        f"{resolution.describe()}: the {resolution.backend} backend is not available in this "
-        "version of hil; force QEMU with --backend=qemu"
-    )
+    if resolution.backend == "fvp":
+        return FvpTarget(resolution, image, route)
+    if resolution.backend == "pyocd":
+        from hil.targets.pyocd import PyocdTarget  # imports pyOCD: only when needed
+
+        return PyocdTarget(resolution, image, route)
+    raise TargetError(f"{resolution.describe()}: hil has no {resolution.backend!r} backend")

@@ -14,9 +14,19 @@ HIL = [sys.executable, "-m", "hil.cli"]
 def run_compare(models_dir: Path, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
     out = tmp_path / "cmp.json"
     proc = run_child(
-        [*HIL, "compare-models", str(models_dir / "hello_world_float.tflite"),
-         str(models_dir / "hello_world_int8.tflite"), "--board", "corstone300",
-         "--vectors", "40", "--json", str(out), *extra],
+        [
+            *HIL,
+            "compare-models",
+            str(models_dir / "hello_world_float.tflite"),
+            str(models_dir / "hello_world_int8.tflite"),
+            "--board",
+            "corstone300",
+            "--vectors",
+            "40",
+            "--json",
+            str(out),
+            *extra,
+        ],
         cwd=REPO,
     )
     return proc, (json.loads(out.read_text()) if out.is_file() else None)

@@ -49,8 +49,13 @@ def test_each_fault_is_reported_and_the_next_case_passes(
     suite.write_text(SUITE.format(model=str(models_dir / "hello_world_int8.tflite")))
     junit = tmp_path / "junit.xml"
     proc = run_child(
-        pytest_args(str(suite), f"--board={board}", "--hil-firmware=test", "--hil-timeout=1",
-                    f"--junitxml={junit}"),
+        pytest_args(
+            str(suite),
+            f"--board={board}",
+            "--hil-firmware=test",
+            "--hil-timeout=1",
+            f"--junitxml={junit}",
+        ),
         cwd=REPO,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr

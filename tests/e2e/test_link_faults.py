@@ -43,9 +43,7 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
 ) -> None:
     model = ModelFile(models_dir / "hello_world_int8.tflite")
     oracle = TflmReference(model.data, 1)
-    expected = {
-        x: oracle.run([np.array([[x]], np.int8)])[0].tobytes() for x in range(-128, 128)
-    }
+    expected = {x: oracle.run([np.array([[x]], np.int8)])[0].tobytes() for x in range(-128, 128)}
     route = ProxyRoute(DAMAGE, seed=2024)
     with Dut(resolve(load_board("corstone300")), route=route) as dut:
         dut.load(model)  # set-up on a clean link; the exchanges below are damaged

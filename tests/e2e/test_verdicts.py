@@ -57,8 +57,9 @@ def test_release_firmware_has_no_debug_commands(models_dir: Path) -> None:
             dut.session.debug(DebugOp.CORRUPT_OUTPUT, 0)
 
 
-def test_model_larger_than_the_device_holds(test_dut: Dut, models_dir: Path,
-                                           tmp_path: Path) -> None:
+def test_model_larger_than_the_device_holds(
+    test_dut: Dut, models_dir: Path, tmp_path: Path
+) -> None:
     from hil.errors import ModelFileError
     from hil.models import ModelFile
 
@@ -69,7 +70,7 @@ def test_model_larger_than_the_device_holds(test_dut: Dut, models_dir: Path,
         test_dut.load(ModelFile(big))
     # The device refuses it too, should a host skip the check.
     with pytest.raises(DeviceError, match=r"exceeds the .* bytes this device holds") as info:
-        test_dut.session.load_model(big.read_bytes()[: 8] + bytes(capacity + 1 - 8))
+        test_dut.session.load_model(big.read_bytes()[:8] + bytes(capacity + 1 - 8))
     assert info.value.status == Status.MODEL_TOO_LARGE
     assert test_dut.session.loaded is None
     assert run_case(test_dut, ModelCase(models_dir / "hello_world_int8.tflite", vectors=2)).passed

@@ -15,8 +15,9 @@ FUZZ = [sys.executable, str(REPO / "tools" / "fuzz.py")]
 
 @pytest.mark.parametrize("harness", ["agent", "model"])
 def test_fuzz_smoke(harness: str) -> None:
-    proc = subprocess.run([*FUZZ, "run", harness, "--seconds", "15"], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [*FUZZ, "run", harness, "--seconds", "15"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     stats = dict(item.split("=") for item in proc.stdout.split())
     assert stats["crashes"] == "0" and int(stats["number_of_executed_units"]) > 1000

@@ -26,8 +26,13 @@ def test_hello_round_trip() -> None:
     strings = b"".join(bytes([len(s)]) + s for s in (b"abc", b"hil", b"0.1", b"brd", b"m4"))
     data = struct.pack("<IBBHIIII", 7, 1, 2, 2048, 100, 200, 25_000_000, 1) + strings
     h = Hello.parse(data)
-    assert (h.nonce, h.max_payload, h.clock_hz, h.build_id, h.core) == (7, 2048, 25_000_000,
-                                                                         "abc", "m4")
+    assert (h.nonce, h.max_payload, h.clock_hz, h.build_id, h.core) == (
+        7,
+        2048,
+        25_000_000,
+        "abc",
+        "m4",
+    )
     with pytest.raises(ProtocolError, match="HELLO response: payload of 30 bytes"):
         Hello.parse(data[:30])
 

@@ -64,3 +64,17 @@ def test_npy_errors_are_specific(tmp_path: Path) -> None:
         load_npy_vectors([I8], [wrong, wrong])
     with pytest.raises(InputError, match="cannot read"):
         load_npy_vectors([I8], [tmp_path / "missing.npy"])
+
+
+def test_raw_bin_vectors(tmp_path: Path) -> None:
+    one = tmp_path / "one.bin"
+    one.write_bytes(bytes(range(16)))
+    (vec,) = load_npy_vectors([I8], [one])
+    assert vec[0].dtype == np.int8 and vec[0].shape == (1, 16) and vec[0][0, 15] == 15
+    two = tmp_path / "two.bin"
+    two.write_bytes(bytes(32))
+    assert len(load_npy_vectors([I8], [two])) == 2
+    odd = tmp_path / "odd.bin"
+    odd.write_bytes(bytes(17))
+    with pytest.raises(InputError, match="17 bytes is not a whole number of int8 vectors"):
+        load_npy_vectors([I8], [odd])

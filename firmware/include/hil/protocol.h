@@ -19,7 +19,8 @@
 #define HIL_CMD_HELLO 0x01u        /* u32 nonce -> hello response */
 #define HIL_CMD_MODEL_BEGIN 0x02u  /* u32 bytes, u32 crc32 of the whole model -> (empty) */
 #define HIL_CMD_MODEL_CHUNK 0x03u  /* u32 offset, data -> u32 bytes received so far */
-#define HIL_CMD_MODEL_COMMIT 0x04u /* -> u32 arena_used, u8 inputs, u8 outputs */
+#define HIL_CMD_MODEL_COMMIT 0x04u /* -> u32 arena_used, u8 inputs, u8 outputs, u8 counter kind,
+                                      u8 0, u64 ticks to parse, plan and prepare */
 #define HIL_CMD_TENSOR_INFO 0x05u  /* u8 is_output, u8 index -> tensor info */
 #define HIL_CMD_SET_INPUT 0x06u    /* u8 index, u8 0, u16 0, u32 offset, data -> u32 bytes filled */
 #define HIL_CMD_INVOKE 0x07u       /* [u16 warmup, u16 repeats, u8 flags] -> counters */
@@ -54,6 +55,7 @@
 #define HIL_DEBUG_CORRUPT_OUTPUT 1u /* arg: byte of output 0 to flip after every invoke; 0xFFFFFFFF clears */
 #define HIL_DEBUG_FAULT 2u          /* arg: HIL_FAULT_* kind to provoke now */
 #define HIL_DEBUG_HANG 3u           /* spin forever, as a wedged kernel would */
+#define HIL_DEBUG_SINK 4u           /* swallow the next `arg` raw bytes, then answer: link speed */
 
 /* FAULT event payload: u32 kind, then u32 pc, lr, xpsr, cfsr, hfsr, mmfar, bfar. */
 #define HIL_FAULT_HARD 1u

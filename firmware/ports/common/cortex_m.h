@@ -18,6 +18,10 @@
 
 #define SCB_ICSR_PENDSTSET (1u << 26)
 
+typedef void (*hil_vector)(void);
+/* The vector table (common/startup.c), for ports that set VTOR to it. */
+extern const hil_vector hil_vector_table[16];
+
 static inline void hil_dsb_isb(void)
 {
     __asm__ volatile("dsb\n\tisb" ::: "memory");

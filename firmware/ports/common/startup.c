@@ -14,7 +14,6 @@ extern uint32_t __bss_end;
 int main(void);
 
 void Reset_Handler(void);
-void SysTick_Handler(void);
 
 /* Before anything may touch a floating-point (or MVE) register. */
 static void enable_fpu(void)
@@ -55,8 +54,8 @@ void SecureFault_Handler(void) __attribute__((weak, alias("unexpected_exception"
 void SVC_Handler(void) __attribute__((weak, alias("unexpected_exception")));
 void PendSV_Handler(void) __attribute__((weak, alias("unexpected_exception")));
 void Default_IRQ_Handler(void) __attribute__((weak, alias("unexpected_exception")));
-
-typedef void (*hil_vector)(void);
+/* Defined by a port's counter when it uses SysTick (ports/systick, ports/dwt). */
+void SysTick_Handler(void) __attribute__((weak, alias("unexpected_exception")));
 
 /* 16 system exceptions; no device interrupt is used. */
 __attribute__((section(".vectors"), used)) const hil_vector hil_vector_table[16] = {

@@ -7,20 +7,8 @@
 #include "hil/port.h"
 #include "port_config.h"
 
-#ifndef HIL_BOARD_NAME
-#error "the build passes -DHIL_BOARD_NAME=\"...\""
-#endif
-#ifndef HIL_CORE_NAME
-#error "the build passes -DHIL_CORE_NAME=\"...\""
-#endif
-
 void hil_systick_init(void);
 void hil_fault_init(void);
-
-extern uint8_t __model_region_start[];
-extern uint8_t __model_region_end[];
-extern uint8_t __arena_region_start[];
-extern uint8_t __arena_region_end[];
 
 void hil_port_init(void)
 {
@@ -47,26 +35,4 @@ uint32_t hil_port_clock_hz(void)
 void hil_port_marker(int high)
 {
     (void)high; /* no marker pin on the FPGA images' emulators */
-}
-
-const char *hil_port_board(void)
-{
-    return HIL_BOARD_NAME;
-}
-
-const char *hil_port_core(void)
-{
-    return HIL_CORE_NAME;
-}
-
-uint8_t *hil_port_model_region(uint32_t *bytes)
-{
-    *bytes = (uint32_t)(__model_region_end - __model_region_start);
-    return __model_region_start;
-}
-
-uint8_t *hil_port_arena_region(uint32_t *bytes)
-{
-    *bytes = (uint32_t)(__arena_region_end - __arena_region_start);
-    return __arena_region_start;
 }

@@ -1,0 +1,16 @@
+/* Nordic nRF52840-DK (PCA10056): nRF52840 (Cortex-M4F) at 64 MHz. Not run on
+ * hardware in CI: compile- and link-checked only. Facts from the nRF52840
+ * Product Specification and the DK's user guide. */
+#ifndef HIL_PORT_CONFIG_H
+#define HIL_PORT_CONFIG_H
+
+#define PORT_CLOCK_HZ 64000000u
+#define PORT_UART_BAUD 115200u
+/* UARTE0 on P0.06 (TX) / P0.08 (RX), wired to the interface MCU's VCP. */
+#define PORT_UART_BASE 0x40002000u
+/* Marker: P1.01, on the DK's Arduino-style header. */
+#define PORT_MARKER_NAME "P1.01"
+/* Reserved in the memory map, just past the 256 KiB RAM. */
+#define PORT_BUS_FAULT_ADDRESS 0x20040000u
+
+#endif

@@ -1,0 +1,177 @@
+"""A device that speaks the MLPerf Tiny (EEMBC) protocol instead of hil's. The
+model lives in the image, so each model gets its own build and a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from hil.boards.resolve import Resolution
+from hil.dut import Inference
+from hil.errors import HilError, LinkError
+from hil.firmware.build import FirmwareImage, build_firmware
+from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
+from hil.link.protocol import TensorSpec
+from hil.link.session import LoadedModel
+from hil.measurements.counters import Measurement
+from hil.models import IOSpec, ModelFile
+from hil.targets import Target, create_target
+from hil.targets.base import LinkRoute
+
+log = logging.getLogger(__name__)
+TIMER_METHOD = (
+    "EEMBC m-lap-us timestamps around the timed inferences: the device's own "
+    "microsecond timer (on an emulator, its virtual clock), averaged per inference"
+)
+
+
+def _spec(s: IOSpec) -> TensorSpec:
+    return TensorSpec(
+        s.dtype, s.shape, int(np.prod(s.shape)) * s.dtype.itemsize, s.scale, s.zero_point
+    )
+
+
+class EembcDut:
+    """Same surface as hil.dut.Dut, over EEMBC: build, load, infer, recover."""
+
+    def __init__(
+        self,
+        resolution: Resolution,
+        variant: str = "eembc",
+        timeout: float = 10.0,
+        route: LinkRoute | None = None,
+    ) -> None:
+        self.resolution = resolution
+        self.board = resolution.board
+        self.variant = "eembc"
+        self.timeout = timeout
+        self.route = route
+        self.image: FirmwareImage | None = None
+        self.target: Target | None = None
+        self._session: EembcSession | None = None
+        self.info: EembcInfo | None = None
+        self._loaded: LoadedModel | None = None
+
+    def start(self) -> EembcDut:
+        return self  # nothing runs until a model is chosen: it is part of the image
+
+    def close(self) -> None:
+        if self.target is not None:
+            self.target.stop()
+        self._session = None
+        self._loaded = None
+
+    def __enter__(self) -> EembcDut:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def description(self) -> str:
+        return f"{self.resolution.describe()} over EEMBC"
+
+    @property
+    def session(self) -> EembcSession:
+        if self._session is None:
+            raise HilError("no model loaded yet: the EEMBC firmware is built per model")
+        return self._session
+
+    @property
+    def build_id(self) -> str:
+        return self.image.build_id if self.image else "unknown"
+
+    @property
+    def engine(self) -> str:
+        return f"EEMBC firmware: {self.info.profile}" if self.info else "EEMBC firmware"
+
+    def _boot(self) -> None:
+        assert self.target is not None
+        self._session = EembcSession(self.target.start(), timeout=self.timeout)
+        try:
+            self._session.wait_ready(timeout=max(self.timeout, 5.0))
+            self.info = self._session.hello()
+        except HilError as exc:
+            raise LinkError(
+                f"{self.description}: EEMBC firmware did not answer: {exc}\n"
+                f"{self.target.diagnostics()}"
+            ) from exc
+
+    def load(self, model: ModelFile) -> LoadedModel:
+        if self._loaded is not None and self._loaded.sha256 == model.sha256:
+            return self._loaded
+        if len(model.inputs) != 1:
+            raise HilError(
+                f"{model.path}: the EEMBC protocol carries one input; the model "
+                f"has {len(model.inputs)}"
+            )
+        self.close()
+        self.image = build_firmware(self.board, "eembc", model.path)
+        self.target = create_target(self.resolution, self.image, self.route)
+        self._boot()
+        self._loaded = LoadedModel(
+            hashlib.sha256(model.data).hexdigest(),
+            zlib.crc32(model.data),
+            len(model.data),
+            None,
+            tuple(_spec(s) for s in model.inputs),
+            tuple(_spec(s) for s in model.outputs),
+        )
+        return self._loaded
+
+    def load_cost(self, loaded: LoadedModel) -> Measurement | None:
+        return None  # the protocol does not tell
+
+    def restart(self) -> None:
+        if self.target is not None:
+            self._boot()
+
+    def recover(self, error: BaseException) -> bool:
+        if not isinstance(error, HilError) or self.target is None:
+            return False
+        self.restart()
+        return True
+
+    def infer(
+        self,
+        model: ModelFile,
+        loaded: LoadedModel,
+        vector: Sequence[np.ndarray],
+        *,
+        warmup: int = 0,
+        repeats: int = 1,
+        profile: bool = False,
+    ) -> Inference:
+        session = self.session
+        session.load(np.ascontiguousarray(vector[0]).tobytes())
+        timeout = self.timeout * (warmup + repeats) + len(model.data) / (1 << 20) * 60.0
+        run = session.infer(repeats, warmup, timeout=timeout)
+        outputs = self._outputs(model, run.results, run.decimals)
+        us = Measurement("device_timer_us", round(run.us_per_inference), TIMER_METHOD)
+        return Inference(outputs, [us], None, None)
+
+    @staticmethod
+    def _outputs(model: ModelFile, values: tuple[float, ...], decimals: int) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        pos = 0
+        for spec in model.outputs:
+            n = int(np.prod(spec.shape))
+            chunk = values[pos : pos + n]
+            if len(chunk) != n:
+                raise HilError(
+                    f"EEMBC results carry {len(values)} values; the model's outputs "
+                    f"need {sum(int(np.prod(s.shape)) for s in model.outputs)}"
+                )
+            pos += n
+            if spec.quantized and np.issubdtype(spec.dtype, np.integer):
+                data = recover_quantized(chunk, decimals, spec.scale, spec.zero_point, spec.dtype)
+            else:
+                data = np.asarray(chunk, dtype=spec.dtype)
+            out.append(data.reshape(spec.shape))
+        if pos != len(values):
+            raise HilError(f"EEMBC results carry {len(values)} values, the model's outputs {pos}")
+        return out

@@ -1,0 +1,161 @@
+"""FAKE pyOCD and FAKE USB serial ports, for testing hil's pyOCD backend at
+pyOCD's API boundary on a machine with no debug probe. Not pyOCD: only the
+names hil imports (ConnectHelper, FileProgrammer, serial.tools.list_ports)
+with the behaviour hil relies on, plus a log of what was done, in order.
+
+`install(monkeypatch, probes=[...], ports=[...])` puts the fakes in place of
+the names hil.boards.probes and hil.targets.pyocd imported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+
+@dataclass
+class FakeBoardInfo:
+    target: str
+
+
+@dataclass
+class FakeProbe:
+    """A FAKE debug probe as pyOCD's DebugProbe presents one."""
+
+    unique_id: str
+    vendor_name: str = "STMicroelectronics"
+    product_name: str = "STM32 STLink"
+    associated_board_info: FakeBoardInfo | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.vendor_name} {self.product_name}"
+
+
+@dataclass
+class FakePort:
+    """A FAKE entry of serial.tools.list_ports.comports()."""
+
+    device: str
+    serial_number: str | None
+    description: str = "FAKE VCP"
+
+
+@dataclass
+class FakeRack:
+    """What is attached, and what hil did to it, in order."""
+
+    probes: list[FakeProbe]
+    ports: list[FakePort]
+    events: list[str] = field(default_factory=list)
+    flash: dict[int, int] = field(default_factory=dict)  # address -> byte, per board
+    corrupt_at: int | None = None  # a flash address that programs wrongly
+    options: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeTarget:
+    def __init__(self, rack: FakeRack) -> None:
+        self.rack = rack
+
+    def halt(self) -> None:
+        self.rack.events.append("halt")
+
+    def reset(self) -> None:
+        self.rack.events.append("reset")
+
+    def read_memory_block8(self, address: int, size: int) -> list[int]:
+        self.rack.events.append(f"read 0x{address:08x} {size}")
+        return [self.rack.flash.get(address + i, 0xFF) for i in range(size)]
+
+
+class FakeSession:
+    def __init__(self, rack: FakeRack, probe: FakeProbe, options: dict[str, Any]) -> None:
+        self.rack = rack
+        self.probe = probe
+        self.options = options
+        self.target = FakeTarget(rack)
+
+    def __enter__(self) -> FakeSession:
+        self.rack.events.append(f"open {self.probe.unique_id}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rack.events.append("close")
+
+
+def make_connect_helper(rack: FakeRack) -> Any:
+    class FakeConnectHelper:
+        """FAKE pyocd.core.helpers.ConnectHelper."""
+
+        @staticmethod
+        def get_all_connected_probes(
+            blocking: bool = True, unique_id: str | None = None, print_wait_message: bool = True
+        ) -> list[FakeProbe]:
+            assert blocking is False, "hil must never wait for a probe"
+            found = [p for p in rack.probes if unique_id is None or unique_id in p.unique_id]
+            return sorted(found, key=lambda p: p.description + p.unique_id)
+
+        @staticmethod
+        def session_with_chosen_probe(
+            blocking: bool = True,
+            return_first: bool = False,
+            unique_id: str | None = None,
+            auto_open: bool = True,
+            options: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> FakeSession | None:
+            assert blocking is False, "hil must never wait for a probe"
+            found = FakeConnectHelper.get_all_connected_probes(False, unique_id)
+            if not found:
+                return None
+            if len(found) > 1 and not return_first:
+                raise AssertionError("pyOCD would ask on the terminal which probe to use")
+            merged = {**(options or {}), **kwargs}
+            rack.options.append({"unique_id": unique_id, **merged})
+            return FakeSession(rack, found[0], merged)
+
+    return FakeConnectHelper
+
+
+def make_file_programmer(rack: FakeRack) -> Any:
+    class FakeFileProgrammer:
+        """FAKE pyocd.flash.file_programmer.FileProgrammer: writes the ELF's
+        loadable segments into the fake board's flash."""
+
+        def __init__(self, session: FakeSession, **kwargs: Any) -> None:
+            self.session = session
+
+        def program(self, path: str, file_format: str | None = None, **kwargs: Any) -> None:
+            rack.events.append(f"program {path}")
+            with open(path, "rb") as f:
+                for seg in ELFFile(f).iter_segments():
+                    if seg["p_type"] != "PT_LOAD" or seg["p_filesz"] == 0:
+                        continue
+                    for i, byte in enumerate(seg.data()[: seg["p_filesz"]]):
+                        rack.flash[seg["p_paddr"] + i] = byte
+            if rack.corrupt_at is not None:
+                rack.flash[rack.corrupt_at] ^= 0xFF
+
+    return FakeFileProgrammer
+
+
+def install(
+    monkeypatch: pytest.MonkeyPatch,
+    probes: list[FakeProbe] | None = None,
+    ports: list[FakePort] | None = None,
+) -> FakeRack:
+    import hil.boards.probes
+    import hil.targets.pyocd
+
+    rack = FakeRack(list(probes or []), list(ports or []))
+    helper = make_connect_helper(rack)
+    monkeypatch.setattr(hil.boards.probes, "ConnectHelper", helper)
+    monkeypatch.setattr(hil.targets.pyocd, "ConnectHelper", helper)
+    monkeypatch.setattr(hil.targets.pyocd, "FileProgrammer", make_file_programmer(rack))
+    monkeypatch.setattr(
+        hil.targets.pyocd, "list_ports", SimpleNamespace(comports=lambda: list(rack.ports))
+    )
+    return rack
