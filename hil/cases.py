@@ -24,6 +24,9 @@ class ModelCase:
     inputs: tuple[Path, ...] = ()
     float_range: tuple[float, float] = (-1.0, 1.0)
     litert_lsb: int = 1
+    #: Vectors per sequence: device and references are reset to the model's
+    #: initial state before every `sequence_length`-th vector (1: before each).
+    sequence_length: int = 1
     references: tuple[str, ...] = ("tflm", "litert")
     tolerances: dict[str, Tolerance] = field(default_factory=dict, hash=False)
 
@@ -34,6 +37,8 @@ class ModelCase:
             object.__setattr__(self, "name", self.model.stem)
         if self.vectors < 0:
             raise ValueError(f"vectors must be >= 0, got {self.vectors}")
+        if self.sequence_length < 1:
+            raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
 
     def tolerance(self, reference: str, is_float: bool) -> Tolerance:
         if reference in self.tolerances:

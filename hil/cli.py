@@ -129,6 +129,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         inputs=tuple(Path(p) for p in args.inputs),
         float_range=tuple(args.float_range),  # type: ignore[arg-type]
         litert_lsb=args.litert_lsb,
+        sequence_length=args.sequence_length,
     )
     console.print(f"[bold]{resolution.describe()}[/bold]")
     with (
@@ -283,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="timed inferences per vector, on the same inputs (1..254)",
+    )
+    run.add_argument(
+        "--sequence-length",
+        type=int,
+        default=1,
+        metavar="L",
+        help="stateful models: reset device and references every L vectors (default 1: "
+        "before each); the vectors run in order, e.g. the frames of a .npy sequence",
     )
     run.add_argument("--warmup", type=int, default=0, help="untimed inferences before them")
     run.add_argument(

@@ -195,6 +195,10 @@ class Dut:
             ops.append(OpProfile(i, names[i] if i < len(names) else "?", m.value if m else 0))
         return Profile(whole.kind, whole.method, ops, whole.value, profiled.value)
 
+    def reset_state(self, model: ModelFile) -> None:
+        """Put a stateful model back to its initial state (a no-op otherwise)."""
+        self.session.reset()
+
     def load_cost(self, loaded: LoadedModel) -> Measurement | None:
         """What parsing, planning and preparing the model cost on the device."""
         if loaded.load_ticks is None:

@@ -123,6 +123,12 @@ class EembcDut:
         )
         return self._loaded
 
+    def reset_state(self, model: ModelFile) -> None:
+        """EEMBC has no reset command: a stateful model is reset by restarting
+        the target (its image holds the model); a stateless one needs nothing."""
+        if model.has_variables:
+            self.restart()
+
     def load_cost(self, loaded: LoadedModel) -> Measurement | None:
         return None  # the protocol does not tell
 

@@ -96,6 +96,15 @@ class ModelFile:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
+    def has_variables(self) -> bool:
+        """Whether the model keeps state across invocations (variable tensors)."""
+        try:
+            graph = self._schema_model.Subgraphs(0)
+            return any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    @cached_property
     def op_names(self) -> tuple[str, ...]:
         """Builtin operator name of each operator, in execution order."""
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema

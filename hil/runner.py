@@ -181,6 +181,7 @@ class CaseResult:
         facts = self.facts()
         return {
             "case": self.case.name,
+            "sequence_length": self.case.sequence_length,
             "status": self.status,
             "board": self.board,
             "backend": self.backend,
@@ -305,6 +306,11 @@ def run_case(
         load_cost=dut.load_cost(loaded),
     )
     for n, (source, vector) in enumerate(vectors):
+        # The start of a sequence: the same initial state on the device and the host.
+        if model.has_variables and n % case.sequence_length == 0:
+            dut.reset_state(model)
+            for ref in refs:
+                ref.reset()
         run = dut.infer(
             model, loaded, vector, warmup=warmup, repeats=repeats, profile=profile and n == 0
         )

@@ -420,33 +420,51 @@ static uint32_t stack_used(void)
     return (uint32_t)(top - p);
 }
 
-/* The inputs of one invoke, copied aside so repeats run on the same data
- * (activations may overwrite the inputs). They go in the model region's free
- * space after the model, so they cost no arena. */
+/* Copies one region to (or back from) the stash at *offset. */
+static hil_status stash_region(uint8_t *data, uint32_t bytes, int restore, uint32_t *offset,
+                               hil_msg *msg)
+{
+    if (*offset > cfg.model_capacity || bytes > cfg.model_capacity - *offset) {
+        return hil_fail(msg, HIL_ERR_MODEL_TOO_LARGE,
+                        "repeats need %u more bytes for copies after the model; %u free", bytes,
+                        cfg.model_capacity - upload.expected);
+    }
+    if (restore) {
+        memcpy(data, cfg.model_region + *offset, bytes);
+    } else {
+        memcpy(cfg.model_region + *offset, data, bytes);
+    }
+    *offset += bytes;
+    return HIL_OK;
+}
+
+/* What one invoke starts from, copied aside so that warm-up, repeats and the
+ * profiled run each start from it: the inputs (activations may overwrite
+ * them) and the model's persistent state (so a recurrent model ends one step
+ * on, however many runs measured it). It goes in the model region's free
+ * space after the model, so it costs no arena. */
 static hil_status stash_inputs(int restore, hil_msg *msg)
 {
     uint32_t offset = (upload.expected + 15u) & ~15u;
+    hil_status st = HIL_OK;
     uint32_t inputs = hil_engine_count(0);
-    for (uint32_t i = 0; i < inputs; i++) {
+    for (uint32_t i = 0; st == HIL_OK && i < inputs; i++) {
         hil_tensor_info info;
         uint8_t *data;
-        hil_status st = hil_engine_tensor(0, i, &info, &data, msg);
-        if (st != HIL_OK) {
-            return st;
+        st = hil_engine_tensor(0, i, &info, &data, msg);
+        if (st == HIL_OK) {
+            st = stash_region(data, info.bytes, restore, &offset, msg);
         }
-        if (offset > cfg.model_capacity || info.bytes > cfg.model_capacity - offset) {
-            return hil_fail(msg, HIL_ERR_MODEL_TOO_LARGE,
-                            "repeats need %u bytes for input copies after the model; %u free",
-                            info.bytes, cfg.model_capacity - upload.expected);
-        }
-        if (restore) {
-            memcpy(data, cfg.model_region + offset, info.bytes);
-        } else {
-            memcpy(cfg.model_region + offset, data, info.bytes);
-        }
-        offset += info.bytes;
     }
-    return HIL_OK;
+    uint32_t states = hil_engine_state_count();
+    for (uint32_t i = 0; st == HIL_OK && i < states; i++) {
+        uint8_t *data;
+        uint32_t bytes;
+        if (hil_engine_state_region(i, &data, &bytes) == HIL_OK) {
+            st = stash_region(data, bytes, restore, &offset, msg);
+        }
+    }
+    return st;
 }
 
 static hil_status check_inputs_complete(hil_msg *msg)
@@ -630,6 +648,28 @@ static hil_status on_read_profile(const request *req, uint32_t *out_len, hil_msg
     return HIL_OK;
 }
 
+static hil_status on_reset(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    hil_status st = need_model(msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    hil_engine_reset_state();
+    uint32_t bytes = 0;
+    uint32_t states = hil_engine_state_count();
+    for (uint32_t i = 0; i < states; i++) {
+        uint8_t *data;
+        uint32_t n = 0;
+        if (hil_engine_state_region(i, &data, &n) == HIL_OK) {
+            bytes += n;
+        }
+    }
+    put_u32(tx_payload(), bytes);
+    *out_len = 4;
+    return HIL_OK;
+}
+
 static hil_status on_calibrate(const request *req, uint32_t *out_len, hil_msg *msg)
 {
     hil_status st = need_len(req, 4, msg);
@@ -705,6 +745,8 @@ static handler_fn handler_for(uint8_t type)
         return on_read_profile;
     case HIL_CMD_CALIBRATE:
         return on_calibrate;
+    case HIL_CMD_RESET:
+        return on_reset;
 #ifdef HIL_DEBUG_COMMANDS
     case HIL_CMD_DEBUG:
         return on_debug;

@@ -70,6 +70,46 @@ uint32_t hil_engine_arena_used(void)
     return hil_interp_arena_used(&g_interp);
 }
 
+void hil_engine_reset_state(void)
+{
+    if (hil_interp_loaded(&g_interp)) {
+        hil_interp_reset_variables(&g_interp);
+    }
+}
+
+/* The index-th variable tensor with storage, or NULL. */
+static hil_tensor *variable(uint32_t index)
+{
+    uint32_t seen = 0;
+    for (uint32_t i = 0; hil_interp_loaded(&g_interp) && i < g_interp.n_tensors; i++) {
+        hil_tensor *t = &g_interp.tensors[i];
+        if (t->kind == HIL_TENSOR_VARIABLE && t->data != NULL && seen++ == index) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+uint32_t hil_engine_state_count(void)
+{
+    uint32_t n = 0;
+    while (variable(n) != NULL) {
+        n++;
+    }
+    return n;
+}
+
+hil_status hil_engine_state_region(uint32_t index, uint8_t **data, uint32_t *bytes)
+{
+    hil_tensor *t = variable(index);
+    if (t == NULL) {
+        return HIL_ERR_BAD_REQUEST;
+    }
+    *data = t->data;
+    *bytes = t->bytes;
+    return HIL_OK;
+}
+
 uint32_t hil_engine_op_count(void)
 {
     return hil_interp_loaded(&g_interp) ? g_interp.n_nodes : 0;

@@ -30,6 +30,7 @@ class Command(IntEnum):
     READ_COUNTERS = 0x09
     READ_PROFILE = 0x0A
     CALIBRATE = 0x0B
+    RESET = 0x0C
     DEBUG = 0x70
 
 

@@ -303,6 +303,10 @@ class Session:
             if len(ticks) >= total or n == 0:
                 return ticks
 
+    def reset(self) -> int:
+        """Restore the model's variable tensors; returns how many bytes they hold."""
+        return self._u32(self.request(Command.RESET))
+
     def calibrate(self, iterations: int) -> Calibration:
         try:
             return Calibration.parse(self.request(Command.CALIBRATE, struct.pack("<I", iterations)))

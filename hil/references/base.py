@@ -24,3 +24,7 @@ class Reference(abc.ABC):
     @abc.abstractmethod
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """One inference: inputs in model order -> outputs in model order."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Put the model's state (variable tensors) back to its initial values."""

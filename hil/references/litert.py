@@ -59,6 +59,9 @@ class LiteRtReference(Reference):
     def version(self) -> str:
         return f"{self._version} ({'reference' if self.resolver == 'ref' else 'default'} kernels)"
 
+    def reset(self) -> None:
+        self._interp.reset_all_variables()
+
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         for detail, data in zip(self._inputs, inputs, strict=True):
             self._interp.set_tensor(detail["index"], data)

@@ -64,6 +64,9 @@ class TflmReference(Reference):
         match = re.search(r"Arena allocation total (\d+) bytes", text)
         return int(match.group(1)) if match else None
 
+    def reset(self) -> None:
+        self._interp.reset()
+
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         for i, data in enumerate(inputs):
             self._interp.set_input(data, i)

@@ -52,6 +52,12 @@ hil_status hil_engine_invoke(hil_msg *msg);
 /* Bytes of the arena the loaded model needs (tensors plus engine state). */
 uint32_t hil_engine_arena_used(void);
 
+/* State that persists across invokes (variable tensors of recurrent models):
+ * restore its initial values, or reach region i of it. */
+void hil_engine_reset_state(void);
+uint32_t hil_engine_state_count(void);
+hil_status hil_engine_state_region(uint32_t index, uint8_t **data, uint32_t *bytes);
+
 /* Operators in the loaded model, in execution order. */
 uint32_t hil_engine_op_count(void);
 
