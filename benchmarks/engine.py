@@ -33,22 +33,24 @@ def ratio(ours: float | None, theirs: float | None) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--boards", nargs="+", default=["corstone300", "mps2-an386"])
     parser.add_argument("--models", nargs="+", default=list(REFERENCE))
     args = parser.parse_args()
-    header = (f"{'model':<32} {'board':<12} {'Minstr':>8} {'TFLM':>7} {'ratio':>6} "
-              f"{'load Minstr':>11} {'arena B':>9} {'TFLM B':>8} {'ratio':>6} "
-              f"{'model B':>9} {'.text B':>8}")
+    header = (
+        f"{'model':<32} {'board':<12} {'Minstr':>8} {'TFLM':>7} {'ratio':>6} "
+        f"{'load Minstr':>11} {'arena B':>9} {'TFLM B':>8} {'ratio':>6} "
+        f"{'model B':>9} {'.text B':>8}"
+    )
     print(header)
     failures = 0
     for board in args.boards:
         with Dut(resolve(load_board(board), "qemu"), timeout=60.0) as dut:
             for name in args.models:
                 ref = REFERENCE.get(name, {})
-                case = ModelCase(MODELS / f"{name}.tflite", vectors=1, seed=0,
-                                 references=("tflm",))
+                case = ModelCase(MODELS / f"{name}.tflite", vectors=1, seed=0, references=("tflm",))
                 result = run_case(dut, case, warmup=1, repeats=1)
                 if not result.passed:
                     failures += 1
@@ -58,11 +60,13 @@ def main() -> int:
                 arena = result.loaded.arena_used
                 text = result.footprint.text if result.footprint else None
                 tflm_minstr = ref.get(board)
-                print(f"{name:<32} {board:<12} {minstr or 0:>8.2f} {tflm_minstr or 0:>7.2f} "
-                      f"{ratio(minstr, tflm_minstr):>6} {load or 0:>11.3f} {arena or 0:>9,} "
-                      f"{ref.get('arena', 0):>8,} {ratio(arena, ref.get('arena')):>6} "
-                      f"{len(result.model.data):>9,} {text or 0:>8,}"
-                      + ("" if result.passed else "  OUTPUTS DIFFER FROM TFLM"))
+                print(
+                    f"{name:<32} {board:<12} {minstr or 0:>8.2f} {tflm_minstr or 0:>7.2f} "
+                    f"{ratio(minstr, tflm_minstr):>6} {load or 0:>11.3f} {arena or 0:>9,} "
+                    f"{ref.get('arena', 0):>8,} {ratio(arena, ref.get('arena')):>6} "
+                    f"{len(result.model.data):>9,} {text or 0:>8,}"
+                    + ("" if result.passed else "  OUTPUTS DIFFER FROM TFLM")
+                )
     return 1 if failures else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,12 +17,22 @@ from hil.boards import list_boards, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import create_dut
 from hil.errors import HilError
+from hil.rack.cli import add_rack_parser
+from hil.reports.cli import add_report_parser
+from hil.results.baseline_cli import add_baseline_parser
+from hil.results.cli import add_results_parser
+from hil.results.history import add_history_parser
+from hil.results.recorder import Recorder
 from hil.runner import CaseResult, run_case
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
+    if getattr(args, "discover", False):
+        from hil.rack.cli import cmd_discover
+
+        return cmd_discover(console)
     table = Table(title="hil boards")
     for column in ("board", "core", "backend now", "why"):
         table.add_column(column)
@@ -120,6 +131,10 @@ def _summary_table(result: CaseResult) -> Table:
     return table
 
 
+def _recorder(args: argparse.Namespace) -> Recorder | None:
+    return Recorder(args.store) if getattr(args, "store", None) else None
+
+
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     resolution = resolve(load_board(args.board), args.backend)
     case = ModelCase(
@@ -132,20 +147,42 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         sequence_length=args.sequence_length,
     )
     console.print(f"[bold]{resolution.describe()}[/bold]")
+    try:
+        cflags = tuple(shlex.split(args.cflags))
+    except ValueError as exc:
+        raise HilError(f"--cflags {args.cflags!r}: {exc}") from exc
     with (
-        create_dut(resolution, variant=args.firmware, timeout=args.timeout) as dut,
+        create_dut(resolution, variant=args.firmware, timeout=args.timeout, cflags=cflags) as dut,
         Progress(console=console, transient=True) as progress,
     ):
         task = progress.add_task(f"{case.name}", total=None)
-        result = run_case(
-            dut,
-            case,
-            litert_resolver=args.litert_resolver,
-            warmup=args.warmup,
-            repeats=args.repeats,
-            profile=args.profile,
-            on_vector=lambda n, total: progress.update(task, completed=n, total=total),
-        )
+        recorder = _recorder(args)
+        if recorder:  # a run of one case: complete once its row is in
+            for run, state in recorder.open_run():
+                console.print(
+                    f"warning: earlier run {run['run_id']} is {state.describe()}", markup=False
+                )
+            recorder.expect(1)
+        try:
+            result = run_case(
+                dut,
+                case,
+                litert_resolver=args.litert_resolver,
+                warmup=args.warmup,
+                repeats=args.repeats,
+                profile=args.profile,
+                on_vector=lambda n, total: progress.update(task, completed=n, total=total),
+            )
+        except HilError as exc:
+            if recorder:  # the store keeps failures too, with their status
+                recorder.error(exc, case, dut, resolution.board.name, None)
+                recorder.finish_run()
+            raise
+        if recorder:
+            recorder.result(result.to_dict(), case, dut, resolution.board.name)
+            recorder.finish_run()
+            recorder.close()
+            console.print(f"result stored in {args.store} (run {recorder.run.run_id})")
     console.print(_summary_table(result))
     if result.profile:
         console.print(f"per-operator profile ({result.profile.method})", highlight=False)
@@ -243,7 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("boards", help="list boards and the backend each would run on now")
+    boards = sub.add_parser("boards", help="list boards and the backend each would run on now")
+    boards.add_argument(
+        "--discover",
+        action="store_true",
+        help="propose rack entries (TOML) for the attached probes and serial ports",
+    )
     sub.add_parser("probes", help="list attached debug probes and the boards each can run")
 
     run = sub.add_parser("run", help="run a model on a board and compare with the host")
@@ -262,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="FILE",
-        help="input vectors, one file per model input: .npy, or raw .bin in its dtype",
+        help="input vectors, one file per model input: .npy holding one vector or a sequence "
+        "[steps, *input shape] (a leading batch dimension of 1 may be left out), or raw .bin "
+        "in its dtype; or one .npz with an array per input (named after the inputs, or "
+        "arr_0, arr_1, ...). Vectors run in file order; dtypes must match the model's",
     )
     run.add_argument(
         "--float-range",
@@ -300,8 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="time each operator (one extra inference on the first vector)",
     )
     run.add_argument("--firmware", choices=("release", "test"), default="release")
+    run.add_argument(
+        "--cflags",
+        default="",
+        metavar="FLAGS",
+        help='extra firmware compiler flags after the common ones, e.g. "-O1" (part of the '
+        "build id)",
+    )
     run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    run.add_argument("--store", metavar="DB", help="add the result to a results store (SQLite)")
     cmp = sub.add_parser(
         "compare-models", help="run two variants of a model on the same inputs and compare them"
     )
@@ -336,6 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
     cmp.add_argument("--timeout", type=float, default=10.0)
     cmp.add_argument("--json", metavar="OUT")
+    add_rack_parser(sub)
+    add_results_parser(sub)
+    add_baseline_parser(sub)
+    add_history_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -343,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
+        if hasattr(args, "handler"):  # hil rack, results, baseline, history, report
+            return int(args.handler(args, console))
         if args.command == "probes":
             return cmd_probes(args, console)
         if args.command == "boards":

@@ -50,10 +50,12 @@ class Dut:
         variant: str = "release",
         timeout: float = 10.0,
         route: LinkRoute | None = None,
+        cflags: tuple[str, ...] = (),
     ) -> None:
         self.resolution = resolution
         self.board = resolution.board
         self.variant = variant
+        self.cflags = tuple(cflags)  # extra compiler flags for the image
         self.timeout = timeout
         self.route = route
         self.image: FirmwareImage | None = None
@@ -64,7 +66,7 @@ class Dut:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        self.image = build_firmware(self.board, self.variant)
+        self.image = build_firmware(self.board, self.variant, cflags=self.cflags)
         self.target = create_target(self.resolution, self.image, self.route)
         self._connect()
         return self
@@ -227,10 +229,11 @@ def create_dut(
     variant: str = "release",
     timeout: float = 10.0,
     route: LinkRoute | None = None,
+    cflags: tuple[str, ...] = (),
 ) -> Dut | EembcDut:
     """The device for a resolved board, speaking the board's protocol."""
     if resolution.board.protocol == "eembc":
         from hil.eembc_dut import EembcDut
 
-        return EembcDut(resolution, timeout=timeout, route=route)
-    return Dut(resolution, variant=variant, timeout=timeout, route=route)
+        return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags)
+    return Dut(resolution, variant=variant, timeout=timeout, route=route, cflags=cflags)

@@ -1,5 +1,7 @@
 """A device that speaks the MLPerf Tiny (EEMBC) protocol instead of hil's. The
-model lives in the image, so each model gets its own build and a restart."""
+model lives in the image, so each model gets its own image and a restart: hil's
+firmware built in EEMBC mode, or a prebuilt MLPerf Tiny image that the board
+file names (`[eembc] images`), flashed as it is."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ import hashlib
 import logging
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
 from hil.dut import Inference
-from hil.errors import HilError, LinkError
+from hil.errors import BoardFileError, HilError, LinkError
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.protocol import TensorSpec
@@ -44,10 +47,12 @@ class EembcDut:
         variant: str = "eembc",
         timeout: float = 10.0,
         route: LinkRoute | None = None,
+        cflags: tuple[str, ...] = (),
     ) -> None:
         self.resolution = resolution
+        self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
         self.board = resolution.board
-        self.variant = "eembc"
+        self.variant = "prebuilt" if self.board.eembc_images else "eembc"
         self.timeout = timeout
         self.route = route
         self.image: FirmwareImage | None = None
@@ -73,7 +78,8 @@ class EembcDut:
 
     @property
     def description(self) -> str:
-        return f"{self.resolution.describe()} over EEMBC"
+        source = "prebuilt firmware" if self.board.eembc_images else "hil's firmware"
+        return f"{self.resolution.describe()} over EEMBC ({source})"
 
     @property
     def session(self) -> EembcSession:
@@ -110,9 +116,10 @@ class EembcDut:
                 f"has {len(model.inputs)}"
             )
         self.close()
-        self.image = build_firmware(self.board, "eembc", model.path)
+        self.image = self._image_for(model)
         self.target = create_target(self.resolution, self.image, self.route)
         self._boot()
+        self._check_model_id(model)
         self._loaded = LoadedModel(
             hashlib.sha256(model.data).hexdigest(),
             zlib.crc32(model.data),
@@ -122,6 +129,33 @@ class EembcDut:
             tuple(_spec(s) for s in model.outputs),
         )
         return self._loaded
+
+    def _image_for(self, model: ModelFile) -> FirmwareImage:
+        images = self.board.eembc_images
+        if not images:
+            return build_firmware(self.board, "eembc", model.path, cflags=self.cflags)
+        key = _model_key(model, images)
+        if key is None:
+            raise BoardFileError(
+                f"board {self.board.name} runs prebuilt EEMBC firmware ({self.board.path}: "
+                f"eembc.images) and has no image for model {model.path.stem} "
+                f"(sha256:{model.sha256}); it has images for: {', '.join(sorted(images))}"
+            )
+        return prebuilt_image(images[key], self.board.name, model, f"eembc.images.{key}")
+
+    def _check_model_id(self, model: ModelFile) -> None:
+        """A prebuilt image says which model it holds (`m-model-[...]`); when
+        the board file says what to expect, a wrong image is refused."""
+        key = _model_key(model, self.board.eembc_model_ids)
+        if key is None or self.info is None:
+            return
+        expected = self.board.eembc_model_ids[key]
+        if self.info.model != expected:
+            image = self.image.elf if self.image else "?"
+            raise HilError(
+                f"{image} reports model {self.info.model!r}, but {self.board.path} "
+                f"expects {expected!r} for {model.path.stem} (eembc.model_ids.{key})"
+            )
 
     def reset_state(self, model: ModelFile) -> None:
         """EEMBC has no reset command: a stateful model is reset by restarting
@@ -181,3 +215,27 @@ class EembcDut:
         if pos != len(values):
             raise HilError(f"EEMBC results carry {len(values)} values, the model's outputs {pos}")
         return out
+
+
+def _model_key(model: ModelFile, table: dict[str, object]) -> str | None:
+    """The board file's key for a model: its sha256 or its file stem."""
+    for key in (f"sha256:{model.sha256}", model.path.stem):
+        if key in table:
+            return key
+    return None
+
+
+def prebuilt_image(path: Path, board: str, model: ModelFile, what: str) -> FirmwareImage:
+    """A firmware image hil did not build, checked to be an ELF file; its build
+    id is a digest of its bytes, so results name exactly what ran."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BoardFileError(f"board {board}: {what}: cannot read {path}: {exc}") from exc
+    if data[:4] != b"\x7fELF":
+        raise BoardFileError(
+            f"board {board}: {what}: {path} is not an ELF file (hil flashes and checks ELF "
+            "images; convert Intel HEX or raw binaries with arm-none-eabi-objcopy)"
+        )
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return FirmwareImage(path, digest, board, "prebuilt", model.path)

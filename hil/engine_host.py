@@ -218,6 +218,25 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
             c.c_int32,
             [c.c_int32, c.c_int32, c.c_int32],
         ),
+        "hil_host_qmul_from_scales": (
+            c.c_int32,
+            [
+                c.c_float,
+                c.c_float,
+                c.c_float,
+                c.c_int32,
+                c.POINTER(c.c_int32),
+                c.POINTER(c.c_int32),
+            ],
+        ),
+        "hil_host_bias_scale_compare": (
+            c.c_uint32,
+            [c.c_void_p, c.c_void_p, c.c_void_p, c.c_void_p, c.c_uint32, c.POINTER(c.c_uint32)],
+        ),
+        "hil_host_qmul_compare": (
+            c.c_uint32,
+            [c.c_void_p, c.c_void_p, c.c_void_p, c.c_uint32, c.c_int32, c.POINTER(c.c_uint32)],
+        ),
     }
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)
@@ -258,6 +277,47 @@ def multiply_by_quantized_multiplier(
     """The engine's MultiplyByQuantizedMultiplier (TFLM's double-rounding form)."""
     lib = load_library(_want_sanitize(sanitize))
     return int(lib.hil_host_multiply_by_quantized_multiplier(x, multiplier, shift))
+
+
+def qmul_from_scales(
+    a: float, b: float, c: float, exp2: int = 0, sanitize: bool | None = None
+) -> tuple[int, int] | None:
+    """The engine's integer multiplier for (double)a*(double)b/(double)c*2^exp2
+    (float32 scales): (multiplier, shift), or None when a kernel would refuse it."""
+    lib = load_library(_want_sanitize(sanitize))
+    mult, shift = ctypes.c_int32(), ctypes.c_int32()
+    ok = lib.hil_host_qmul_from_scales(a, b, c, exp2, ctypes.byref(mult), ctypes.byref(shift))
+    return (mult.value, shift.value) if ok else None
+
+
+def qmul_compare(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, exp2: int = 0, sanitize: bool | None = None
+) -> tuple[int, int]:
+    """Run the integer and the double multiplier paths over float32 triples in
+    C: (number that differ, first differing index or len(a))."""
+    lib = load_library(_want_sanitize(sanitize))
+    arrays = [np.ascontiguousarray(v, dtype=np.float32) for v in (a, b, c)]
+    n = len(arrays[0])
+    if any(len(v) != n for v in arrays):
+        raise ValueError("a, b and c must have the same length")
+    first = ctypes.c_uint32()
+    bad = lib.hil_host_qmul_compare(*(v.ctypes.data for v in arrays), n, exp2, ctypes.byref(first))
+    return int(bad), int(first.value)
+
+
+def bias_scale_compare(
+    a: np.ndarray, b: np.ndarray, bias: np.ndarray, c: np.ndarray, sanitize: bool | None = None
+) -> tuple[int, int]:
+    """hil_bias_scale_ok (float fast path) against its double definition over
+    float32 quadruples: (number that differ, first differing index or len(a))."""
+    lib = load_library(_want_sanitize(sanitize))
+    arrays = [np.ascontiguousarray(v, dtype=np.float32) for v in (a, b, bias, c)]
+    n = len(arrays[0])
+    if any(len(v) != n for v in arrays):
+        raise ValueError("arrays must have the same length")
+    first = ctypes.c_uint32()
+    bad = lib.hil_host_bias_scale_compare(*(v.ctypes.data for v in arrays), n, ctypes.byref(first))
+    return int(bad), int(first.value)
 
 
 class HostEngine:

@@ -4,21 +4,31 @@ fixtures, a report header saying which backend runs, and the JSON report."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hil import pytest_nightly
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut, create_dut
 from hil.eembc_dut import EembcDut
 from hil.errors import HilError
+from hil.rack import pytest_rack
+from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
+from hil.results.junit import junit_properties
+from hil.results.recorder import error_row, result_row
+from hil.results.runs import RunState
+from hil.retry import earlier_attempts, with_retries
 from hil.runner import CaseResult, run_case
 
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
+RUN_STATE = pytest.StashKey[RunState | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="write a JSON report of every model case to PATH",
+    )
+    group.addoption(
+        "--hil-html",
+        metavar="PATH",
+        default=None,
+        help="write a self-contained HTML report (plots: energy, counters, energy vs "
+        "MACs; trends too with --hil-store) to PATH",
     )
     group.addoption(
         "--hil-firmware",
@@ -82,6 +99,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="per-operator profile of every case (else only of cases marked "
         "hil_profile); shown for failing cases",
     )
+    pytest_rack.add_options(group)
+    pytest_nightly.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,8 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
     resolutions = []
     try:
+        entries = pytest_rack.configure(config, names)
+        if entries is not None:  # --rack: --board selects instances
+            resolutions = [e.resolution for e in entries if e.resolution]
+            names = []
         for name in dict.fromkeys(names):
             resolutions.append(resolve(load_board(name), config.getoption("backend")))
+        pytest_nightly.configure(config)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESOLUTIONS] = resolutions
@@ -99,11 +123,65 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
+    rack = pytest_rack.header(config)
+    boards = rack or [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
+    return boards + pytest_nightly.header(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Open the run in the store before xdist starts its workers."""
+    try:
+        pytest_nightly.session_start(session.config)
+    except HilError as exc:  # e.g. a store written by a newer hil
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Before xdist reads the xdist_group marks and suffixes node ids with them.
+    pytest_rack.add_groups(items)
+    pytest_nightly.mark_quarantined(config, items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    pytest_nightly.collection_finish(session)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: Any
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    pytest_nightly.report_made(item, report)
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    pytest_rack.configure_node(node)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
+    node = getattr(report, "node", None)
+    worker = getattr(getattr(node, "gateway", None), "id", "?")
+    pytest_nightly.crashed(node.config if node is not None else sched.config, crashitem, worker)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return pytest_rack.make_scheduler(config, log)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "board" not in metafunc.fixturenames or _parametrizes(metafunc, "board"):
+        return
+    entries = metafunc.config.stash.get(pytest_rack.ENTRIES, None)
+    if entries:  # --rack: every selected instance, by instance name
+        metafunc.parametrize(
+            "board", entries, ids=[e.name for e in entries], indirect=True, scope="session"
+        )
         return
     resolutions = metafunc.config.stash[RESOLUTIONS]
     if not resolutions:
@@ -134,25 +212,36 @@ def _parametrizes(metafunc: pytest.Metafunc, name: str) -> bool:
 @pytest.fixture(scope="session")
 def board(request: pytest.FixtureRequest) -> Resolution:
     """The resolved board: which board, and which backend runs it and why."""
-    return request.param  # type: ignore[no-any-return]
+    param = request.param
+    if isinstance(param, RackEntry):
+        if param.resolution is None:
+            pytest.fail(f"rack instance {param.describe()}", pytrace=False)
+        return param.resolution
+    return param  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
 def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
     """The running device with an open session, shared by every test on the board."""
     config = request.config
-    device = create_dut(
-        board, variant=config.getoption("hil_firmware"), timeout=config.getoption("hil_timeout")
-    )
-    try:
-        device.start()
-    except HilError as exc:
-        device.close()
-        pytest.fail(f"{board.describe()}: {exc}", pytrace=False)
-    try:
-        yield device
-    finally:
-        device.close()
+    entry = pytest_rack.entry_for(config, board)
+    with pytest_rack.hold_instance(config, entry):  # a rack instance: one run at a time
+        device = create_dut(
+            board,
+            variant=config.getoption("hil_firmware"),
+            timeout=config.getoption("hil_timeout"),
+            route=entry.route if entry else None,
+            cflags=pytest_nightly.cflags(config),
+        )
+        try:
+            device.start()
+        except HilError as exc:
+            device.close()
+            pytest.fail(f"{board.describe()}: {exc}", pytrace=False)
+        try:
+            yield device
+        finally:
+            device.close()
 
 
 @pytest.fixture
@@ -167,33 +256,67 @@ def check_model(
         profile = bool(config.getoption("hil_profile")) or (
             request.node.get_closest_marker("hil_profile") is not None
         )
-        result = run_case(
-            dut,
-            case,
-            litert_resolver=config.getoption("litert_resolver"),
-            warmup=config.getoption("hil_warmup"),
-            repeats=config.getoption("hil_repeats"),
-            profile=profile,
-        )
+        instance = dut.resolution.instance or dut.board.name
+        test = plain_nodeid(request.node.nodeid, instance)
+        recorder = pytest_rack.recorder(config)
+        run = pytest_rack.run_context(config)
+        props = request.node.user_properties
+
+        def attempt() -> CaseResult:
+            return run_case(
+                dut,
+                case,
+                litert_resolver=config.getoption("litert_resolver"),
+                warmup=config.getoption("hil_warmup"),
+                repeats=config.getoption("hil_repeats"),
+                profile=profile,
+            )
+
+        def recover(exc: BaseException) -> None:
+            if not dut.recover(exc):  # e.g. a TargetError: start the device afresh
+                dut.restart()
+
+        try:
+            result, earlier = with_retries(attempt, config.getoption("retries"), recover)
+        except HilError as exc:  # the store keeps failures too, with their status
+            earlier = earlier_attempts(exc)
+            row = error_row(exc, case, dut, instance, test, run, earlier)
+            props.extend(junit_properties(row))
+            if earlier:
+                request.node.add_report_section(
+                    "call",
+                    "hil retries",
+                    f"{len(earlier) + 1} attempts, each an infrastructure failure: {row['error']}",
+                )
+            if recorder:
+                recorder.add(row)
+            raise
         if result.profile:
             request.node.add_report_section(
                 "call", "hil profile", f"{result.profile.method}\n{result.profile.table()}"
             )
         record = result.to_dict()
-        record["test"] = request.node.nodeid
+        record["test"] = test
+        record["instance"] = instance
+        row = result_row(record, case, dut, instance, run, earlier)
         config.stash[RESULTS].append(record)
-        props = request.node.user_properties
-        props.append(("hil_target", dut.description))
-        props.append(("hil_firmware", dut.build_id))
-        for ref, agg in record["aggregate"]["agreement"].items():
-            props.append((f"hil_{ref}_matched", f"{agg['matched']}/{agg['total']}"))
-        counter = record["aggregate"]["counter"]
-        if counter:
-            props.append((f"hil_{counter['kind']}_median", str(counter["per_inference"]["median"])))
+        props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
             props.append((f"hil_{name}_unavailable", reason))
-        if not result.passed:
-            pytest.fail(result.failure_report(), pytrace=False)
+        failures = [] if result.passed else [result.failure_report()]
+        if recorder:
+            recorder.add(row)
+            regressed = pytest_nightly.judge(config, recorder, row, props)
+            failures += [regressed] if regressed else []
+        if failures:
+            pytest.fail("\n".join(failures), pytrace=False)
+        if earlier:
+            warnings.warn(
+                pytest_nightly.HilFlakyWarning(
+                    pytest_nightly.flaky_message(case.name, instance, earlier)
+                ),
+                stacklevel=2,
+            )
         return result
 
     return check
@@ -225,8 +348,16 @@ def compare_models(dut: Dut, request: pytest.FixtureRequest) -> Callable[..., An
     return run
 
 
+def plain_nodeid(nodeid: str, instance: str) -> str:
+    """The test id without the `@instance` suffix xdist's loadgroup adds, so a
+    case has one id with and without -n."""
+    suffix = f"@{instance}"
+    return nodeid[: -len(suffix)] if nodeid.endswith(suffix) else nodeid
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    config.stash[RUN_STATE] = pytest_nightly.session_finish(config)
     results = config.stash.get(RESULTS, [])
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand results to the controller
@@ -236,6 +367,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path:
         targets = [r.describe() for r in config.stash.get(RESOLUTIONS, [])]
         write_report(path, results, targets)
+    html = config.getoption("hil_html")
+    if html and results:
+        store = config.getoption("hil_store")
+        from hil.reports.html_page import write_html_report  # matplotlib: only when asked
+
+        write_html_report(Path(html), results, Path(store) if store else None)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -246,7 +383,14 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[RESULTS].extend(json.loads(raw))
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recorder = pytest_rack.recorder(config)
+    if recorder:
+        recorder.close()
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    pytest_nightly.summary(terminalreporter, config, config.stash.get(RUN_STATE, None))
     results = config.stash.get(RESULTS, [])
     if not results:
         return
@@ -262,12 +406,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             if counter
             else "no counter"
         )
+        energy = r.get("energy")
+        joules = energy and energy["energy_per_inference"]
+        energy_text = ""
+        if joules:
+            kind = "modeled" if energy["modeled"] else "measured"
+            energy_text = f"; {joules['value'] * 1e6:.3f} uJ/inference ({kind})"
         tr.write_line(
             f"{r['status'].upper():8} {r['case']} on {r['target']}: {agreement}; "
-            f"{figure}; arena {r['arena_used_bytes']} B"
+            f"{figure}; arena {r['arena_used_bytes']} B{energy_text}"
         )
         for name, reason in r["unavailable_references"].items():
             tr.write_line(f"         {name} unavailable: {reason}")
-    path = config.getoption("hil_report")
-    if path:
-        tr.write_line(f"hil report: {path}")
+    for option in ("hil_report", "hil_html"):
+        path = config.getoption(option)
+        if path:
+            tr.write_line(f"hil report: {path}")

@@ -10,9 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from hil.boards.board import Board
 from hil.cases import ModelCase
 from hil.compare import TensorComparison, compare_tensor
 from hil.dut import Dut
+from hil.energy.figure import EnergyFigure
+from hil.energy.modeled import modeled_energy_or_reason
 from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
 from hil.link.session import LoadedModel
@@ -34,15 +37,30 @@ class VectorResult:
     stack_bytes: int | None  # None: the protocol cannot tell
     comparisons: dict[str, list[TensorComparison]]
     outputs: list[np.ndarray] = field(default_factory=list, repr=False)  # the device's
+    #: Which sequence the vector belongs to and its step in it (both from 0):
+    #: device and references were reset to the initial state before step 0.
+    sequence: int = 0
+    step: int = 0
+    stateful: bool = False  # the model has variable tensors: steps matter
 
     def ok(self, reference: str) -> bool:
         return all(c.ok for c in self.comparisons.get(reference, []))
+
+    @property
+    def where(self) -> str:
+        """'vector 12 (sequence 1, step 2; random seed=0 #12)' for a stateful
+        model, 'vector 12 (random seed=0 #12)' for a stateless one."""
+        if not self.stateful:
+            return f"vector {self.index} ({self.source})"
+        return f"vector {self.index} (sequence {self.sequence}, step {self.step}; {self.source})"
 
     def to_dict(self) -> dict[str, Any]:
         first = self.measurements[0] if self.measurements else None
         return {
             "index": self.index,
             "source": self.source,
+            "sequence": self.sequence,
+            "step": self.step,
             "counter": None
             if first is None
             else {
@@ -84,6 +102,9 @@ class CaseResult:
     warmup: int = 0
     repeats: int = 1
     seconds: float = 0.0
+    firmware_cflags: tuple[str, ...] = ()  # extra compiler flags the image was built with
+    energy: EnergyFigure | None = None  # per inference: measured, or modeled (and labelled so)
+    energy_unavailable: str | None = None  # why there is no energy figure
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
@@ -140,7 +161,7 @@ class CaseResult:
             for _ref, comps in v.comparisons.items():
                 for c in comps:
                     if not c.ok:
-                        out.append(f"vector {v.index} ({v.source}): {c.describe()}")
+                        out.append(f"{v.where}: {c.describe()}")
         return out
 
     def failure_report(self) -> str:
@@ -152,6 +173,14 @@ class CaseResult:
                 for r in self.references
             ),
         ]
+        first = next((v for v in self.vectors if not all(v.ok(r) for r in self.references)), None)
+        if first is not None:
+            reset = (
+                f"state reset every {self.case.sequence_length} vectors"
+                if self.model.has_variables
+                else "stateless model"
+            )
+            lines.append(f"  first disagreement: {first.where} ({reset})")
         diffs = self.failures()
         lines += diffs[:MAX_REPORTED_DIFFS]
         if len(diffs) > MAX_REPORTED_DIFFS:
@@ -186,7 +215,11 @@ class CaseResult:
             "board": self.board,
             "backend": self.backend,
             "target": self.dut_description,
-            "firmware": {"build_id": self.firmware_build_id, "variant": self.firmware_variant},
+            "firmware": {
+                "build_id": self.firmware_build_id,
+                "variant": self.firmware_variant,
+                "cflags": list(self.firmware_cflags),
+            },
             "engine": self.engine,
             "model": {
                 "path": str(self.model.path),
@@ -218,6 +251,8 @@ class CaseResult:
                 },
                 "counter": self.counter_summary(),
             },
+            "energy": self.energy.to_dict() if self.energy else None,
+            "energy_unavailable": self.energy_unavailable,
             "profile": self.profile.to_dict() if self.profile else None,
             "model_facts": facts.to_dict() if facts else None,
             "efficiency": self.efficiency(),
@@ -295,6 +330,7 @@ def run_case(
         board=dut.board.name,
         firmware_build_id=dut.build_id,
         firmware_variant=dut.variant,
+        firmware_cflags=tuple(getattr(dut, "cflags", ())),
         engine=dut.engine,
         loaded=loaded,
         references={r.name: r.version for r in refs},
@@ -332,13 +368,44 @@ def run_case(
                     compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol, judge)
                 )
             comparisons[ref.name] = comps
+        sequence, step = divmod(n, case.sequence_length)
         result.vectors.append(
-            VectorResult(n, source, run.measurements, run.stack_bytes, comparisons, device_out)
+            VectorResult(
+                n,
+                source,
+                run.measurements,
+                run.stack_bytes,
+                comparisons,
+                device_out,
+                sequence=sequence,
+                step=step,
+                stateful=model.has_variables,
+            )
         )
         if on_vector:
             on_vector(n + 1, len(vectors))
     for ref in refs:
         if isinstance(ref, TflmReference):
             result.tflm_arena = ref.arena_used_bytes()
+    result.energy, result.energy_unavailable = modeled_case_energy(
+        dut.board, result.counter_summary()
+    )
     result.seconds = time.monotonic() - started
     return result
+
+
+def modeled_case_energy(
+    board: Board, counter: dict[str, Any] | None
+) -> tuple[EnergyFigure | None, str | None]:
+    """Modeled energy per inference from the case's median counter, or why
+    there is none (no cited figures for the board, a counter kind the model
+    cannot use, no counter at all)."""
+    if counter is None:
+        return None, "no counter was measured, so there is nothing to model energy from"
+    median = Measurement(
+        counter["kind"], int(counter["per_inference"]["median"]), counter["method"]
+    )
+    modeled = modeled_energy_or_reason(board, median)
+    if isinstance(modeled, EnergyFigure):
+        return modeled, None
+    return None, modeled.reason

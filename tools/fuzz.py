@@ -27,9 +27,16 @@ REGRESSIONS = REPO / "tests" / "fuzz" / "regressions"
 MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
 CLANG = "clang"
 FLAGS = [
-    "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
-    "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-    f"-I{FW / 'include'}", f"-I{FW}",
+    "-std=c11",
+    "-O1",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fsanitize=fuzzer,address,undefined",
+    "-fno-sanitize-recover=all",
+    f"-I{FW / 'include'}",
+    f"-I{FW}",
 ]
 
 
@@ -96,15 +103,26 @@ def run(harness: str, seconds: int) -> dict[str, int]:
     artifacts = CACHE / harness / "artifacts"
     corpus.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(parents=True, exist_ok=True)
-    cmd = [str(binary), f"-max_total_time={seconds}", "-print_final_stats=1",
-           f"-artifact_prefix={artifacts}/", "-max_len=1048576" if harness == "model" else
-           "-max_len=16384", "-timeout=20", "-rss_limit_mb=4096", str(corpus), str(seeds(harness))]
+    cmd = [
+        str(binary),
+        f"-max_total_time={seconds}",
+        "-print_final_stats=1",
+        f"-artifact_prefix={artifacts}/",
+        "-max_len=1048576" if harness == "model" else "-max_len=16384",
+        "-timeout=20",
+        "-rss_limit_mb=4096",
+        str(corpus),
+        str(seeds(harness)),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     log = result.stderr
     (CACHE / harness / "last_run.log").write_text(log)
     stats = {m[1]: int(m[2]) for m in re.finditer(r"stat::(\w+):\s+(\d+)", log)}
-    crashes = sorted(artifacts.glob("crash-*")) + sorted(artifacts.glob("timeout-*")) + \
-        sorted(artifacts.glob("leak-*"))
+    crashes = (
+        sorted(artifacts.glob("crash-*"))
+        + sorted(artifacts.glob("timeout-*"))
+        + sorted(artifacts.glob("leak-*"))
+    )
     keep = REGRESSIONS / harness
     for crash in crashes:
         shutil.copy(crash, keep / crash.name)
@@ -125,8 +143,9 @@ def replay(harness: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run")
     r.add_argument("harness", choices=("model", "agent"))

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev)
+# chromium: the HTML report is checked in a real headless browser by the tests.
+packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

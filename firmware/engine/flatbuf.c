@@ -6,28 +6,18 @@
 
 static uint16_t rd16(const uint8_t *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    return hil_fb_rd16(p);
 }
 
 static uint32_t rd32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
+    return hil_fb_rd32(p);
 }
 
 /* Two's-complement reinterpretation without implementation-defined casts. */
 static int32_t as_i32(uint32_t u)
 {
     return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
-static int64_t as_i64(uint64_t u)
-{
-    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
 }
 
 /* [pos, pos + n) lies inside the buffer. */
@@ -64,31 +54,36 @@ static int table_at(hil_fb *fb, uint32_t pos, hil_fb_table *out, const char *wha
     if (fb->status != HIL_OK) {
         return 0;
     }
-    if (!fits(fb, pos, 4)) {
+    if (pos > fb->size || fb->size - pos < 4u) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s: table at %u is outside the %u-byte model",
                     what, pos, fb->size);
         return 0;
     }
-    int64_t vtab = (int64_t)pos - as_i32(rd32(fb->buf + pos));
-    if (vtab < 0 || !fits(fb, (uint64_t)vtab, 4)) {
+    /* vtable = pos - soffset, which must leave 4 bytes before the end:
+     * 32-bit arithmetic, on the two signs separately. */
+    const int32_t soff = as_i32(rd32(fb->buf + pos));
+    const uint32_t back = soff >= 0 ? (uint32_t)soff : 0u;
+    const uint32_t ahead = soff < 0 ? (uint32_t)(-(int64_t)soff) : 0u;
+    if (back > pos || ahead > fb->size - 4u - pos) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s: vtable of table at %u is out of bounds", what,
                     pos);
         return 0;
     }
-    uint16_t vtab_size = rd16(fb->buf + vtab);
-    uint16_t size = rd16(fb->buf + vtab + 2);
-    if (vtab_size < 4 || (vtab_size & 1u) != 0 || !fits(fb, (uint64_t)vtab, vtab_size)) {
+    const uint32_t vtab = pos - back + ahead;
+    const uint16_t vtab_size = rd16(fb->buf + vtab);
+    const uint16_t size = rd16(fb->buf + vtab + 2);
+    if (vtab_size < 4 || (vtab_size & 1u) != 0 || vtab_size > fb->size - vtab) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s: bad vtable size %u for table at %u", what,
                     (uint32_t)vtab_size, pos);
         return 0;
     }
-    if (size < 4 || !fits(fb, pos, size)) {
+    if (size < 4 || size > fb->size - pos) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s: table at %u (%u bytes) overruns the model",
                     what, pos, (uint32_t)size);
         return 0;
     }
     out->pos = pos;
-    out->vtab = (uint32_t)vtab;
+    out->vtab = vtab;
     out->vtab_size = vtab_size;
     out->size = size;
     return 1;
@@ -105,80 +100,38 @@ int hil_fb_root(hil_fb *fb, hil_fb_table *out)
     return table_at(fb, rd32(fb->buf), out, "root");
 }
 
-/* Position of a field's inline value, or 0 when the field is absent (or the
- * reader has already failed). A present field must lie inside its table. */
-static uint32_t field_pos(hil_fb *fb, const hil_fb_table *t, unsigned field, uint32_t width)
+uint32_t hil_fb_field_misfit(hil_fb *fb, const hil_fb_table *t, unsigned field)
 {
-    if (fb->status != HIL_OK || t->size == 0 || field > 1000u) {
-        return 0;
-    }
-    uint32_t voff = 4u + 2u * field;
-    if (voff + 2u > t->vtab_size) {
-        return 0; /* written by an older schema: the field takes its default */
-    }
-    uint16_t off = rd16(fb->buf + t->vtab + voff);
-    if (off == 0) {
-        return 0;
-    }
-    if (off < 4u || (uint32_t)off + width > t->size) {
-        hil_fb_fail(fb, HIL_ERR_MODEL_INVALID,
-                    "field %u of the table at %u does not fit its %u-byte table", field, t->pos,
-                    (uint32_t)t->size);
-        return 0;
-    }
-    return t->pos + off;
+    hil_fb_fail(fb, HIL_ERR_MODEL_INVALID,
+                "field %u of the table at %u does not fit its %u-byte table", field, t->pos,
+                (uint32_t)t->size);
+    return 0;
 }
 
-int hil_fb_has(hil_fb *fb, const hil_fb_table *t, unsigned field)
+uint32_t hil_fb_index_fail(hil_fb *fb, const hil_fb_vec *v, uint32_t i)
 {
-    return field_pos(fb, t, field, 1) != 0;
-}
-
-uint8_t hil_fb_u8(hil_fb *fb, const hil_fb_table *t, unsigned field, uint8_t def)
-{
-    uint32_t p = field_pos(fb, t, field, 1);
-    return p != 0 ? fb->buf[p] : def;
-}
-
-int8_t hil_fb_i8(hil_fb *fb, const hil_fb_table *t, unsigned field, int8_t def)
-{
-    uint32_t p = field_pos(fb, t, field, 1);
-    return p != 0 ? (int8_t)(fb->buf[p] < 128 ? fb->buf[p] : fb->buf[p] - 256) : def;
-}
-
-int32_t hil_fb_i32(hil_fb *fb, const hil_fb_table *t, unsigned field, int32_t def)
-{
-    uint32_t p = field_pos(fb, t, field, 4);
-    return p != 0 ? as_i32(rd32(fb->buf + p)) : def;
-}
-
-uint32_t hil_fb_u32(hil_fb *fb, const hil_fb_table *t, unsigned field, uint32_t def)
-{
-    uint32_t p = field_pos(fb, t, field, 4);
-    return p != 0 ? rd32(fb->buf + p) : def;
-}
-
-uint64_t hil_fb_u64(hil_fb *fb, const hil_fb_table *t, unsigned field, uint64_t def)
-{
-    uint32_t p = field_pos(fb, t, field, 8);
-    return p != 0 ? rd64(fb->buf + p) : def;
+    hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "vector index %u out of range (length %u)", i,
+                v->len);
+    return 0;
 }
 
 /* Follow the uoffset stored in an offset field. */
 static int follow(hil_fb *fb, const hil_fb_table *t, unsigned field, uint32_t *target,
                   const char *what)
 {
-    uint32_t p = field_pos(fb, t, field, 4);
+    uint32_t p = hil_fb_field_pos(fb, t, field, 4);
     if (p == 0) {
         return 0;
     }
-    uint64_t tgt = (uint64_t)p + rd32(fb->buf + p);
-    if (!fits(fb, tgt, 4)) {
+    /* p + 4 <= size (the field lies in its table); 32-bit arithmetic only. */
+    const uint32_t off = rd32(fb->buf + p);
+    const uint32_t room = fb->size - p;
+    if (off > room || room - off < 4u) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s: offset at %u points outside the %u-byte model",
                     what, p, fb->size);
         return 0;
     }
-    *target = (uint32_t)tgt;
+    *target = p + off;
     return 1;
 }
 
@@ -194,7 +147,7 @@ static int vector_at(hil_fb *fb, uint32_t pos, uint32_t elem_bytes, hil_fb_vec *
                      const char *what)
 {
     uint32_t len = rd32(fb->buf + pos); /* caller checked pos + 4 fits */
-    if (!fits(fb, (uint64_t)pos + 4u, (uint64_t)len * elem_bytes)) {
+    if (elem_bytes != 0 && len > (fb->size - pos - 4u) / elem_bytes) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID,
                     "%s: vector of %u x %u bytes at %u overruns the %u-byte model", what, len,
                     elem_bytes, pos, fb->size);
@@ -249,62 +202,22 @@ int hil_fb_union(hil_fb *fb, const hil_fb_table *t, unsigned type_field, unsigne
     return 1;
 }
 
-/* Position of element i, or 0 (after recording why) when it does not exist. */
-static uint32_t elem_pos(hil_fb *fb, const hil_fb_vec *v, uint32_t i, uint32_t elem_bytes)
-{
-    if (fb->status != HIL_OK) {
-        return 0;
-    }
-    if (v->elem_bytes != elem_bytes || i >= v->len) {
-        hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "vector index %u out of range (length %u)", i,
-                    v->len);
-        return 0;
-    }
-    return v->pos + i * elem_bytes; /* fits: checked when the vector was opened */
-}
-
-uint8_t hil_fb_vec_u8(hil_fb *fb, const hil_fb_vec *v, uint32_t i)
-{
-    uint32_t p = elem_pos(fb, v, i, 1);
-    return p != 0 ? fb->buf[p] : 0;
-}
-
-int32_t hil_fb_vec_i32(hil_fb *fb, const hil_fb_vec *v, uint32_t i)
-{
-    uint32_t p = elem_pos(fb, v, i, 4);
-    return p != 0 ? as_i32(rd32(fb->buf + p)) : 0;
-}
-
-int64_t hil_fb_vec_i64(hil_fb *fb, const hil_fb_vec *v, uint32_t i)
-{
-    uint32_t p = elem_pos(fb, v, i, 8);
-    return p != 0 ? as_i64(rd64(fb->buf + p)) : 0;
-}
-
-float hil_fb_vec_f32(hil_fb *fb, const hil_fb_vec *v, uint32_t i)
-{
-    uint32_t p = elem_pos(fb, v, i, 4);
-    uint32_t bits = p != 0 ? rd32(fb->buf + p) : 0;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 int hil_fb_vec_table(hil_fb *fb, const hil_fb_vec *v, uint32_t i, hil_fb_table *out,
                      const char *what)
 {
     memset(out, 0, sizeof *out);
-    uint32_t p = elem_pos(fb, v, i, 4);
+    uint32_t p = hil_fb_elem_pos(fb, v, i, 4);
     if (p == 0) {
         return 0;
     }
-    uint64_t tgt = (uint64_t)p + rd32(fb->buf + p);
-    if (!fits(fb, tgt, 4)) {
+    const uint32_t off = rd32(fb->buf + p); /* the element lies in the buffer */
+    const uint32_t room = fb->size - p;
+    if (off > room || room - off < 4u) {
         hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "%s[%u]: offset points outside the %u-byte model",
                     what, i, fb->size);
         return 0;
     }
-    return table_at(fb, (uint32_t)tgt, out, what);
+    return table_at(fb, p + off, out, what);
 }
 
 const uint8_t *hil_fb_vec_data(const hil_fb *fb, const hil_fb_vec *v)

@@ -4,9 +4,22 @@
  * Arena layout (one block, given at init):
  *   [ activations, planned, 16-byte aligned | free | engine state ]
  *   ^ base                                             top ^
- * Engine state (tensor table, node table, graph io lists, per-op data) grows
- * down from the top, so arena_used = activations + state (rounded up to 16,
- * the granularity of the usable arena). */
+ * Engine state grows down from the top: the tensor map (uint16 per model
+ * tensor), one hil_tensor entry per non-constant tensor, the node table, the
+ * constant slots and each op's data. So arena_used = activations + state
+ * (rounded up to 16, the granularity of the usable arena). During load, the
+ * entries are parsed into the free area before they move to the top, and
+ * the planner's lifetime records use the op data blocks before prepare
+ * fills them (or the free area, which arena_used then covers, if they are
+ * larger).
+ *
+ * Nothing is copied that the model already holds: node and graph tensor
+ * index lists point into the model (its int32 vectors, little-endian and
+ * 4-byte aligned), and constant tensors have no entry. A constant is parsed
+ * from the model into one of a few slots when a kernel asks for it; the
+ * slots are reused for the next node, so a hil_tensor pointer to a
+ * constant is valid only until the current prepare or eval returns (keep
+ * t->data, which points into the model, not t). */
 #ifndef HIL_ENGINE_INTERP_H
 #define HIL_ENGINE_INTERP_H
 
@@ -35,22 +48,20 @@ typedef struct hil_tensor {
     uint8_t quantized;
     float scale;
     int32_t zero_point;
-    /* Planning: live from first_use to last_use (op indices; -1 means before
-     * the first op, n_ops after the last), placed at arena_offset. */
-    int32_t first_use;
-    int32_t last_use;
-    uint32_t arena_offset;
 } hil_tensor;
 
 typedef struct hil_node {
     const struct hil_kernel *kernel;
-    const int32_t *inputs; /* tensor indices; -1 = optional input absent */
+    const int32_t *inputs; /* tensor indices, in the model; -1 = optional input absent */
     const int32_t *outputs;
     void *data; /* the kernel's prepared data, in the arena */
-    uint32_t index;
     uint16_t n_inputs;
     uint16_t n_outputs;
 } hil_node;
+
+/* Tensor map values: below n_tensors, the tensor's entry; otherwise it is
+ * constant number HIL_MAP_CONST_TOP - value (in model order). */
+#define HIL_MAP_CONST_TOP 0xFFFEu
 
 typedef struct hil_interp {
     uint8_t *arena; /* 16-byte aligned */
@@ -58,12 +69,19 @@ typedef struct hil_interp {
     uint32_t tail_used; /* state bytes at the top of the arena */
     uint32_t plan_bytes;
     hil_model model;
-    hil_tensor *tensors;
+    uint16_t *map; /* model tensor index -> entry or constant (HIL_MAP_CONST_TOP) */
+    uint32_t n_model_tensors;
+    hil_tensor *tensors; /* entries of the non-constant tensors */
     uint32_t n_tensors;
     hil_node *nodes;
     uint32_t n_nodes;
-    int32_t *io[2]; /* graph inputs, outputs (tensor indices) */
+    const int32_t *io[2]; /* graph inputs, outputs (tensor indices, in the model) */
     uint32_t n_io[2];
+    hil_tensor *slots; /* constants of the current node, parsed on demand */
+    int32_t *slot_tensor; /* which tensor each used slot holds */
+    uint32_t n_slots;     /* the most constant inputs of any node */
+    uint32_t slots_used;
+    const void *staged; /* while loading: the constants as first read */
     int loaded;
     /* Optional per-operator timing (hil_interp_set_profiler). */
     hil_clock_fn clock;
@@ -99,7 +117,8 @@ void hil_interp_reset_variables(hil_interp *ip);
 
 uint32_t hil_interp_arena_used(const hil_interp *ip);
 
-/* For kernels: a tensor by index, or NULL for -1 / out of range. */
+/* For kernels: a tensor by model index, or NULL for -1 / out of range (a
+ * constant: valid until the current prepare/eval returns; see the top). */
 hil_tensor *hil_interp_tensor(hil_interp *ip, int32_t index);
 static inline hil_tensor *hil_node_input(hil_interp *ip, const hil_node *node, uint32_t i)
 {

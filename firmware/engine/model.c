@@ -204,6 +204,7 @@ static hil_status read_shape(hil_model *m, const hil_fb_table *tt, uint32_t inde
     if (fb->status != HIL_OK) {
         return fb->status;
     }
+    t->shape = shape;
     if (shape.len > HIL_MAX_RANK) {
         return hil_fb_fail(fb, HIL_ERR_UNSUPPORTED, "tensor %u has rank %u (at most %u supported)",
                            index, shape.len, (uint32_t)HIL_MAX_RANK);
@@ -254,6 +255,12 @@ static hil_status read_data(hil_model *m, const hil_fb_table *tt, uint32_t index
         return hil_fb_fail(fb, HIL_ERR_MODEL_INVALID, "tensor %u: buffer %u out of range (%u)",
                            index, t->buffer, m->buffers.len);
     }
+    if (t->is_variable) {
+        /* TFLM gives variable tensors arena memory and fills it with zeros
+         * (int8: the zero point) at allocation and reset: buffer contents
+         * are never read. */
+        return fb->status;
+    }
     const uint8_t *data;
     uint32_t bytes;
     if (buffer_data(m, t->buffer, index, &data, &bytes) != HIL_OK || data == NULL) {
@@ -263,11 +270,6 @@ static hil_status read_data(hil_model *m, const hil_fb_table *tt, uint32_t index
         return hil_fb_fail(fb, HIL_ERR_MODEL_INVALID,
                            "tensor %u: buffer %u holds %u bytes, its shape and type need %u",
                            index, t->buffer, bytes, t->bytes);
-    }
-    if (t->is_variable) {
-        return hil_fb_fail(fb, HIL_ERR_UNSUPPORTED,
-                           "tensor %u: variable tensors with initial data are not supported",
-                           index);
     }
     uint32_t align = t->elem_bytes < 8u ? t->elem_bytes : 8u;
     if (((uintptr_t)data & (uintptr_t)(align - 1u)) != 0) {
@@ -304,8 +306,37 @@ hil_status hil_model_get_tensor(hil_model *m, uint32_t index, hil_model_tensor *
     return read_quantization(m, &tt, index, t);
 }
 
+hil_status hil_model_get_tensor_part(hil_model *m, uint32_t index, unsigned parts,
+                                     hil_model_tensor *t)
+{
+    hil_fb *fb = &m->fb;
+    hil_fb_table tt;
+    memset(t, 0, sizeof *t);
+    t->scales.elem_bytes = 4;
+    t->zero_points.elem_bytes = 8;
+    if (!hil_fb_vec_table(fb, &m->tensors, index, &tt, "SubGraph.tensors")) {
+        return fb->status;
+    }
+    if ((parts & HIL_TENSOR_SHAPE) != 0 && read_shape(m, &tt, index, t) != HIL_OK) {
+        return fb->status;
+    }
+    /* Without the shape, read_quantization skips its dimension check (the
+     * full read made it). */
+    return (parts & HIL_TENSOR_QUANT) != 0 ? read_quantization(m, &tt, index, t) : fb->status;
+}
+
 float hil_model_tensor_scale(hil_model *m, const hil_model_tensor *t, uint32_t channel)
 {
+    if (t->quantized && channel < t->scales.len && m->fb.status == HIL_OK) {
+        /* In place: the vector was bounds-checked when the tensor was read
+         * (kernels read every channel's scale, so this is the hot path). */
+        const uint8_t *p = m->fb.buf + t->scales.pos + 4u * channel;
+        const uint32_t bits = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+                              ((uint32_t)p[3] << 24);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        return f;
+    }
     return t->quantized ? hil_fb_vec_f32(&m->fb, &t->scales, channel) : 0.0f;
 }
 

@@ -36,6 +36,7 @@ typedef struct {
     int32_t quantized_dimension;
     hil_fb_vec scales;      /* float */
     hil_fb_vec zero_points; /* int64 */
+    hil_fb_vec shape;       /* int32, rank long (the dims above) */
 } hil_model_tensor;
 
 typedef struct {
@@ -70,6 +71,15 @@ int32_t hil_model_io_tensor(hil_model *m, int is_output, uint32_t i);
  * alignment, quantization; sparse and externally stored tensors are refused. */
 hil_status hil_model_get_tensor(hil_model *m, uint32_t index, hil_model_tensor *out);
 float hil_model_tensor_scale(hil_model *m, const hil_model_tensor *t, uint32_t channel);
+/* Part of hil_model_get_tensor, for a tensor the loader has already read in
+ * full (so validated): HIL_TENSOR_SHAPE fills dtype, rank, dims, elem_bytes
+ * and bytes; HIL_TENSOR_QUANT the quantization fields (quantized, scale,
+ * zero_point, channels, quantized_dimension, scales, zero_points). Other
+ * fields are zero. A fraction of the cost of the full read, for kernels
+ * sizing or preparing from one aspect of a filter. */
+enum { HIL_TENSOR_SHAPE = 1, HIL_TENSOR_QUANT = 2 };
+hil_status hil_model_get_tensor_part(hil_model *m, uint32_t index, unsigned parts,
+                                     hil_model_tensor *out);
 int64_t hil_model_tensor_zero_point(hil_model *m, const hil_model_tensor *t, uint32_t channel);
 
 /* Parse and validate operator `index` (opcode, tensor indices, options). */

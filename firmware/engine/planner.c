@@ -1,5 +1,4 @@
-/* Arena planning; see planner.h. Placement is O(n^2) per tensor with no
- * scratch memory: fine for the tens to hundreds of tensors of MCU models. */
+/* Arena planning; see planner.h. */
 #include "engine/planner.h"
 
 #include <string.h>
@@ -36,146 +35,175 @@ static int needs_arena(const hil_tensor *t)
     return t->kind == HIL_TENSOR_ARENA || t->kind == HIL_TENSOR_VARIABLE;
 }
 
-/* Extend a tensor's lifetime to include `time`; a first use makes a
- * non-constant tensor an arena tensor. */
-static void touch(hil_tensor *t, int32_t time)
+/* Extend an entry's lifetime to include `time`; a first use makes it an
+ * arena tensor. */
+static void touch(hil_tensor *t, hil_lifetime *l, int16_t time)
 {
-    if (t->kind == HIL_TENSOR_CONST) {
-        return;
-    }
     if (t->kind == HIL_TENSOR_UNUSED) {
         t->kind = HIL_TENSOR_ARENA;
-        t->first_use = time;
-        t->last_use = time;
+        l->first_use = time;
+        l->last_use = time;
     }
-    if (time < t->first_use) {
-        t->first_use = time;
+    if (time < l->first_use) {
+        l->first_use = time;
     }
-    if (time > t->last_use) {
-        t->last_use = time;
+    if (time > l->last_use) {
+        l->last_use = time;
     }
 }
 
-static hil_status touch_graph_io(hil_interp *ip, int is_output, int32_t time, hil_msg *msg)
+/* Touch model tensor `index` unless it is constant (or absent, -1). */
+static void touch_index(hil_interp *ip, hil_lifetime *life, int32_t index, int16_t time)
+{
+    if (index < 0) {
+        return;
+    }
+    const uint16_t e = ip->map[index];
+    if (e < ip->n_tensors) {
+        touch(&ip->tensors[e], &life[e], time);
+    }
+}
+
+static hil_status touch_graph_io(hil_interp *ip, hil_lifetime *life, int is_output, int16_t time,
+                                 hil_msg *msg)
 {
     for (uint32_t i = 0; i < ip->n_io[is_output]; i++) {
         int32_t idx = ip->io[is_output][i];
-        hil_tensor *t = &ip->tensors[idx];
-        if (t->kind == HIL_TENSOR_CONST) {
+        if (ip->map[idx] >= ip->n_tensors) {
             return hil_fail(msg, HIL_ERR_MODEL_INVALID, "graph %s %u (tensor %d) is a constant",
                             is_output ? "output" : "input", i, idx);
         }
-        touch(t, time);
+        touch_index(ip, life, idx, time);
     }
     return HIL_OK;
 }
 
-hil_status hil_plan_lifetimes(hil_interp *ip, hil_msg *msg)
+hil_status hil_plan_lifetimes(hil_interp *ip, hil_lifetime *life, hil_msg *msg)
 {
-    const int32_t n_ops = (int32_t)ip->n_nodes;
-    hil_status st = touch_graph_io(ip, 0, -1, msg);
+    const int16_t n_ops = (int16_t)ip->n_nodes; /* <= HIL_MAX_OPS */
+    for (uint32_t i = 0; i < ip->n_tensors; i++) {
+        life[i].first_use = 0;
+        life[i].last_use = -1;
+        life[i].offset = HIL_UNPLACED;
+    }
+    hil_status st = touch_graph_io(ip, life, 0, -1, msg);
     if (st != HIL_OK) {
         return st;
     }
     for (uint32_t i = 0; i < ip->n_nodes; i++) {
         const hil_node *node = &ip->nodes[i];
         for (uint32_t k = 0; k < node->n_inputs; k++) {
-            if (node->inputs[k] >= 0) {
-                touch(&ip->tensors[node->inputs[k]], (int32_t)i);
-            }
+            touch_index(ip, life, node->inputs[k], (int16_t)i);
         }
         for (uint32_t k = 0; k < node->n_outputs; k++) {
-            hil_tensor *t = &ip->tensors[node->outputs[k]];
-            if (t->kind == HIL_TENSOR_CONST) {
-                return hil_fail(msg, HIL_ERR_MODEL_INVALID, "op %u writes constant tensor %d", i,
-                                node->outputs[k]);
-            }
-            touch(t, (int32_t)i);
+            touch_index(ip, life, node->outputs[k], (int16_t)i);
         }
     }
-    st = touch_graph_io(ip, 1, n_ops, msg);
+    st = touch_graph_io(ip, life, 1, n_ops, msg);
     if (st != HIL_OK) {
         return st;
     }
     for (uint32_t i = 0; i < ip->n_tensors; i++) {
-        hil_tensor *t = &ip->tensors[i];
-        if (t->kind == HIL_TENSOR_VARIABLE) { /* state that outlives every invoke */
-            t->first_use = -1;
-            t->last_use = n_ops;
+        if (ip->tensors[i].kind == HIL_TENSOR_VARIABLE) { /* state that outlives every invoke */
+            life[i].first_use = -1;
+            life[i].last_use = n_ops;
         }
     }
     return HIL_OK;
 }
 
-static int lifetimes_overlap(const hil_tensor *a, const hil_tensor *b)
+static int lifetimes_overlap(const hil_tensor *ta, const hil_lifetime *a, const hil_tensor *tb,
+                             const hil_lifetime *b)
 {
-    if (a->kind == HIL_TENSOR_VARIABLE || b->kind == HIL_TENSOR_VARIABLE) {
+    if (ta->kind == HIL_TENSOR_VARIABLE || tb->kind == HIL_TENSOR_VARIABLE) {
         return 1;
     }
     return a->first_use <= b->last_use && b->first_use <= a->last_use;
 }
 
-/* The next tensor to place: largest first; ties go to the earlier first use,
- * then the lower index, so the plan is deterministic. */
-static hil_tensor *next_unplaced(hil_tensor *tensors, uint32_t n)
+#define NONE 0xFFFFu /* end of a list: n_tensors <= 0xFFFF, so no index */
+
+/* i goes before j in placement order. */
+static int placed_before(const hil_tensor *t, const hil_lifetime *life, uint32_t i, uint32_t j)
 {
-    hil_tensor *best = NULL;
-    for (uint32_t i = 0; i < n; i++) {
-        hil_tensor *t = &tensors[i];
-        if (!needs_arena(t) || t->arena_offset != HIL_UNPLACED) {
+    return t[i].bytes > t[j].bytes ||
+           (t[i].bytes == t[j].bytes && life[i].first_use < life[j].first_use);
+}
+
+/* Lowest aligned offset for entry j clear of every placed, time-overlapping
+ * entry: walk them by offset; each one that starts before the candidate's
+ * end and ends after its start pushes the candidate past it; the first one
+ * that starts at or after the candidate's end leaves a gap, and so does
+ * every later one (sorted). */
+static uint64_t lowest_offset(const hil_tensor *t, const hil_lifetime *life, uint32_t by_offset,
+                              uint32_t j)
+{
+    uint64_t cand = 0;
+    if (t[j].bytes == 0) {
+        return 0;
+    }
+    for (uint32_t p = by_offset; p != NONE; p = life[p].next_offset) {
+        if (t[p].bytes == 0 || !lifetimes_overlap(&t[p], &life[p], &t[j], &life[j])) {
             continue;
         }
-        if (best == NULL || t->bytes > best->bytes ||
-            (t->bytes == best->bytes && t->first_use < best->first_use)) {
-            best = t;
+        if (life[p].offset >= cand + t[j].bytes) {
+            break;
+        }
+        const uint64_t end = ((uint64_t)life[p].offset + t[p].bytes + HIL_PLAN_ALIGN - 1u) &
+                             ~(uint64_t)(HIL_PLAN_ALIGN - 1u);
+        if (end > cand) {
+            cand = end;
         }
     }
-    return best;
+    return cand;
 }
 
-/* Lowest aligned offset for `t` clear of every placed, time-overlapping
- * tensor. Moving past each collision in turn never skips a free slot: a
- * collision with [o, e) rules out every start below e that is >= offset. */
-static uint64_t lowest_offset(const hil_tensor *tensors, uint32_t n, const hil_tensor *t)
+uint32_t hil_plan_place(const hil_tensor *t, hil_lifetime *life, uint32_t n)
 {
-    uint64_t offset = 0;
-    int moved = 1;
-    while (moved) {
-        moved = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            const hil_tensor *p = &tensors[i];
-            if (p == t || !needs_arena(p) || p->arena_offset == HIL_UNPLACED ||
-                !lifetimes_overlap(p, t)) {
-                continue;
-            }
-            uint64_t p_end = (uint64_t)p->arena_offset + p->bytes;
-            if (p->bytes != 0 && t->bytes != 0 && p->arena_offset < offset + t->bytes &&
-                offset < p_end) {
-                offset = (p_end + HIL_PLAN_ALIGN - 1u) & ~(uint64_t)(HIL_PLAN_ALIGN - 1u);
-                moved = 1;
-            }
+    uint32_t by_size = NONE;
+    for (uint32_t i = 0; i < n; i++) { /* insertion into placement order */
+        life[i].offset = HIL_UNPLACED;
+        life[i].next_size = NONE;
+        life[i].next_offset = NONE;
+        if (!needs_arena(&t[i])) {
+            continue;
+        }
+        uint32_t prev = NONE;
+        uint32_t at = by_size;
+        while (at != NONE && !placed_before(t, life, i, at)) {
+            prev = at;
+            at = life[at].next_size;
+        }
+        life[i].next_size = (uint16_t)at;
+        if (prev == NONE) {
+            by_size = i;
+        } else {
+            life[prev].next_size = (uint16_t)i;
         }
     }
-    return offset;
-}
-
-uint32_t hil_plan_place(hil_tensor *tensors, uint32_t n)
-{
     uint64_t total = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        tensors[i].arena_offset = HIL_UNPLACED;
-    }
-    for (hil_tensor *t = next_unplaced(tensors, n); t != NULL; t = next_unplaced(tensors, n)) {
-        uint64_t offset = lowest_offset(tensors, n, t);
-        if (offset + t->bytes > UINT32_MAX - HIL_PLAN_ALIGN) {
+    uint32_t by_offset = NONE;
+    for (uint32_t j = by_size; j != NONE; j = life[j].next_size) {
+        uint64_t offset = lowest_offset(t, life, by_offset, j);
+        if (offset + t[j].bytes > UINT32_MAX - HIL_PLAN_ALIGN) {
             /* Cannot fit any 32-bit arena: park it and report the maximum. */
-            t->arena_offset = 0;
+            offset = 0;
             total = UINT32_MAX;
-            continue;
+        } else if (offset + t[j].bytes > total) {
+            total = offset + t[j].bytes;
         }
-        t->arena_offset = (uint32_t)offset;
-        if (offset + t->bytes > total) {
-            total = offset + t->bytes;
+        life[j].offset = (uint32_t)offset;
+        uint32_t prev = NONE; /* into the offset list */
+        uint32_t at = by_offset;
+        while (at != NONE && life[at].offset <= offset) {
+            prev = at;
+            at = life[at].next_offset;
+        }
+        life[j].next_offset = (uint16_t)at;
+        if (prev == NONE) {
+            by_offset = j;
+        } else {
+            life[prev].next_offset = (uint16_t)j;
         }
     }
     return total >= UINT32_MAX ? UINT32_MAX : hil_align_up((uint32_t)total, HIL_PLAN_ALIGN);

@@ -3,6 +3,7 @@
  * 16-byte aligned copy of the loaded model. Functions returning int32_t
  * return a hil_status; hil_host_last_error() has the text of the last
  * failure. Not thread-safe per context. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,4 +263,67 @@ int32_t hil_host_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
         return 0; /* outside the kernels' contract; they never call it so */
     }
     return hil_mul_by_qmul(x, q);
+}
+
+/* The integer multiplier path (hil_qmul_from_scales), for tests. */
+int32_t hil_host_qmul_from_scales(float a, float b, float c, int32_t exp2, int32_t *multiplier,
+                                  int32_t *shift)
+{
+    hil_qmul q;
+    int ok = hil_qmul_from_scales(a, b, c, (int)exp2, &q);
+    *multiplier = q.multiplier;
+    *shift = q.shift;
+    return ok;
+}
+
+/* The double path the kernels used before: (double)a * (double)b /
+ * (double)c * 2^exp2, accepted when >= 0, finite and in range. */
+static int qmul_double_path(float a, float b, float c, int exp2, hil_qmul *q)
+{
+    const double m = ldexp(hil_effective_scale(a, b, c), exp2);
+    q->multiplier = 0;
+    q->shift = 0;
+    if (!(m >= 0.0) || !isfinite(m) || !hil_qmul_in_range(hil_quantize_multiplier(m))) {
+        return 0;
+    }
+    *q = hil_quantize_multiplier(m);
+    return 1;
+}
+
+/* Both paths over n triples: how many differ (acceptance or value), and
+ * the first index that does in *first (n when none). */
+uint32_t hil_host_qmul_compare(const float *a, const float *b, const float *c, uint32_t n,
+                               int32_t exp2, uint32_t *first)
+{
+    uint32_t bad = 0;
+    *first = n;
+    for (uint32_t i = 0; i < n; i++) {
+        hil_qmul qi;
+        hil_qmul qd;
+        const int oki = hil_qmul_from_scales(a[i], b[i], c[i], (int)exp2, &qi);
+        const int okd = qmul_double_path(a[i], b[i], c[i], (int)exp2, &qd);
+        if (oki != okd || qi.multiplier != qd.multiplier || qi.shift != qd.shift) {
+            if (bad++ == 0) {
+                *first = i;
+            }
+        }
+    }
+    return bad;
+}
+
+/* hil_bias_scale_ok against its plain double definition over n quadruples:
+ * how many differ, and the first that does in *first (n when none). */
+uint32_t hil_host_bias_scale_compare(const float *in, const float *filter, const float *bias,
+                                     const float *out, uint32_t n, uint32_t *first)
+{
+    uint32_t bad = 0;
+    *first = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const double product = (double)in[i] * (double)filter[i];
+        const int want = fabs(product - (double)bias[i]) / (double)out[i] <= 0.02;
+        if (hil_bias_scale_ok(in[i], filter[i], bias[i], out[i]) != want && bad++ == 0) {
+            *first = i;
+        }
+    }
+    return bad;
 }

@@ -28,7 +28,11 @@ static const hil_conv_option_fields conv_fields = {
 
 typedef struct {
     hil_conv_params p;
-    uint32_t depth; /* filter input depth */
+    /* Kept at prepare so eval looks up only the activations: a constant's
+     * tensor is parsed from the model on every lookup. */
+    const uint8_t *w;
+    const void *bias; /* NULL when absent */
+    uint32_t depth;   /* filter input depth */
     uint32_t groups;
     uint32_t per_group;
     int32_t x_row; /* input elements between two tap rows (0: one row at most) */
@@ -119,16 +123,18 @@ static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     if (st != HIL_OK) {
         return st;
     }
+    d->w = t.filter->data;
+    d->bias = t.bias != NULL ? t.bias->data : NULL;
     return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 0, o.activation, &d->p,
                                   d + 1, msg);
 }
 
 static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
-    hil_conv_tensors t;
-    hil_status st = get_tensors(ip, node, &t, msg);
-    if (st != HIL_OK) {
-        return st;
+    const hil_tensor *in = hil_node_input(ip, node, IN_INPUT);
+    const hil_tensor *out = hil_node_output(ip, node, 0);
+    if (in == NULL || out == NULL) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
     }
     const conv_data *d = node->data;
     const hil_conv_params *p = &d->p;
@@ -140,17 +146,17 @@ static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
     hil_conv_dot dot = {p,
                         hil_conv_requant_of(p, d + 1),
                         NULL,
-                        t.filter->data,
-                        t.bias != NULL ? t.bias->data : NULL,
+                        d->w,
+                        d->bias,
                         (ptrdiff_t)h->filter * w->filter * (ptrdiff_t)d->depth,
                         d->depth,
                         d->groups,
                         d->per_group};
     hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col, (ptrdiff_t)w->filter * d->depth,
                            (ptrdiff_t)d->depth};
-    uint8_t *y = t.out->data;
+    uint8_t *y = out->data;
     for (uint32_t b = 0; b < p->batches; b++) {
-        dot.x = t.in->data + (size_t)b * in_image * elem;
+        dot.x = in->data + (size_t)b * in_image * elem;
         for (int32_t oy = 0; oy < h->out; oy++) {
             const int32_t origin_y = oy * h->stride - h->pad;
             int32_t fy0;

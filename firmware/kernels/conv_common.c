@@ -6,9 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-#include <arm_acle.h>
-#endif
+#include "kernels/dot_i8.h"
 
 hil_status hil_conv_read_options(hil_interp *ip, const hil_model_op *op,
                                  const hil_conv_option_fields *f, hil_conv_options *o,
@@ -215,7 +213,8 @@ uint32_t hil_conv_data_bytes(hil_model *m, const hil_model_op *op, uint32_t filt
     }
     int32_t index = hil_model_op_tensor(m, op, 0, filter_index);
     hil_model_tensor mt;
-    if (index < 0 || hil_model_get_tensor(m, (uint32_t)index, &mt) != HIL_OK ||
+    if (index < 0 ||
+        hil_model_get_tensor_part(m, (uint32_t)index, HIL_TENSOR_SHAPE, &mt) != HIL_OK ||
         mt.dtype == HIL_DT_FLOAT32 || mt.rank <= channel_dim) {
         return base; /* float needs no table; a bad filter is refused by prepare */
     }
@@ -224,11 +223,6 @@ uint32_t hil_conv_data_bytes(hil_model *m, const hil_model_op *op, uint32_t filt
         return UINT32_MAX; /* cannot fit any arena; load will say so */
     }
     return base + channels * 5u;
-}
-
-static int multiplier_ok(double m)
-{
-    return m >= 0.0 && isfinite(m) && hil_qmul_in_range(hil_quantize_multiplier(m));
 }
 
 /* int16 results go through the 64-bit MultiplyByQuantizedMultiplier, whose
@@ -275,7 +269,8 @@ hil_status hil_conv_prepare_quant(hil_interp *ip, const hil_node *node, uint32_t
         return st;
     }
     hil_model_tensor mt;
-    if (hil_model_get_tensor(&ip->model, (uint32_t)node->inputs[filter_index], &mt) != HIL_OK) {
+    if (hil_model_get_tensor_part(&ip->model, (uint32_t)node->inputs[filter_index],
+                                  HIL_TENSOR_QUANT, &mt) != HIL_OK) {
         return ip->model.fb.status;
     }
     if (mt.channels > 1) {
@@ -291,15 +286,23 @@ hil_status hil_conv_prepare_quant(hil_interp *ip, const hil_node *node, uint32_t
     }
     int32_t *mult = table;
     int8_t *shift = (int8_t *)(mult + p->out_c);
+    /* QuantizeMultiplier((double)in * (double)fs / (double)out) in integers
+     * (bit-exact, see quant.h); shift in [-31, 30]: fits int8. */
+    hil_qmul_ctx ctx;
+    hil_qmul_ctx_init(&ctx, t->in->scale, t->out->scale, 0);
+    hil_qmul q = {0, 0};
     for (uint32_t c = 0; c < p->out_c; c++) {
+        if (c > 0 && mt.channels <= 1) { /* one filter scale: the same multiplier */
+            mult[c] = q.multiplier;
+            shift[c] = (int8_t)q.shift;
+            continue;
+        }
         const float fs = hil_model_tensor_scale(&ip->model, &mt, mt.channels > 1 ? c : 0);
-        const double m = hil_effective_scale(t->in->scale, fs, t->out->scale);
-        if (!multiplier_ok(m)) {
+        if (!hil_qmul_ctx_apply(&ctx, fs, &q)) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "channel %u: output multiplier is negative, not finite or too large",
                             c);
         }
-        const hil_qmul q = hil_quantize_multiplier(m); /* shift in [-31, 30]: fits int8 */
         if (p->kind == HIL_CONV_I16_64 && !multiplier_ok_i64(q)) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "channel %u: output multiplier too large for int16", c);
@@ -316,113 +319,6 @@ hil_status hil_conv_prepare_quant(hil_interp *ip, const hil_node *node, uint32_t
 }
 
 /* -- dot-product pixels (CONV_2D, TRANSPOSE_CONV) -------------------------- */
-
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-/* SXTB16 / SXTAB16 of the odd bytes: the rotation is part of the
- * instruction, which the ACLE intrinsics of GCC 12 do not expose. */
-static inline int32_t sxtb16_odd(uint32_t v)
-{
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
-
-static inline int32_t sxtab16_odd(int32_t a, uint32_t v)
-{
-    int32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
-    return r;
-}
-#endif
-
-/* sum of w[i] * (x[i] + input_offset), i < n, modulo 2^32. With the Arm DSP
- * extension (Cortex-M4, M55), four products per two SMLADs: SXTAB16 adds the
- * offset to two sign-extended input bytes at once ((x + offset) fits 16 bits),
- * SXTB16 widens two weights, SMLAD adds both products to the accumulator
- * (modulo 2^32, the same bits as the scalar sum in any order). */
-static inline uint32_t dot_i8(const int8_t *x, const int8_t *w, uint32_t n, int32_t input_offset)
-{
-    uint32_t acc = 0;
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-    const uint32_t off = (uint32_t)input_offset & 0xffffu;
-    const int16x2_t off2 = (int16x2_t)(off | (off << 16));
-    int32_t sum = 0;
-    const int8_t *const end = x + (n & ~3u);
-    while (x != end) {
-        uint32_t xv;
-        uint32_t wv;
-        memcpy(&xv, x, 4); /* unaligned LDRs */
-        memcpy(&wv, w, 4);
-        x += 4;
-        w += 4;
-        sum = __smlad(__sxtab16(off2, (int8x4_t)xv), __sxtb16((int8x4_t)wv), sum);
-        sum = __smlad(sxtab16_odd(off2, xv), sxtb16_odd(wv), sum);
-    }
-    n &= 3u;
-    acc = (uint32_t)sum;
-#else
-    for (; n >= 4u; n -= 4u, x += 4, w += 4) {
-        acc += (uint32_t)((int32_t)w[0] * ((int32_t)x[0] + input_offset));
-        acc += (uint32_t)((int32_t)w[1] * ((int32_t)x[1] + input_offset));
-        acc += (uint32_t)((int32_t)w[2] * ((int32_t)x[2] + input_offset));
-        acc += (uint32_t)((int32_t)w[3] * ((int32_t)x[3] + input_offset));
-    }
-#endif
-    for (uint32_t i = 0; i < n; i++) {
-        acc += (uint32_t)((int32_t)w[i] * ((int32_t)x[i] + input_offset));
-    }
-    return acc;
-}
-
-/* Two dot products sharing the input: w0 and w1 are the filters of two
- * output channels; the input is loaded and widened once for both. */
-static inline void dot2_i8(const int8_t *x, const int8_t *w0, const int8_t *w1, uint32_t n,
-                           int32_t input_offset, uint32_t *acc0, uint32_t *acc1)
-{
-    uint32_t a0 = *acc0;
-    uint32_t a1 = *acc1;
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
-    const uint32_t off = (uint32_t)input_offset & 0xffffu;
-    const int16x2_t off2 = (int16x2_t)(off | (off << 16));
-    int32_t s0 = 0;
-    int32_t s1 = 0;
-    const int8_t *const end = x + (n & ~3u);
-    while (x != end) {
-        uint32_t xv;
-        uint32_t v0;
-        uint32_t v1;
-        memcpy(&xv, x, 4);
-        memcpy(&v0, w0, 4);
-        memcpy(&v1, w1, 4);
-        x += 4;
-        w0 += 4;
-        w1 += 4;
-        const int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
-        const int16x2_t xo = sxtab16_odd(off2, xv);
-        s0 = __smlad(xe, __sxtb16((int8x4_t)v0), s0);
-        s0 = __smlad(xo, sxtb16_odd(v0), s0);
-        s1 = __smlad(xe, __sxtb16((int8x4_t)v1), s1);
-        s1 = __smlad(xo, sxtb16_odd(v1), s1);
-    }
-    n &= 3u;
-    a0 += (uint32_t)s0;
-    a1 += (uint32_t)s1;
-#else
-    for (; n >= 2u; n -= 2u, x += 2, w0 += 2, w1 += 2) {
-        const int32_t x0 = (int32_t)x[0] + input_offset;
-        const int32_t x1 = (int32_t)x[1] + input_offset;
-        a0 += (uint32_t)((int32_t)w0[0] * x0) + (uint32_t)((int32_t)w0[1] * x1);
-        a1 += (uint32_t)((int32_t)w1[0] * x0) + (uint32_t)((int32_t)w1[1] * x1);
-    }
-#endif
-    for (uint32_t i = 0; i < n; i++) {
-        const int32_t xi = (int32_t)x[i] + input_offset;
-        a0 += (uint32_t)((int32_t)w0[i] * xi);
-        a1 += (uint32_t)((int32_t)w1[i] * xi);
-    }
-    *acc0 = a0;
-    *acc1 = a1;
-}
 
 /* The window's taps as runs of `n` contiguous input and filter elements,
  * `cols` runs a row. */
@@ -455,7 +351,7 @@ static uint32_t window_i8(const int8_t *x, const int8_t *w, const runs *r, int32
         const int8_t *xr = x + (ptrdiff_t)i * r->x_row;
         const int8_t *wr = w + (ptrdiff_t)i * r->w_row;
         for (uint32_t c = 0; c < r->cols; c++) {
-            acc += dot_i8(xr + (ptrdiff_t)c * r->x_col, wr + (ptrdiff_t)c * r->w_col, r->n,
+            acc += hil_dot_i8(xr + (ptrdiff_t)c * r->x_col, wr + (ptrdiff_t)c * r->w_col, r->n,
                           input_offset);
         }
     }
@@ -474,7 +370,7 @@ __attribute__((noinline)) static void window2_i8(const int8_t *x, const int8_t *
         for (uint32_t c = 0; c < r->cols; c++) {
             const ptrdiff_t xo = xr + (ptrdiff_t)c * r->x_col;
             const ptrdiff_t wo = wr + (ptrdiff_t)c * r->w_col;
-            dot2_i8(x + xo, w0 + wo, w1 + wo, r->n, input_offset, &a0, &a1);
+            hil_dot2_i8(x + xo, w0 + wo, w1 + wo, r->n, input_offset, &a0, &a1);
         }
     }
     acc[0] = a0;

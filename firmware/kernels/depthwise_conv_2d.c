@@ -30,6 +30,10 @@ static const hil_conv_option_fields dw_fields = {
 
 typedef struct {
     hil_conv_params p;
+    /* Kept at prepare so eval looks up only the activations: a constant's
+     * tensor is parsed from the model on every lookup. */
+    const uint8_t *w;
+    const void *bias; /* NULL when absent */
     uint32_t multiplier;
     int32_t x_row; /* input elements between two tap rows (0: one row at most) */
     int32_t x_col; /* ... between two tap columns (below the input's size) */
@@ -115,6 +119,8 @@ static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op 
     if (st != HIL_OK) {
         return st;
     }
+    d->w = t.filter->data;
+    d->bias = t.bias != NULL ? t.bias->data : NULL;
     return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 3, o.activation, &d->p,
                                   d + 1, msg);
 }
@@ -316,10 +322,10 @@ static void pixel_f32(const dw_pixel *px, float *y)
 
 static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
-    hil_conv_tensors t;
-    hil_status st = get_tensors(ip, node, &t, msg);
-    if (st != HIL_OK) {
-        return st;
+    const hil_tensor *in = hil_node_input(ip, node, IN_INPUT);
+    const hil_tensor *out = hil_node_output(ip, node, 0);
+    if (in == NULL || out == NULL) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
     }
     const dw_data *d = node->data;
     const hil_conv_params *p = &d->p;
@@ -331,11 +337,10 @@ static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
     const size_t out_pixel = (size_t)p->out_c * elem;
     hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col,
                            (ptrdiff_t)w->filter * (ptrdiff_t)p->out_c, (ptrdiff_t)p->out_c};
-    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL,
-                   t.bias != NULL ? t.bias->data : NULL};
-    uint8_t *y = t.out->data;
+    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL, d->bias};
+    uint8_t *y = out->data;
     for (uint32_t b = 0; b < p->batches; b++) {
-        const uint8_t *xb = t.in->data + (size_t)b * in_image * elem;
+        const uint8_t *xb = in->data + (size_t)b * in_image * elem;
         for (int32_t oy = 0; oy < h->out; oy++) {
             const int32_t origin_y = oy * h->stride - h->pad;
             int32_t fy0;
@@ -356,7 +361,7 @@ static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
                     const size_t x0 = ((size_t)iy * (size_t)w->in + (size_t)ix) * p->in_c;
                     const size_t w0 = ((size_t)fy0 * (size_t)w->filter + (size_t)fx0) * p->out_c;
                     px.x = xb + x0 * elem;
-                    px.w = t.filter->data + w0 * w_elem;
+                    px.w = d->w + w0 * w_elem;
                 }
                 if (p->kind == HIL_CONV_I8) {
                     pixel_i8(&px, (int8_t *)(void *)y);

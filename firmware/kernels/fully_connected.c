@@ -2,11 +2,23 @@
  *   int8:    per-tensor or per-channel filter scales, optional int32 bias;
  *   float32: same summation order as reference_ops::FullyConnected (build
  *            with -ffp-contract=off so no multiply-add is fused).
- * Output [batches, depth] = input [batches, accum] x filter[depth, accum]^T. */
-#include <math.h>
+ * Output [batches, depth] = input [batches, accum] x filter[depth, accum]^T.
+ *
+ * int8 accumulation. TFLM sums (w + filter_offset) * (x + input_offset) in
+ * int32, which wraps; hil computes in Z/2^32, where the sum regroups exactly:
+ *   sum_k (w_k + fo)(x_k + io) = sum_k w_k (x_k + io) + fo * sum_k (x_k + io)
+ * (distributivity holds modulo 2^32, and every term is an exact integer
+ * product: |w + fo|, |x + io| <= 255). The second term is shared by all
+ * output rows of a batch and is 0 for symmetric filters (fo = 0, always so
+ * per-channel), so the inner loop is one int8 multiply-accumulate per
+ * weight, two rows at a time, the input offset added to two input lanes at
+ * once by SXTAB16 (kernels/dot_i8.h). Folding io into per-row constants
+ * (io * sum_k w_k) would cost 4 bytes of arena per output row for nothing:
+ * SXTAB16 adds it for free. */
 #include <stddef.h>
 
 #include "engine/interp.h"
+#include "kernels/dot_i8.h"
 #include "kernels/quant.h"
 #include "kernels/registry.h"
 
@@ -14,19 +26,27 @@
 enum { OPT_ACTIVATION = 0, OPT_WEIGHTS_FORMAT = 1 };
 enum { IN_INPUT = 0, IN_FILTER = 1, IN_BIAS = 2 };
 
+/* Kept small: it lives in the arena for the model's life. Per-channel
+ * filters are followed by int32 multipliers[depth] then int8 shifts[depth]. */
 typedef struct {
+    const void *w;    /* filter, in the model */
+    const void *bias; /* in the model, or NULL */
     uint32_t batches;
     uint32_t depth;
     uint32_t accum;
-    int32_t input_offset;
-    int32_t filter_offset;
-    int32_t output_offset;
-    int32_t act_min;
-    int32_t act_max;
-    float f_min;
-    float f_max;
-    hil_qmul mul;
-    const hil_qmul *channel_mul; /* per-channel multipliers, or NULL */
+    int16_t input_offset;  /* -input zero point: [-127, 128] */
+    int16_t filter_offset; /* -filter zero point (per-tensor only) */
+    int16_t output_offset;
+    int8_t act_min;
+    int8_t act_max;
+    uint8_t per_channel;
+    union {
+        hil_qmul mul; /* int8, per-tensor */
+        struct {
+            float min;
+            float max;
+        } f; /* float32 activation range */
+    } u;
 } fc_data;
 
 typedef struct {
@@ -43,7 +63,9 @@ static uint32_t filter_channels(hil_model *m, const hil_model_op *op)
     }
     int32_t index = hil_model_op_tensor(m, op, 0, IN_FILTER);
     hil_model_tensor mt;
-    if (index < 0 || hil_model_get_tensor(m, (uint32_t)index, &mt) != HIL_OK || mt.channels < 2) {
+    if (index < 0 ||
+        hil_model_get_tensor_part(m, (uint32_t)index, HIL_TENSOR_QUANT, &mt) != HIL_OK ||
+        mt.channels < 2) {
         return 0;
     }
     return mt.channels;
@@ -52,10 +74,10 @@ static uint32_t filter_channels(hil_model *m, const hil_model_op *op)
 static uint32_t fc_data_bytes(hil_model *m, const hil_model_op *op)
 {
     uint32_t channels = filter_channels(m, op);
-    if (channels > (UINT32_MAX - sizeof(fc_data)) / sizeof(hil_qmul)) {
+    if (channels > (UINT32_MAX - sizeof(fc_data)) / 5u) {
         return UINT32_MAX; /* cannot fit any arena; load will say so */
     }
-    return (uint32_t)(sizeof(fc_data) + channels * sizeof(hil_qmul));
+    return (uint32_t)(sizeof(fc_data) + channels * 5u); /* int32 + int8 each */
 }
 
 static hil_status get_tensors(hil_interp *ip, const hil_node *node, fc_tensors *t, hil_msg *msg)
@@ -134,11 +156,6 @@ static hil_status check_shapes(const fc_tensors *t, fc_data *d, hil_msg *msg)
     return HIL_OK;
 }
 
-static int multiplier_ok(double m)
-{
-    return m >= 0.0 && isfinite(m) && hil_qmul_in_range(hil_quantize_multiplier(m));
-}
-
 static int int8_zero_point(const hil_tensor *t)
 {
     return t->zero_point >= -128 && t->zero_point <= 127;
@@ -146,30 +163,32 @@ static int int8_zero_point(const hil_tensor *t)
 
 /* Per-channel: one multiplier per output row; TFLM ignores the filter zero
  * point here (weights are symmetric by the quantization spec). */
-static hil_status prepare_per_channel(hil_interp *ip, const hil_node *node, const fc_tensors *t,
-                                      fc_data *d, hil_msg *msg)
+static hil_status prepare_per_channel(hil_interp *ip, const hil_model_tensor *mt,
+                                      const fc_tensors *t, fc_data *d, hil_msg *msg)
 {
-    hil_model_tensor mt;
-    if (hil_model_get_tensor(&ip->model, (uint32_t)node->inputs[IN_FILTER], &mt) != HIL_OK) {
-        return ip->model.fb.status;
-    }
-    if (mt.quantized_dimension != 0) {
+    if (mt->quantized_dimension != 0) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "per-channel filter quantized along dimension %d (expected 0)",
-                        mt.quantized_dimension);
+                        mt->quantized_dimension);
     }
-    hil_qmul *mul = (hil_qmul *)(d + 1);
-    for (uint32_t c = 0; c < mt.channels; c++) {
-        float fs = hil_model_tensor_scale(&ip->model, &mt, c);
-        double m = hil_effective_scale(t->in->scale, fs, t->out->scale);
-        if (!multiplier_ok(m)) {
+    /* mt->channels = filter rows = depth (dimension 0 was checked by the
+     * model reader against the scale count). */
+    int32_t *mult = (int32_t *)(void *)(d + 1);
+    int8_t *shift = (int8_t *)(mult + mt->channels);
+    hil_qmul_ctx ctx; /* (double)in * (double)fs / (double)out, in integers */
+    hil_qmul_ctx_init(&ctx, t->in->scale, t->out->scale, 0);
+    for (uint32_t c = 0; c < mt->channels; c++) {
+        const float fs = hil_model_tensor_scale(&ip->model, mt, c);
+        hil_qmul q;
+        if (!hil_qmul_ctx_apply(&ctx, fs, &q)) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "channel %u: output multiplier is negative, not finite or too large",
                             c);
         }
-        mul[c] = hil_quantize_multiplier(m);
+        mult[c] = q.multiplier;
+        shift[c] = (int8_t)q.shift; /* in [-31, 30] */
     }
-    d->channel_mul = mul;
+    d->per_channel = 1;
     d->filter_offset = 0;
     return HIL_OK;
 }
@@ -182,17 +201,15 @@ static hil_status prepare_per_tensor(const fc_tensors *t, fc_data *d, hil_msg *m
         return hil_fail(msg, HIL_ERR_MODEL_INVALID,
                         "bias scale does not match input scale x filter scale");
     }
-    double m = hil_effective_scale(t->in->scale, t->filter->scale, t->out->scale);
-    if (!multiplier_ok(m)) {
+    if (!hil_qmul_from_scales(t->in->scale, t->filter->scale, t->out->scale, 0, &d->u.mul)) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "output multiplier is negative, not finite or too large");
     }
-    d->mul = hil_quantize_multiplier(m);
     return HIL_OK;
 }
 
-static hil_status prepare_int8(hil_interp *ip, const hil_node *node, const hil_model_op *op,
-                               const fc_tensors *t, fc_data *d, int32_t act, hil_msg *msg)
+static hil_status prepare_int8(hil_interp *ip, const hil_node *node, const fc_tensors *t,
+                               fc_data *d, int32_t act, hil_msg *msg)
 {
     if (!t->in->quantized || !t->filter->quantized || !t->out->quantized) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "int8 tensors lack quantization parameters");
@@ -203,17 +220,27 @@ static hil_status prepare_int8(hil_interp *ip, const hil_node *node, const hil_m
     if (!int8_zero_point(t->in) || !int8_zero_point(t->out) || !int8_zero_point(t->filter)) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "int8 zero point outside [-128, 127]");
     }
-    d->input_offset = -t->in->zero_point;
-    d->filter_offset = -t->filter->zero_point;
-    d->output_offset = t->out->zero_point;
-    /* Same test as fc_data_bytes, so the channel table has its room. */
-    hil_status st = filter_channels(&ip->model, op) > 1 ? prepare_per_channel(ip, node, t, d, msg)
-                                                        : prepare_per_tensor(t, d, msg);
+    d->input_offset = (int16_t)-t->in->zero_point; /* zero points checked above */
+    d->filter_offset = (int16_t)-t->filter->zero_point;
+    d->output_offset = (int16_t)t->out->zero_point;
+    hil_model_tensor mt;
+    if (hil_model_get_tensor_part(&ip->model, (uint32_t)node->inputs[IN_FILTER], HIL_TENSOR_QUANT,
+                                  &mt) != HIL_OK) {
+        return ip->model.fb.status;
+    }
+    /* The same test as fc_data_bytes, so the channel table has its room. */
+    hil_status st = mt.channels > 1 ? prepare_per_channel(ip, &mt, t, d, msg)
+                                    : prepare_per_tensor(t, d, msg);
     if (st != HIL_OK) {
         return st;
     }
-    return hil_act_range_quantized(act, t->out->scale, t->out->zero_point, INT8_MIN, INT8_MAX,
-                                   &d->act_min, &d->act_max, msg);
+    int32_t lo;
+    int32_t hi;
+    st = hil_act_range_quantized(act, t->out->scale, t->out->zero_point, INT8_MIN, INT8_MAX, &lo,
+                                 &hi, msg);
+    d->act_min = (int8_t)lo; /* within [INT8_MIN, INT8_MAX] */
+    d->act_max = (int8_t)hi;
+    return st;
 }
 
 /* Options: fused activation and weights format. keep_num_dims only shapes
@@ -267,43 +294,64 @@ static hil_status fc_prepare(hil_interp *ip, hil_node *node, const hil_model_op 
     if (st != HIL_OK) {
         return st;
     }
+    d->w = t.filter->data;
+    d->bias = t.bias != NULL ? t.bias->data : NULL;
     if (t.in->dtype == HIL_DT_FLOAT32) {
-        hil_act_range_float(act, &d->f_min, &d->f_max);
+        hil_act_range_float(act, &d->u.f.min, &d->u.f.max);
         return HIL_OK;
     }
-    return prepare_int8(ip, node, op, &t, d, act, msg);
+    return prepare_int8(ip, node, &t, d, act, msg);
 }
 
-static void eval_int8(const fc_data *d, const fc_tensors *t)
+/* Requantize one accumulator and store it. */
+static inline int8_t out_i8(const fc_data *d, uint32_t acc, uint32_t o, const int32_t *mult,
+                            const int8_t *shift)
 {
-    const int8_t *x = (const int8_t *)t->in->data;
-    const int8_t *w = (const int8_t *)t->filter->data;
-    const int32_t *bias = t->bias != NULL ? (const int32_t *)(const void *)t->bias->data : NULL;
-    int8_t *y = (int8_t *)t->out->data;
-    for (uint32_t b = 0; b < d->batches; b++) {
-        const int8_t *xb = x + (size_t)b * d->accum;
-        for (uint32_t o = 0; o < d->depth; o++) {
-            const int8_t *wo = w + (size_t)o * d->accum;
-            int32_t acc = 0;
-            for (uint32_t k = 0; k < d->accum; k++) {
-                acc = hil_wrap_add(acc, (wo[k] + d->filter_offset) * (xb[k] + d->input_offset));
+    if (d->bias != NULL) {
+        acc += (uint32_t)((const int32_t *)d->bias)[o];
+    }
+    const hil_qmul m = mult != NULL ? (hil_qmul){mult[o], shift[o]} : d->u.mul;
+    const int32_t v = hil_wrap_add(hil_mul_by_qmul_inline(hil_u32_bits_i32(acc), m),
+                                   d->output_offset);
+    return (int8_t)hil_clamp_i32(v, d->act_min, d->act_max);
+}
+
+static void eval_int8(const fc_data *d, const int8_t *x, int8_t *y)
+{
+    const int8_t *w = d->w;
+    const uint32_t n = d->accum;
+    const int32_t io = d->input_offset;
+    const int32_t *mult = d->per_channel ? (const int32_t *)(const void *)(d + 1) : NULL;
+    const int8_t *shift = mult != NULL ? (const int8_t *)(mult + d->depth) : NULL;
+    for (uint32_t b = 0; b < d->batches; b++, x += n, y += d->depth) {
+        /* fo * sum_k (x_k + io), shared by every row (see the top). */
+        uint32_t shared = 0;
+        if (d->filter_offset != 0) {
+            for (uint32_t k = 0; k < n; k++) {
+                shared += (uint32_t)((int32_t)x[k] + io);
             }
-            if (bias != NULL) {
-                acc = hil_wrap_add(acc, bias[o]);
-            }
-            acc = hil_mul_by_qmul(acc, d->channel_mul != NULL ? d->channel_mul[o] : d->mul);
-            acc = hil_wrap_add(acc, d->output_offset);
-            y[(size_t)b * d->depth + o] = (int8_t)hil_clamp_i32(acc, d->act_min, d->act_max);
+            shared *= (uint32_t)(int32_t)d->filter_offset;
+        }
+        uint32_t o = 0;
+        for (; o + 1u < d->depth; o += 2u) {
+            const int8_t *w0 = w + (size_t)o * n;
+            uint32_t acc0 = shared;
+            uint32_t acc1 = shared;
+            hil_dot2_i8(x, w0, w0 + n, n, io, &acc0, &acc1);
+            y[o] = out_i8(d, acc0, o, mult, shift);
+            y[o + 1u] = out_i8(d, acc1, o + 1u, mult, shift);
+        }
+        if (o < d->depth) {
+            const uint32_t acc = shared + hil_dot_i8(x, w + (size_t)o * n, n, io);
+            y[o] = out_i8(d, acc, o, mult, shift);
         }
     }
 }
 
-static void eval_float(const fc_data *d, const fc_tensors *t)
+static void eval_float(const fc_data *d, const float *x, float *y)
 {
-    const float *x = (const float *)(const void *)t->in->data;
-    const float *w = (const float *)(const void *)t->filter->data;
-    const float *bias = t->bias != NULL ? (const float *)(const void *)t->bias->data : NULL;
-    float *y = (float *)(void *)t->out->data;
+    const float *w = d->w;
+    const float *bias = d->bias;
     for (uint32_t b = 0; b < d->batches; b++) {
         const float *xb = x + (size_t)b * d->accum;
         for (uint32_t o = 0; o < d->depth; o++) {
@@ -314,26 +362,29 @@ static void eval_float(const fc_data *d, const fc_tensors *t)
             }
             /* TFLM adds 0.0f when there is no bias; so does this. */
             const float bias_value = bias != NULL ? bias[o] : 0.0f;
-            y[(size_t)b * d->depth + o] = hil_clamp_float(total + bias_value, d->f_min, d->f_max);
+            y[(size_t)b * d->depth + o] =
+                hil_clamp_float(total + bias_value, d->u.f.min, d->u.f.max);
         }
     }
 }
 
+/* Only the input and output are looked up: the filter and bias pointers
+ * were kept at prepare. */
 static hil_status fc_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
-    fc_tensors t;
-    hil_status st = get_tensors(ip, node, &t, msg);
-    if (st != HIL_OK) {
-        return st;
+    const hil_tensor *in = hil_node_input(ip, node, IN_INPUT);
+    const hil_tensor *out = hil_node_output(ip, node, 0);
+    if (in == NULL || out == NULL) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
     }
     const fc_data *d = node->data;
     if (d->depth == 0) {
         return HIL_OK; /* empty output: nothing to compute */
     }
-    if (t.in->dtype == HIL_DT_FLOAT32) {
-        eval_float(node->data, &t);
+    if (in->dtype == HIL_DT_FLOAT32) {
+        eval_float(d, (const float *)(const void *)in->data, (float *)(void *)out->data);
     } else {
-        eval_int8(node->data, &t);
+        eval_int8(d, (const int8_t *)in->data, (int8_t *)out->data);
     }
     return HIL_OK;
 }

@@ -23,31 +23,54 @@ hil_qmul hil_quantize_multiplier(double m);
 /* Valid multipliers for hil_mul_by_qmul: left shift <= 30, right <= 31. */
 int hil_qmul_in_range(hil_qmul q);
 
-int32_t hil_sat_round_doubling_high_mul(int32_t a, int32_t b);
-int32_t hil_rounding_divide_by_pot(int32_t x, int exponent);
-int32_t hil_mul_by_qmul(int32_t x, hil_qmul q);
+/* int32 bits of a uint32 (two's complement, without implementation-defined
+ * conversions). */
+static inline int32_t hil_u32_bits_i32(uint32_t u)
+{
+    return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+}
 
-/* hil_mul_by_qmul, inline, for kernels that requantize every output element
- * (same operations, same bits; valid for hil_qmul_in_range multipliers). */
+/* gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31,
+ * C division (toward zero); INT32_MIN * INT32_MIN saturates. */
+static inline int32_t hil_sat_round_doubling_high_mul_inline(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX; /* the one product that does not fit */
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent, exponent in [0, 31], half
+ * away from zero; the floor shift is written without relying on
+ * implementation-defined right shifts of negative values. */
+static inline int32_t hil_rounding_divide_by_pot_inline(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    const int32_t floor = x >= 0 ? x >> exponent : -(int32_t)((~(uint32_t)x) >> exponent) - 1;
+    return floor + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLM MultiplyByQuantizedMultiplier (valid for hil_qmul_in_range
+ * multipliers): x * 2^left wrapping in int32 as TFLM's x * (1 << left)
+ * does in practice, then the high multiply, then the rounding right shift.
+ * Inline for kernels that requantize every output element; the out-of-line
+ * hil_mul_by_qmul is this same function. */
 static inline int32_t hil_mul_by_qmul_inline(int32_t x, hil_qmul q)
 {
     const int left = q.shift > 0 ? q.shift : 0;
     const int right = q.shift > 0 ? 0 : -q.shift;
-    const uint32_t ux = (uint32_t)x << left; /* TFLM: x * (1 << left), wrapping */
-    const int32_t a = ux <= (uint32_t)INT32_MAX ? (int32_t)ux : -(int32_t)(~ux) - 1;
-    int32_t high = INT32_MAX; /* SaturatingRoundingDoublingHighMul(a, multiplier) */
-    if (a != INT32_MIN || q.multiplier != INT32_MIN) {
-        const int64_t ab = (int64_t)a * (int64_t)q.multiplier;
-        const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-        high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-    }
-    /* RoundingDivideByPOT(high, right): round half away from zero. */
-    const int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
-    const int32_t remainder = high & mask;
-    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-    const int32_t floor = high >= 0 ? high >> right : -(int32_t)((~(uint32_t)high) >> right) - 1;
-    return floor + (remainder > threshold ? 1 : 0);
+    const int32_t scaled = hil_u32_bits_i32((uint32_t)x << left);
+    return hil_rounding_divide_by_pot_inline(
+        hil_sat_round_doubling_high_mul_inline(scaled, q.multiplier), right);
 }
+
+int32_t hil_sat_round_doubling_high_mul(int32_t a, int32_t b);
+int32_t hil_rounding_divide_by_pot(int32_t x, int exponent);
+int32_t hil_mul_by_qmul(int32_t x, hil_qmul q);
 
 /* TFLM's 64-bit MultiplyByQuantizedMultiplier (int16 kernels with int64
  * accumulators): the multiplier is first rounded to 16 bits (saturating at
@@ -66,6 +89,30 @@ double hil_effective_scale(float input_scale, float filter_scale, float output_s
  * the oracle's FULLY_CONNECTED does (see above); kept for kernels that do. */
 double hil_effective_scale_f32_product(float input_scale, float filter_scale,
                                        float output_scale);
+
+/* QuantizeMultiplier((double)a * (double)b / (double)c * 2^exp2) and the
+ * kernels' acceptance test for it (m >= 0, finite, hil_qmul_in_range),
+ * computed with 64-bit integers only, bit for bit as the double path
+ * (hil_quantize_multiplier(hil_effective_scale(a, b, c)) for exp2 = 0), so a
+ * core without a double-precision FPU does not pay for software doubles.
+ * exp2 must lie in [-64, 64]. Returns 1 and sets *q when the multiplier is
+ * acceptable, else returns 0 (*q is then {0, 0}). */
+int hil_qmul_from_scales(float a, float b, float c, int exp2, hil_qmul *q);
+
+/* The same for many b with a, c and exp2 fixed (per-channel filter scales):
+ * the division by c's significand is done once, in init. */
+typedef struct {
+    float a;
+    float c;
+    int32_t exp;     /* ea - ec - 32 + exp2 */
+    uint32_t sc;     /* c's significand */
+    uint64_t quot;   /* floor(sa * 2^32 / sc) */
+    uint32_t rem;    /* sa * 2^32 mod sc */
+    uint8_t regular; /* a and c finite and nonzero */
+    uint8_t sign;    /* sign(a) ^ sign(c) */
+} hil_qmul_ctx;
+void hil_qmul_ctx_init(hil_qmul_ctx *ctx, float a, float c, int exp2);
+int hil_qmul_ctx_apply(const hil_qmul_ctx *ctx, float b, hil_qmul *q);
 
 /* TFLM's bias sanity rule for per-tensor conv/FC: |in*filter - bias| / out
  * must not exceed 0.02 (all in double). */

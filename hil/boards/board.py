@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.boards.energy import EnergyParams, parse_energy
 from hil.boards.memory import MemoryMap, parse_memory
+from hil.boards.regression import RegressionThresholds, parse_regression
 from hil.errors import BoardFileError
 from hil.paths import boards_dir
 
@@ -36,6 +38,13 @@ class Board:
     memory: MemoryMap | None = None  # [memory]: code and RAM regions of the part
     marker_pin: str = ""  # [firmware] marker_pin: the GPIO high during a timed window
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
+    # [regression]: how far counters and energy may rise before it is a regression
+    regression: RegressionThresholds = field(default_factory=RegressionThresholds)
+    energy: EnergyParams | None = None  # [energy]: cited datasheet figures for modeled energy
+    # [eembc] images / model_ids: prebuilt MLPerf Tiny firmware, one image per
+    # model (by model file stem or "sha256:<hex>"), flashed as it is.
+    eembc_images: dict[str, Path] = field(default_factory=dict, hash=False)
+    eembc_model_ids: dict[str, str] = field(default_factory=dict, hash=False)
 
     def backend(self, kind: str) -> dict[str, Any]:
         return self.backends.get(kind, {})
@@ -150,6 +159,7 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
     protocol = top.get("protocol", str, "hil")
     if protocol not in PROTOCOLS:
         raise BoardFileError(f"{path}: protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    images, model_ids = _eembc_images(top, path, protocol)
     clock_hz = top.get("clock_hz", int)
     if clock_hz <= 0:
         raise BoardFileError(f"{path}: clock_hz: must be positive, got {clock_hz}")
@@ -168,7 +178,33 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         memory=parse_memory(top),
         marker_pin=firmware.get("marker_pin", str, ""),
         serial=dict(serial.data),
+        regression=parse_regression(data.get("regression"), path),
+        eembc_images=images,
+        eembc_model_ids=model_ids,
+        energy=parse_energy(top),
     )
+
+
+def _eembc_images(
+    top: _Fields, path: Path, protocol: str
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """[eembc] images and model_ids, both keyed by model; image paths are
+    relative to the board file. Whether each image exists is checked when a
+    model needs it, so one missing image does not hide the whole board."""
+    eembc = top.table("eembc", {})
+    images = eembc.table("images", {})
+    model_ids = eembc.table("model_ids", {})
+    unknown = set(eembc.data) - {"images", "model_ids"}
+    if unknown:
+        raise BoardFileError(f"{path}: eembc: unknown keys {', '.join(sorted(unknown))}")
+    if eembc.data and protocol != "eembc":
+        raise BoardFileError(f'{path}: eembc: only for boards with protocol = "eembc"')
+    for key in model_ids.data:
+        model_ids.get(key, str)
+        if key not in images.data:
+            raise BoardFileError(f"{path}: eembc.model_ids.{key}: no image for this model")
+    resolved = {k: path.parent / images.get(k, str) for k in images.data}
+    return resolved, dict(model_ids.data)
 
 
 def list_boards() -> list[Board]:

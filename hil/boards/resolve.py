@@ -19,9 +19,11 @@ class Resolution:
     executable: str  # what will run the firmware (path or probe)
     detail: str  # machine name, FVP name, probe id
     reason: str
+    instance: str = ""  # the rack instance this resolution is for, if any
 
     def describe(self) -> str:
-        return f"{self.board.name} -> {self.backend} {self.detail} ({self.reason})"
+        who = f"{self.instance} [{self.board.name}]" if self.instance else self.board.name
+        return f"{who} -> {self.backend} {self.detail} ({self.reason})"
 
 
 def _find_fvp(board: Board) -> tuple[str | None, str]:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -56,6 +57,28 @@ hil_embedded_model:
     .global hil_embedded_model_end
 hil_embedded_model_end:
 """
+
+
+# A board file's marker_pin: STM32 style "PC7" (port letter) or nRF style
+# "P1.01" (port number); both become a port and a pin number.
+MARKER_PIN_FORMS = (re.compile(r"P([A-K])(\d{1,2})"), re.compile(r"P(\d)\.(\d{1,2})"))
+
+
+def marker_defines(board: Board) -> tuple[str, ...]:
+    """-D flags naming the board file's [firmware] marker_pin to the port,
+    which drives that GPIO during each timed window (none when unset)."""
+    if not board.marker_pin:
+        return ()
+    for form in MARKER_PIN_FORMS:
+        match = form.fullmatch(board.marker_pin)
+        if match:
+            port, pin = match.groups()
+            number = ord(port) - ord("A") if port.isalpha() else int(port)
+            return (f"-DHIL_MARKER_PORT={number}", f"-DHIL_MARKER_PIN={int(pin)}")
+    raise BuildError(
+        f"board {board.name}: [firmware] marker_pin {board.marker_pin!r}: expected a pin "
+        'like "PC7" (STM32) or "P1.01" (nRF)'
+    )
 
 
 @dataclass(frozen=True)
@@ -111,14 +134,31 @@ def _sources(board: Board) -> list[Path]:
     return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
-def _inputs_digest(board: Board, variant: str, model: Path | None) -> str:
+def check_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
+    """Extra compiler flags (`--hil-cflags`, `hil run --cflags`): each an
+    option, never a file or an output path that would change what is built."""
+    for flag in cflags:
+        if not flag.startswith("-") or flag == "-o" or flag.startswith(("-o", "-T", "-Wl,-Map")):
+            raise BuildError(
+                f"extra compiler flag {flag!r}: give options like -O1 or -DNAME=1 "
+                "(not files, -o, -T or a map file)"
+            )
+    return tuple(cflags)
+
+
+def _inputs_digest(
+    board: Board, variant: str, model: Path | None, cflags: tuple[str, ...] = ()
+) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
     if model is not None:
         h.update(model.read_bytes())
     h.update(_compiler_version().encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
+    h.update(repr(marker_defines(board)).encode())
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())
+    if cflags:  # none: the same digest (and build id) as before extra flags existed
+        h.update(repr(cflags).encode())
     for path in sorted(root.rglob("*")):
         if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
             h.update(str(path.relative_to(root)).encode())
@@ -127,10 +167,12 @@ def _inputs_digest(board: Board, variant: str, model: Path | None) -> str:
 
 
 def build_firmware(
-    board: Board, variant: str = "release", model: Path | None = None
+    board: Board, variant: str = "release", model: Path | None = None, cflags: Sequence[str] = ()
 ) -> FirmwareImage:
-    """Return the cached image for (sources, board, variant, model), building it
-    if needed. The eembc variant links `model` into the image."""
+    """Return the cached image for (sources, board, variant, model, extra
+    flags), building it if needed. The eembc variant links `model` into the
+    image; `cflags` come after the common flags (so `-O0` overrides `-O2`)."""
+    extra = check_cflags(cflags)
     if variant not in VARIANT_DEFINES:
         known = ", ".join(VARIANT_DEFINES)
         raise BuildError(f"unknown firmware variant {variant!r} (known: {known})")
@@ -142,7 +184,7 @@ def build_firmware(
             raise BuildError(f"model to link into the image does not exist: {model}")
         if any(c in str(model) for c in '"\\\n'):
             raise BuildError(f"model path cannot be embedded by the assembler: {model}")
-    digest = _inputs_digest(board, variant, model)
+    digest = _inputs_digest(board, variant, model, extra)
     build_id = digest[:16]
     out_dir = cache_dir() / "firmware" / f"{board.name}-{variant}-{build_id}"
     elf = out_dir / "firmware.elf"
@@ -153,7 +195,7 @@ def build_firmware(
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(board, variant, build_id, tmp / "firmware.elf", model)
+        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra)
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -172,7 +214,14 @@ def _embed(model: Path, out_dir: Path) -> Path:
     return source
 
 
-def _compile(board: Board, variant: str, build_id: str, elf: Path, model: Path | None) -> None:
+def _compile(
+    board: Board,
+    variant: str,
+    build_id: str,
+    elf: Path,
+    model: Path | None,
+    cflags: tuple[str, ...] = (),
+) -> None:
     root = firmware_dir()
     port_dir = root / "ports" / board.port
     defines = [
@@ -180,6 +229,7 @@ def _compile(board: Board, variant: str, build_id: str, elf: Path, model: Path |
         f'-DHIL_CORE_NAME="{board.core}"',
         f'-DHIL_BUILD_ID="{build_id}"',
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
+        *marker_defines(board),
         *([f'-DHIL_MODEL_NAME="{re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)}"'] if model else []),
     ]
     include_dirs = (root / "include", root, *port_folders(board))
@@ -188,6 +238,7 @@ def _compile(board: Board, variant: str, build_id: str, elf: Path, model: Path |
         GCC,
         *board.cflags,
         *COMMON_FLAGS,
+        *cflags,
         *defines,
         *includes,
         *map(str, _sources(board)),
@@ -202,6 +253,7 @@ def _compile(board: Board, variant: str, build_id: str, elf: Path, model: Path |
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
+        extra = f", extra flags {' '.join(cflags)}" if cflags else ""
         raise BuildError(
-            f"firmware build for {board.name} ({variant}) failed:\n{result.stderr.strip()}"
+            f"firmware build for {board.name} ({variant}{extra}) failed:\n{result.stderr.strip()}"
         )

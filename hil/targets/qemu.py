@@ -55,8 +55,10 @@ class QemuTarget(Target):
     def start(self) -> serial.SerialBase:
         self.stop()
         errors = []
+        # A rack instance may pin the UART's port, e.g. for a serial server in front.
+        fixed = int(self.resolution.board.backend("qemu").get("uart_port", 0))
         for _ in range(START_ATTEMPTS):
-            port = _free_port()
+            port = fixed or _free_port()
             log_path = cache_dir() / "logs" / f"qemu-{self.image.board}-{port}.log"
             self.child = ChildProcess(self.command(port), log_path)
             try:

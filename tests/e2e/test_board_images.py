@@ -6,14 +6,14 @@ Boards with no emulator (pyOCD boards) are checked only this way in CI."""
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import pytest
 
 from hil.boards import list_boards
 from hil.boards.board import Board
 from hil.boards.memory import MemoryMap, MemoryRegion
-from hil.firmware.build import build_firmware, port_folders
+from hil.errors import BuildError
+from hil.firmware.build import build_firmware, marker_defines, port_folders
 from hil.firmware.image_check import check_image
 
 BOARDS = list_boards()
@@ -27,10 +27,19 @@ def test_image_fits_the_part(board: Board) -> None:
 
 
 @pytest.mark.parametrize("board", BOARDS, ids=[b.name for b in BOARDS])
-def test_marker_pin_matches_the_port(board: Board) -> None:
-    config = (port_folders(board)[-1] / "port_config.h").read_text()
-    named = re.search(r'#define PORT_MARKER_NAME "([^"]+)"', config)
-    assert (named.group(1) if named else "") == board.marker_pin
+def test_marker_pin_reaches_the_port_that_drives_it(board: Board) -> None:
+    """Ports with a real marker GPIO take it from the board file; emulator
+    ports have none and are given none."""
+    port_c = port_folders(board)[-1] / "port.c"
+    drives = port_c.is_file() and "HIL_MARKER_PORT" in port_c.read_text()
+    assert drives == bool(board.marker_pin)
+    assert bool(marker_defines(board)) == bool(board.marker_pin)
+
+
+def test_a_real_board_without_a_marker_pin_does_not_build() -> None:
+    board = next(b for b in BOARDS if b.name == "nucleo-h743zi2")
+    with pytest.raises(BuildError, match=r"no marker pin: set \[firmware\] marker_pin"):
+        build_firmware(dataclasses.replace(board, marker_pin=""))
 
 
 def test_boards_without_an_emulator_say_so() -> None:

@@ -12,7 +12,12 @@ def test_example_suite_passes_on_both_boards(tmp_path: Path, process_tag: str) -
     report = tmp_path / "report.json"
     proc = run_child(
         pytest_args(
-            "examples", "--board=corstone300", "--board=mps2-an386", f"--hil-report={report}", "-v"
+            "examples",
+            "--board=corstone300",
+            "--board=mps2-an386",
+            f"--hil-report={report}",
+            f"--hil-html={tmp_path / 'report.html'}",
+            "-v",
         ),
         cwd=REPO,
         HIL_PROCESS_TAG=process_tag,
@@ -35,5 +40,16 @@ def test_example_suite_passes_on_both_boards(tmp_path: Path, process_tag: str) -
         counter = case["aggregate"]["counter"]
         assert counter["kind"] == "instructions" and counter["per_inference"]["min"] > 0
         assert len(case["vectors"]) == 100
+        # Modeled energy from the board's cited figures: labelled, and exactly
+        # V x uA/MHz x median instructions.
+        energy = case["energy"]
+        assert energy["modeled"] and "modeled" in energy["label"] and energy["source"]
+        median = counter["per_inference"]["median"]
+        joules = energy["energy_per_inference"]
+        assert joules["unit"] == "J"
+        assert abs(joules["value"] - 3.0 * 120e-12 * int(median)) < 1e-18
+        assert case["energy_unavailable"] is None
+    html = (tmp_path / "report.html").read_text()  # rendered in a browser: test_html_report.py
+    assert html.count('class="modeled"') == 2 and html.count('<img class="plot"') == 3
     assert cases["corstone300"]["target"] == "corstone300 -> qemu mps3-an547 (no FVP on PATH)"
     assert processes_tagged(process_tag) == []

@@ -20,10 +20,10 @@ from tests.e2e.helpers import BOARDS
 MODELS = {
     "hello_world_int8": [],
     "hello_world_float": [],
-    "micro_speech_int8": [f"micro_speech_{w}_1000ms_features_int8"
-                          for w in ("yes", "no", "silence", "noise")],
-    "person_detect_int8": ["person_detect_person_input_int8",
-                           "person_detect_no_person_input_int8"],
+    "micro_speech_int8": [
+        f"micro_speech_{w}_1000ms_features_int8" for w in ("yes", "no", "silence", "noise")
+    ],
+    "person_detect_int8": ["person_detect_person_input_int8", "person_detect_no_person_input_int8"],
     "mlperf_tiny_kws_ds_cnn_int8": [],
     "mlperf_tiny_ic_resnet8_int8": [],
     "mlperf_tiny_vww_mobilenet_int8": [],
@@ -46,14 +46,21 @@ def expected_output(sample: Path) -> Path:
 def test_shared_model_bit_exact(dut: Dut, models_dir: Path, name: str) -> None:
     samples = [models_dir / "data" / "derived" / f"{s}.bin" for s in MODELS[name]]
     float_range = (0.0, 6.283) if name == "hello_world_float" else (-1.0, 1.0)
-    case = ModelCase(models_dir / f"{name}.tflite", vectors=50, seed=11,
-                     float_range=float_range, references=("tflm",))
+    case = ModelCase(
+        models_dir / f"{name}.tflite",
+        vectors=50,
+        seed=11,
+        float_range=float_range,
+        references=("tflm",),
+    )
     result = run_case(dut, case)
     assert result.passed, result.failure_report()
     assert result.matched("tflm") == 50
     assert result.loaded.arena_used is not None and result.tflm_arena is not None
-    assert result.loaded.arena_used <= result.tflm_arena, (result.loaded.arena_used,
-                                                          result.tflm_arena)
+    assert result.loaded.arena_used <= result.tflm_arena, (
+        result.loaded.arena_used,
+        result.tflm_arena,
+    )
     for sample in samples:
         with_sample = ModelCase(case.model, vectors=0, inputs=(sample,), references=("tflm",))
         got = run_case(dut, with_sample)

@@ -42,6 +42,8 @@ class FakePort:
     device: str
     serial_number: str | None
     description: str = "FAKE VCP"
+    vid: int | None = None  # USB vendor and product ids (None: not a USB port)
+    pid: int | None = None
 
 
 @dataclass

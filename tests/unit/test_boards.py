@@ -108,3 +108,35 @@ def test_no_backend_installed_is_explained(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HIL_FVP", raising=False)
     with pytest.raises(TargetError, match="no FVP on PATH; no qemu-system-arm on PATH"):
         resolve(load_board("corstone300"))
+
+
+def test_eembc_images_resolve_beside_the_board_file(tmp_path: Path) -> None:
+    board = load_board(
+        write(
+            tmp_path,
+            'protocol = "eembc"\n' + GOOD + '[eembc]\nimages = { kws = "img/kws.elf" }\n'
+            'model_ids = { kws = "kws01" }\n',
+        )
+    )
+    assert board.eembc_images == {"kws": tmp_path / "img" / "kws.elf"}
+    assert board.eembc_model_ids == {"kws": "kws01"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD + '[eembc]\nimages = { kws = "k.elf" }\n', 'only for boards with protocol = "eembc"'),
+        ('protocol = "eembc"\n' + GOOD + "[eembc]\nimage = 1\n", "eembc: unknown keys image"),
+        (
+            'protocol = "eembc"\n' + GOOD + "[eembc]\nimages = { kws = 3 }\n",
+            "eembc.images.kws: expected str",
+        ),
+        (
+            'protocol = "eembc"\n' + GOOD + '[eembc]\nmodel_ids = { kws = "kws01" }\n',
+            "eembc.model_ids.kws: no image for this model",
+        ),
+    ],
+)
+def test_bad_eembc_tables_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(BoardFileError, match=message):
+        load_board(write(tmp_path, text))

@@ -20,7 +20,7 @@ def test_fuzz_smoke(harness: str) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     stats = dict(item.split("=") for item in proc.stdout.split())
-    assert stats["crashes"] == "0" and int(stats["number_of_executed_units"]) > 1000
+    assert stats["crashes"] == "0" and int(stats["number_of_executed_units"]) > 100
 
 
 def test_kept_crash_inputs_no_longer_crash() -> None:

@@ -78,3 +78,93 @@ def test_raw_bin_vectors(tmp_path: Path) -> None:
     odd.write_bytes(bytes(17))
     with pytest.raises(InputError, match="17 bytes is not a whole number of int8 vectors"):
         load_npy_vectors([I8], [odd])
+
+
+# -- sequences, .npz archives and dtype checks (recurrent models) --------------------
+
+I16 = IOSpec("audio", np.dtype(np.int16), (1, 96), 0.000625, 0)
+F2 = IOSpec("state", np.dtype(np.float32), (2, 3), 0.0, 0)
+
+
+def test_npy_sequence_may_leave_out_a_batch_dimension_of_one(tmp_path: Path) -> None:
+    """A stream of frames [steps, 96] for an input [1, 96]: one vector per
+    step, in order."""
+    frames = np.arange(20 * 96, dtype=np.int16).reshape(20, 96)
+    path = tmp_path / "seq.npy"
+    np.save(path, frames)
+    vectors = load_npy_vectors([I16], [path])
+    assert len(vectors) == 20
+    for n, vector in enumerate(vectors):
+        assert vector[0].shape == (1, 96) and np.array_equal(vector[0][0], frames[n])
+    np.save(path, frames.reshape(20, 1, 96))  # the full shape: the same vectors
+    again = load_npy_vectors([I16], [path])
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(vectors, again, strict=True))
+
+
+def test_npy_sequence_of_the_wrong_dtype_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "seq.npy"
+    np.save(path, np.zeros((20, 96), np.int8))
+    with pytest.raises(InputError, match=r"input 0 \(audio\) is int8, the model wants int16"):
+        load_npy_vectors([I16], [path])
+    np.save(path, np.zeros((20, 95), np.int16))
+    with pytest.raises(InputError, match=r"shape \[20, 95\] is neither the input's \[1, 96\]"):
+        load_npy_vectors([I16], [path])
+
+
+def test_npz_one_array_per_input(tmp_path: Path) -> None:
+    """Named after the inputs, positional (np.savez), or a lone array for a
+    one-input model; the vectors pair element n of every array."""
+    a = np.arange(5 * 96, dtype=np.int16).reshape(5, 1, 96)
+    b = np.arange(5 * 6, dtype=np.float32).reshape(5, 2, 3)
+    named = tmp_path / "named.npz"
+    np.savez(named, state=b, audio=a)
+    positional = tmp_path / "positional.npz"
+    np.savez(positional, a, b)
+    for path in (named, positional):
+        vectors = load_npy_vectors([I16, F2], [path])
+        assert len(vectors) == 5
+        assert np.array_equal(vectors[3][0], a[3]) and np.array_equal(vectors[3][1], b[3])
+    lone = tmp_path / "lone.npz"
+    np.savez(lone, frames=a)
+    assert len(load_npy_vectors([I16], [lone])) == 5
+
+
+def test_npz_errors_are_specific(tmp_path: Path) -> None:
+    a = np.zeros((5, 1, 96), np.int16)
+    wrong_keys = tmp_path / "keys.npz"
+    np.savez(wrong_keys, x=a, y=a)
+    with pytest.raises(InputError, match=r"holds arrays \['x', 'y'\]; the model's 2 inputs"):
+        load_npy_vectors([I16, F2], [wrong_keys])
+    extra = tmp_path / "extra.npz"
+    np.savez(extra, audio=a, state=np.zeros((5, 2, 3), np.float32), other=a)
+    with pytest.raises(InputError, match=r"arrays \['other'\] match no model input"):
+        load_npy_vectors([I16, F2], [extra])
+    uneven = tmp_path / "uneven.npz"
+    np.savez(uneven, audio=a, state=np.zeros((4, 2, 3), np.float32))
+    with pytest.raises(InputError, match=r"different numbers of vectors: \[4, 5\]"):
+        load_npy_vectors([I16, F2], [uneven])
+    with pytest.raises(InputError, match=r"an \.npz archive must be the only input file"):
+        load_npy_vectors([I16, F2], [uneven, uneven])
+    wrong_dtype = tmp_path / "dtype.npz"
+    np.savez(wrong_dtype, audio=a.astype(np.int32), state=np.zeros((5, 2, 3), np.float32))
+    with pytest.raises(InputError, match=r"input 0 \(audio\) is int32, the model wants int16"):
+        load_npy_vectors([I16, F2], [wrong_dtype])
+
+
+def test_shared_int16_model_refuses_int8_sequence(models_dir: Path, tmp_path: Path) -> None:
+    """keyword_scrambled takes int16 [1, 96] (and gives int32 [1, 2]): an
+    int8 sequence is refused before anything runs, naming both dtypes."""
+    from hil.cases import ModelCase
+    from hil.models import ModelFile
+    from hil.runner import case_vectors
+
+    model = ModelFile(models_dir / "keyword_scrambled_8bit.tflite")
+    assert [(s.dtype, s.shape) for s in model.inputs] == [(np.dtype(np.int16), (1, 96))]
+    assert [(s.dtype, s.shape) for s in model.outputs] == [(np.dtype(np.int32), (1, 2))]
+    path = tmp_path / "seq.npy"
+    np.save(path, np.zeros((20, 96), np.int8))
+    case = ModelCase(model.path, vectors=0, inputs=(path,), sequence_length=20)
+    with pytest.raises(InputError, match="is int8, the model wants int16"):
+        case_vectors(case, model)
+    np.save(path, np.zeros((20, 96), np.int16))
+    assert len(case_vectors(case, model)) == 20

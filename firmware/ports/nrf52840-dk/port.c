@@ -48,8 +48,20 @@
 
 #define TX_PIN 6u /* P0.06 */
 #define RX_PIN 8u /* P0.08 */
-#define MARKER_PORT P1_BASE
-#define MARKER_PIN 1u /* P1.01 */
+
+/* The marker is the pin the board file's [firmware] marker_pin names, passed
+ * by hil's build as port and pin numbers (P1.01: HIL_MARKER_PORT 1, PIN 1). */
+#ifndef HIL_MARKER_PORT
+#error "no marker pin: set [firmware] marker_pin in the board file (e.g. \"P1.01\")"
+#endif
+#if HIL_MARKER_PORT > 1 || HIL_MARKER_PIN > 31 || (HIL_MARKER_PORT == 1 && HIL_MARKER_PIN > 15)
+#error "[firmware] marker_pin is not a GPIO of the nRF52840 (P0.00..P0.31, P1.00..P1.15)"
+#endif
+#if HIL_MARKER_PORT == 0 && (HIL_MARKER_PIN == 6 || HIL_MARKER_PIN == 8)
+#error "[firmware] marker_pin collides with UARTE0 (P0.06/P0.08), the host link"
+#endif
+#define MARKER_PORT (HIL_MARKER_PORT == 0 ? P0_BASE : P1_BASE)
+#define MARKER_PIN HIL_MARKER_PIN
 
 #if PORT_UART_BAUD != 115200u
 #error "only 115200 baud is configured for UARTE0"

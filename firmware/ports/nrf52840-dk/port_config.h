@@ -8,8 +8,8 @@
 #define PORT_UART_BAUD 115200u
 /* UARTE0 on P0.06 (TX) / P0.08 (RX), wired to the interface MCU's VCP. */
 #define PORT_UART_BASE 0x40002000u
-/* Marker: P1.01, on the DK's Arduino-style header. */
-#define PORT_MARKER_NAME "P1.01"
+/* Marker: P1.01, on the DK's Arduino-style header; the pin is the board file's [firmware]
+ * marker_pin, which hil's build passes as HIL_MARKER_PORT/PIN. */
 /* Reserved in the memory map, just past the 256 KiB RAM. */
 #define PORT_BUS_FAULT_ADDRESS 0x20040000u
 

@@ -29,17 +29,29 @@
 #define RCC_BASE 0x58024400u
 #define RCC_AHB4ENR HIL_REG32(RCC_BASE + 0xE0u)
 #define RCC_APB1LENR HIL_REG32(RCC_BASE + 0xE8u)
-#define RCC_AHB4ENR_GPIOB (1u << 1)
 #define RCC_AHB4ENR_GPIOD (1u << 3)
 #define RCC_APB1LENR_USART3 (1u << 18)
 
 #define SCB_ICIALLU HIL_REG32(0xE000EF50u)
 #define SCB_CCR_IC (1u << 17)
 
-#define GPIOB_BASE 0x58020400u
+#define GPIOA_BASE 0x58020000u /* ports A..K follow every 0x400 */
 #define GPIOD_BASE 0x58020C00u
-#define MARKER_PORT GPIOB_BASE
-#define MARKER_PIN 0u
+
+/* The marker is the pin the board file's [firmware] marker_pin names, passed
+ * by hil's build as port and pin numbers (PB0: HIL_MARKER_PORT 1, PIN 0). */
+#ifndef HIL_MARKER_PORT
+#error "no marker pin: set [firmware] marker_pin in the board file (e.g. \"PB0\")"
+#endif
+#if HIL_MARKER_PORT > 10 || HIL_MARKER_PIN > 15
+#error "[firmware] marker_pin is not a GPIO of the STM32H743 (PA0..PK15)"
+#endif
+#if HIL_MARKER_PORT == 3 && (HIL_MARKER_PIN == 8 || HIL_MARKER_PIN == 9)
+#error "[firmware] marker_pin collides with USART3 (PD8/PD9), the host link"
+#endif
+#define MARKER_PORT (GPIOA_BASE + 0x400u * HIL_MARKER_PORT)
+#define MARKER_PIN HIL_MARKER_PIN
+#define RCC_AHB4ENR_MARKER (1u << HIL_MARKER_PORT) /* GPIOAEN is bit 0, ... */
 #define USART3_TX_PIN 8u /* PD8 */
 #define USART3_RX_PIN 9u /* PD9 */
 #define USART3_AF 7u
@@ -79,7 +91,7 @@ static void icache_enable(void)
 /* USART3's kernel clock is PCLK1 by reset default: 64 MHz, all prescalers 1. */
 static void usart3_init(void)
 {
-    RCC_AHB4ENR |= RCC_AHB4ENR_GPIOD | RCC_AHB4ENR_GPIOB;
+    RCC_AHB4ENR |= RCC_AHB4ENR_GPIOD | RCC_AHB4ENR_MARKER;
     RCC_APB1LENR |= RCC_APB1LENR_USART3;
     (void)RCC_APB1LENR;
     stm32_gpio_alternate(GPIOD_BASE, USART3_TX_PIN, USART3_AF, 0);

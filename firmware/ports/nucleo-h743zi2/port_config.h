@@ -9,8 +9,8 @@
 #define PORT_UART_BAUD 115200u
 /* USART3 on PD8 (TX) / PD9 (RX), AF7, wired to the ST-LINK/V3 virtual COM port. */
 #define PORT_UART_BASE 0x40004800u
-/* Marker: PB0 (LD1, green), also on the morpho header. */
-#define PORT_MARKER_NAME "PB0"
+/* Marker: PB0 (LD1, green), also on the morpho header; the pin is the board file's [firmware]
+ * marker_pin, which hil's build passes as HIL_MARKER_PORT/PIN. */
 /* Reserved in the memory map, just past the 512 KiB AXI SRAM. */
 #define PORT_BUS_FAULT_ADDRESS 0x24080000u
 

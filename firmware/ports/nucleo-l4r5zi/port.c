@@ -33,7 +33,6 @@
 #define RCC_PLLCFGR_N_SHIFT 8u
 #define RCC_PLLCFGR_REN (1u << 24)
 #define RCC_PLLCFGR_R_SHIFT 25u /* 0 = /2 */
-#define RCC_AHB2ENR_GPIOC (1u << 2)
 #define RCC_AHB2ENR_GPIOG (1u << 6)
 #define RCC_APB1ENR1_PWR (1u << 28)
 #define RCC_APB1ENR2_LPUART1 (1u << 0)
@@ -60,12 +59,25 @@
 /* Range 1 boost mode: 5 wait states for 100 MHz < HCLK <= 120 MHz. */
 #define FLASH_LATENCY_120MHZ 5u
 
-#define GPIOC_BASE 0x48000800u
+#define GPIOA_BASE 0x48000000u /* ports A..I follow every 0x400 */
 #define GPIOG_BASE 0x48001800u
-#define MARKER_PORT GPIOC_BASE
-#define MARKER_PIN 7u
 #define LPUART1_TX_PIN 7u /* PG7 */
 #define LPUART1_RX_PIN 8u /* PG8 */
+
+/* The marker is the pin the board file's [firmware] marker_pin names, passed
+ * by hil's build as port and pin numbers (PC7: HIL_MARKER_PORT 2, PIN 7). */
+#ifndef HIL_MARKER_PORT
+#error "no marker pin: set [firmware] marker_pin in the board file (e.g. \"PC7\")"
+#endif
+#if HIL_MARKER_PORT > 8 || HIL_MARKER_PIN > 15
+#error "[firmware] marker_pin is not a GPIO of the STM32L4R5 (PA0..PI15)"
+#endif
+#if HIL_MARKER_PORT == 6 && (HIL_MARKER_PIN == 7 || HIL_MARKER_PIN == 8)
+#error "[firmware] marker_pin collides with LPUART1 (PG7/PG8), the host link"
+#endif
+#define MARKER_PORT (GPIOA_BASE + 0x400u * HIL_MARKER_PORT)
+#define MARKER_PIN HIL_MARKER_PIN
+#define RCC_AHB2ENR_MARKER (1u << HIL_MARKER_PORT) /* GPIOAEN is bit 0, ... */
 #define LPUART1_AF 8u
 
 #define HSI16_HZ 16000000u
@@ -131,7 +143,7 @@ static void lpuart1_init(void)
     PWR_CR2 |= PWR_CR2_IOSV;
     RCC_CCIPR = (RCC_CCIPR & ~(3u << RCC_CCIPR_LPUART1SEL_SHIFT)) |
                 (RCC_CCIPR_LPUART1SEL_HSI16 << RCC_CCIPR_LPUART1SEL_SHIFT);
-    RCC_AHB2ENR |= RCC_AHB2ENR_GPIOG | RCC_AHB2ENR_GPIOC;
+    RCC_AHB2ENR |= RCC_AHB2ENR_GPIOG | RCC_AHB2ENR_MARKER;
     RCC_APB1ENR2 |= RCC_APB1ENR2_LPUART1;
     (void)RCC_APB1ENR2;
     stm32_gpio_alternate(GPIOG_BASE, LPUART1_TX_PIN, LPUART1_AF, 0);

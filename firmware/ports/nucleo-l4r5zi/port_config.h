@@ -8,8 +8,8 @@
 #define PORT_UART_BAUD 115200u
 /* LPUART1 on PG7 (TX) / PG8 (RX), AF8, wired to the ST-LINK virtual COM port. */
 #define PORT_UART_BASE 0x40008000u
-/* Marker: PC7 (LD1, green), also on the morpho header. */
-#define PORT_MARKER_NAME "PC7"
+/* Marker: PC7 (LD1, green), also on the morpho header; the pin is the board file's [firmware]
+ * marker_pin, which hil's build passes as HIL_MARKER_PORT/PIN. */
 /* Reserved in the memory map, just past SRAM3 (0x20040000 + 384 KiB). */
 #define PORT_BUS_FAULT_ADDRESS 0x200A0000u
 

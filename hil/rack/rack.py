@@ -1,0 +1,184 @@
+"""The rack file (TOML, docs/rack.md): the board instances a nightly run drives.
+Every error names the file and the field."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hil.boards.board import KNOWN_BACKENDS, Board, load_board
+from hil.errors import BoardFileError, HilError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+REMOTE_RE = re.compile(r"^remote:(?P<host>[^:\s]+):(?P<port>\d+)$")
+INSTANCE_FIELDS = (
+    "name",
+    "board",
+    "probe",
+    "serial",
+    "power_meter",
+    "tags",
+    "backend",
+    "uart_port",
+    "description",
+)
+
+
+class RackFileError(HilError):
+    """A rack file is missing, unreadable, or has a missing or wrong field."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One physical (or emulated) board in the rack."""
+
+    name: str  # unique in the rack; in test ids, lock files and results
+    board: str  # board type: a boards/ file name
+    probe: str = ""  # debug probe unique id, or "remote:host:port" (pyOCD probe server)
+    serial: str = ""  # serial port match: USB serial number, VID:PID, device path or URL
+    power_meter: str = ""  # free-form for now
+    tags: tuple[str, ...] = ()
+    backend: str = ""  # force one of the board's backends
+    uart_port: int = 0  # emulators: fixed TCP port of the emulated UART (0: any free port)
+    description: str = ""
+
+    @property
+    def remote_probe(self) -> tuple[str, int] | None:
+        m = REMOTE_RE.match(self.probe)
+        return (m["host"], int(m["port"])) if m else None
+
+
+@dataclass(frozen=True)
+class Rack:
+    path: Path
+    instances: tuple[Instance, ...]
+    name: str = ""
+
+    def instance(self, name: str) -> Instance:
+        for inst in self.instances:
+            if inst.name == name:
+                return inst
+        raise RackFileError(f"{self.path}: no instance named {name!r}")
+
+
+class _Table:
+    """Typed access to one TOML table; errors name the file and the field."""
+
+    def __init__(self, data: dict[str, Any], path: Path, where: str) -> None:
+        self.data = data
+        self.path = path
+        self.where = where
+
+    def fail(self, key: str, problem: str) -> RackFileError:
+        return RackFileError(f"{self.path}: {self.where}{key}: {problem}")
+
+    def get(self, key: str, kind: type, default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, "missing (required)")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise self.fail(key, f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, list, [])
+        if not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"expected a list of non-empty strings, got {value!r}")
+        return tuple(value)
+
+
+def load_rack(path: str | Path) -> Rack:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise RackFileError(f"cannot read rack file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RackFileError(f"{path}: not valid TOML: {exc}") from exc
+    top = _Table(data, path, "")
+    unknown = sorted(set(data) - {"name", "instance"})
+    if unknown:
+        raise top.fail(unknown[0], "unknown field (a rack has `name` and [[instance]] tables)")
+    raw = top.get("instance", list)
+    if not raw:
+        raise top.fail("instance", "empty; add at least one [[instance]]")
+    instances: list[Instance] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise top.fail(f"instance[{i}]", "expected a table ([[instance]])")
+        instances.append(_instance(item, path, i))
+    seen: set[str] = set()
+    for inst in instances:
+        if inst.name in seen:
+            raise RackFileError(f"{path}: instance {inst.name!r}: name: used twice")
+        seen.add(inst.name)
+    return Rack(path, tuple(instances), top.get("name", str, ""))
+
+
+def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
+    label = data.get("name") if isinstance(data.get("name"), str) else None
+    t = _Table(data, path, f"instance {label!r}: " if label else f"instance[{index}]: ")
+    unknown = sorted(set(data) - set(INSTANCE_FIELDS))
+    if unknown:
+        raise t.fail(unknown[0], f"unknown field (known: {', '.join(INSTANCE_FIELDS)})")
+    name = t.get("name", str)
+    if not NAME_RE.match(name):
+        raise t.fail("name", f"{name!r}: use letters, digits, '.', '_' and '-'")
+    board_name = t.get("board", str)
+    try:
+        board = load_board(board_name)
+    except BoardFileError as exc:
+        raise t.fail("board", str(exc)) from exc
+    inst = Instance(
+        name=name,
+        board=board_name,
+        probe=t.get("probe", str, "").strip(),
+        serial=t.get("serial", str, "").strip(),
+        power_meter=t.get("power_meter", str, ""),
+        tags=t.str_list("tags"),
+        backend=t.get("backend", str, ""),
+        uart_port=t.get("uart_port", int, 0),
+        description=t.get("description", str, ""),
+    )
+    _check_consistent(inst, board, t)
+    return inst
+
+
+def _check_consistent(inst: Instance, board: Board, t: _Table) -> None:
+    if inst.backend:
+        if inst.backend not in KNOWN_BACKENDS:
+            raise t.fail("backend", f"{inst.backend!r} is not one of {', '.join(KNOWN_BACKENDS)}")
+        if inst.backend not in board.backend_order:
+            raise t.fail(
+                "backend",
+                f"board {board.name} has no {inst.backend!r} backend "
+                f"(it has: {', '.join(board.backend_order)})",
+            )
+    if inst.probe:
+        if "pyocd" not in board.backend_order:
+            raise t.fail("probe", f"board {board.name} is not run through a probe (no pyocd)")
+        if inst.backend and inst.backend != "pyocd":
+            raise t.fail("probe", f"a probe needs backend 'pyocd', not {inst.backend!r}")
+        if inst.probe.startswith("remote:") and inst.remote_probe is None:
+            raise t.fail("probe", f"{inst.probe!r}: expected remote:HOST:PORT")
+    if not 0 <= inst.uart_port <= 65535:
+        raise t.fail("uart_port", f"{inst.uart_port} is not a TCP port")
+    if inst.uart_port and not ({"qemu"} & set(board.backend_order)):
+        raise t.fail("uart_port", f"only for emulated instances; {board.name} has no qemu")
+    if inst.serial:
+        from hil.rack.serial_match import parse_serial_match
+
+        try:
+            parse_serial_match(inst.serial)
+        except ValueError as exc:
+            raise t.fail("serial", str(exc)) from exc

@@ -1,0 +1,102 @@
+"""What the HTML report is made of: case records (the JSON report's `cases`,
+or the `record` column of a results store) with the run each belongs to."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil.errors import HilError
+from hil.reports.json_report import SCHEMA
+
+
+class ReportSourceError(HilError):
+    """A report source is missing, unreadable or not one of hil's."""
+
+
+@dataclass
+class ReportData:
+    """Every case record, oldest run first; `latest` is the newest run's."""
+
+    sources: list[str]
+    cases: list[dict[str, Any]] = field(default_factory=list)  # each with "run_id", "time"
+
+    @property
+    def runs(self) -> list[str]:
+        return list(dict.fromkeys(c["run_id"] for c in self.cases))
+
+    @property
+    def latest(self) -> list[dict[str, Any]]:
+        runs = self.runs
+        return [c for c in self.cases if c["run_id"] == runs[-1]] if runs else []
+
+
+def load_sources(paths: list[Path]) -> ReportData:
+    """JSON reports and/or results stores, in the order given."""
+    data = ReportData([str(p) for p in paths])
+    for path in paths:
+        if not path.is_file():
+            raise ReportSourceError(f"report source {path} does not exist")
+        if path.read_bytes()[:16] == b"SQLite format 3\x00":
+            data.cases += _from_store(path)
+        else:
+            data.cases += _from_json(path)
+    if not data.cases:
+        raise ReportSourceError(f"no cases in {', '.join(data.sources)}")
+    return data
+
+
+def _from_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportSourceError(f"{path}: not a JSON report or results store: {exc}") from exc
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        raise ReportSourceError(f"{path}: not a hil JSON report (schema {SCHEMA})")
+    run_id = f"{report.get('created', '?')} {path.name}"
+    return [{**c, "run_id": run_id, "time": report.get("created")} for c in report["cases"]]
+
+
+def _from_store(path: Path) -> list[dict[str, Any]]:
+    # Read-only, without the store's schema checks: a report never writes.
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT x.run_id, x.time, x.instance, x.status, x.record "
+                "FROM results x JOIN runs r ON r.run_id = x.run_id "
+                "ORDER BY r.started, r.rowid, x.id"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise ReportSourceError(f"{path}: cannot read the results store: {exc}") from exc
+    cases = []
+    for run_id, time, instance, status, record in rows:
+        case = json.loads(record) if record else {}
+        case.update(run_id=run_id, time=time, status=status)
+        case.setdefault("instance", instance)
+        case.setdefault("case", case.get("model", {}).get("path", "?"))
+        cases.append(case)
+    return cases
+
+
+def case_label(case: dict[str, Any]) -> str:
+    """The model's name (file stem) as the report shows it."""
+    path = (case.get("model") or {}).get("path")
+    return Path(path).stem if path else str(case.get("case", "?"))
+
+
+def where(case: dict[str, Any]) -> str:
+    """The instance, or the board when not in a rack."""
+    return str(case.get("instance") or case.get("board") or "?")
+
+
+def macs(case: dict[str, Any]) -> int | None:
+    """MACs per inference from the record's model facts ({"value", "unit"})."""
+    figure = (case.get("model_facts") or {}).get("macs")
+    value = figure.get("value") if isinstance(figure, dict) else figure
+    return int(value) if value else None

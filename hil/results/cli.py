@@ -1,0 +1,169 @@
+"""`hil results list|regressions|report DB`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hil.errors import HilError
+from hil.results.html_report import render_html
+from hil.results.regressions import LAST_GREEN, Comparison, compare_rows, resolve_baseline
+from hil.results.runs import run_state
+from hil.results.store import ResultStore
+
+WIDE = 200
+
+
+def open_store(path: str) -> ResultStore:
+    if not Path(path).is_file():
+        raise HilError(f"no results store at {path}")
+    return ResultStore(path)
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Tables piped to a log (nightly cron, CI) are not cut to 80 columns."""
+    if not console.is_terminal:
+        console = Console(file=console.file, width=max(console.width, WIDE))
+    console.print(table)
+
+
+def store_path(given: str | None) -> str:
+    """--store DB, else $HIL_STORE."""
+    path = given or os.environ.get("HIL_STORE")
+    if not path:
+        raise HilError("name the results store: --store DB (or set HIL_STORE)")
+    return path
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    with open_store(args.db) as store:
+        runs = store.runs()
+    if not runs:
+        console.print("no runs in the store")
+        return 0
+    table = Table(title=f"runs in {args.db}")
+    for column in ("run", "started", "git", "status", "rows", "passed", "flaky", "instances"):
+        table.add_column(column, no_wrap=column in ("run", "started"))
+    for r in runs:
+        state = run_state(r)
+        colour = {"complete": "green", "incomplete": "red"}.get(state.state, "yellow")
+        table.add_row(
+            r["run_id"],
+            r["started"],
+            (r["git_revision"] or "?")[:12],
+            f"[{colour}]{escape(state.describe())}[/{colour}]",
+            str(r["cases"]),
+            str(r["passed"] or 0),
+            str(r["flaky"] or 0),
+            ", ".join(sorted((r["instances"] or "").split(","))),
+        )
+    print_table(console, table)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> tuple[Comparison, dict[str, object]]:
+    with open_store(args.db) as store:
+        runs = store.runs()
+        baseline, label = resolve_baseline(args.baseline, runs, store.baselines())
+        comparison = compare_rows(
+            store.rows(), baseline, args.run, counter_pct=args.threshold_pct, label=label
+        )
+    run = next(r for r in runs if r["run_id"] == comparison.run_id)
+    return comparison, run
+
+
+def _delta(value: float | None) -> str:
+    return "" if value is None else f"{value:+.2f}%"
+
+
+def cmd_regressions(args: argparse.Namespace, console: Console) -> int:
+    comparison, _run = _compare(args)
+    if args.json:
+        text = json.dumps(comparison.to_dict(), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text)
+    if args.json != "-":
+        table = Table(title=f"run {comparison.run_id} against {comparison.baseline}")
+        for column in ("instance", "model", "status", "counter", "delta", "verdict"):
+            table.add_column(column)
+        for f in comparison.findings:
+            cur = f.current
+            counter = (
+                f"{cur['counter_median']:,.0f} {cur['counter_kind']}"
+                if cur.get("counter_median") is not None
+                else ""
+            )
+            verdict = (
+                "[red]REGRESSION[/red]: " + "; ".join(f.regressions)
+                if f.regressed
+                else "ok" + (f" ({'; '.join(f.notes)})" if f.notes else "")
+            )
+            table.add_row(
+                f.instance,
+                f.model,
+                str(cur["status"]),
+                counter,
+                _delta(f.counter_delta_pct),
+                verdict,
+            )
+        print_table(console, table)
+        n = len(comparison.regressions)
+        console.print(f"{n} regression{'s' if n != 1 else ''}")
+    return 1 if comparison.regressions else 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    comparison, run = _compare(args)
+    out = Path(args.html)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(comparison, run))
+    n = len(comparison.regressions)
+    console.print(f"report written to {out} ({n} regression{'s' if n != 1 else ''})")
+    return 0
+
+
+def _comparison_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("db", help="the results store (SQLite)")
+    p.add_argument(
+        "--baseline",
+        default=LAST_GREEN,
+        metavar="last-green|NAME|RUN",
+        help="per case the latest earlier row that passed (default), a baseline named "
+        "with `hil baseline set`, or a run id",
+    )
+    p.add_argument(
+        "--threshold-pct",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="one counter threshold for every board (default: each board's [regression] "
+        "counter_pct, else 2)",
+    )
+    p.add_argument("--run", default=None, help="the run to judge (default: the newest)")
+
+
+def add_results_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    results = sub.add_parser("results", help="the results store: runs, regressions, report")
+    rs = results.add_subparsers(dest="results_command", required=True)
+    ls = rs.add_parser("list", help="list the runs in the store")
+    ls.add_argument("db")
+    ls.set_defaults(handler=cmd_list)
+    reg = rs.add_parser("regressions", help="compare the newest run with a baseline")
+    _comparison_args(reg)
+    reg.add_argument(
+        "--json", metavar="OUT", help="also write the comparison as JSON ('-': stdout)"
+    )
+    reg.set_defaults(handler=cmd_regressions)
+    rep = rs.add_parser("report", help="the nightly report as one HTML page")
+    _comparison_args(rep)
+    rep.add_argument("--html", required=True, metavar="OUT.html")
+    rep.set_defaults(handler=cmd_report)

@@ -1,0 +1,25 @@
+"""Extra firmware compiler flags (--hil-cflags, hil run --cflags): checked,
+and part of the build digest only when given."""
+
+from __future__ import annotations
+
+import pytest
+
+from hil.boards import load_board
+from hil.errors import BuildError
+from hil.firmware.build import _inputs_digest, check_cflags
+
+
+@pytest.mark.parametrize("flag", ["main.c", "-o", "-oimage.elf", "-Tother.ld", "-Wl,-Map=x.map"])
+def test_flags_that_change_what_is_built_are_refused(flag: str) -> None:
+    with pytest.raises(BuildError, match=f"extra compiler flag '{flag}': give options like -O1"):
+        check_cflags([flag])
+
+
+def test_extra_flags_change_the_build_id_and_none_leave_it() -> None:
+    board = load_board("corstone300")
+    assert check_cflags(["-O1", "-DSLOW=1"]) == ("-O1", "-DSLOW=1")
+    plain = _inputs_digest(board, "release", None)
+    assert _inputs_digest(board, "release", None, ()) == plain
+    o1 = _inputs_digest(board, "release", None, ("-O1",))
+    assert len({plain, o1, _inputs_digest(board, "release", None, ("-O0",))}) == 3
