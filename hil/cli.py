@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
@@ -16,6 +17,8 @@ from hil import __version__
 from hil.boards import list_boards, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import create_dut
+from hil.energy.plan import EnergyPlan
+from hil.energy.spec import parse_meter_spec
 from hil.errors import HilError
 from hil.rack.cli import add_rack_parser
 from hil.reports.cli import add_report_parser
@@ -126,6 +129,10 @@ def _summary_table(result: CaseResult) -> Table:
     if result.tflm_arena is not None:
         table.add_row("arena TFLM needs (its host interpreter)", _bytes(result.tflm_arena))
     table.add_row("stack used in inference (device)", _bytes(result.stack_bytes))
+    if result.energy:
+        table.add_row("energy per inference", result.energy.describe())
+    else:
+        table.add_row("energy per inference", f"n/a: {result.energy_unavailable}")
     table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
     table.add_row("engine", result.engine)
     return table
@@ -151,8 +158,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cflags = tuple(shlex.split(args.cflags))
     except ValueError as exc:
         raise HilError(f"--cflags {args.cflags!r}: {exc}") from exc
+    meter = parse_meter_spec(args.meter).create() if args.meter else None
+    plan = EnergyPlan(inferences=args.energy_inferences, mlperf=args.energy_mlperf)
     with (
         create_dut(resolution, variant=args.firmware, timeout=args.timeout, cflags=cflags) as dut,
+        meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
     ):
         task = progress.add_task(f"{case.name}", total=None)
@@ -172,6 +182,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                 repeats=args.repeats,
                 profile=args.profile,
                 on_vector=lambda n, total: progress.update(task, completed=n, total=total),
+                meter=meter,
+                energy_plan=plan,
             )
         except HilError as exc:
             if recorder:  # the store keeps failures too, with their status
@@ -193,6 +205,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not result.passed:
         console.print(result.failure_report(), markup=False)
         return EXIT_MISMATCH
+    if result.energy_error:
+        console.print(f"energy: {result.energy_error}", markup=False)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -246,15 +261,18 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
         "params": "parameters",
         "arena_bytes": "arena used",
         "counter": f"{counter['kind'] if counter else 'counter'} per inference (median)",
-        "energy": "energy per inference",
+        "energy": "energy per inference"
+        + (" (modeled)" if cmp.a.energy and cmp.a.energy.modeled else ""),
     }
     for key, label in labels.items():
-        table.add_row(
-            f"ratio B/A: {label}",
-            _ratio(ratios[key])
-            if key != "energy"
-            else "n/a (no energy measurement on this target)",
-        )
+        value = _ratio(ratios[key])
+        if key == "energy" and ratios[key] is None:
+            value = "n/a: " + (
+                cmp.a.energy_unavailable
+                or cmp.b.energy_unavailable
+                or "one figure is measured, the other modeled"
+            )
+        table.add_row(f"ratio B/A: {label}", value)
     console.print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(cmp.to_dict(), indent=2, default=str) + "\n")
@@ -351,6 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FLAGS",
         help='extra firmware compiler flags after the common ones, e.g. "-O1" (part of the '
         "build id)",
+    )
+    run.add_argument(
+        "--meter",
+        metavar="SPEC",
+        help="measure energy per inference with this meter, e.g. "
+        "ppk2:serial=C1234567,source_mv=3300 (docs/energy.md); else it is modeled where "
+        "the board file cites figures",
+    )
+    run.add_argument("--energy-inferences", type=int, default=10, metavar="N")
+    run.add_argument(
+        "--energy-mlperf",
+        action="store_true",
+        help="MLPerf Tiny's method: median of 5 runs of at least 10 s of inference",
     )
     run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")

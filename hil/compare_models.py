@@ -96,8 +96,15 @@ class ModelComparison:
             "params": ratio(self.facts_b.params, self.facts_a.params),
             "arena_bytes": ratio(self.b.loaded.arena_used, self.a.loaded.arena_used),
             "counter": counter,
-            "energy": None,  # no energy measurement on this target
+            "energy": self._energy_ratio(),
         }
+
+    def _energy_ratio(self) -> float | None:
+        """Only like with like: two measured figures, or two modeled ones."""
+        ea, eb = self.a.energy, self.b.energy
+        if ea is None or eb is None or ea.modeled != eb.modeled or not ea.energy_per_inference_j:
+            return None
+        return eb.energy_per_inference_j / ea.energy_per_inference_j
 
     def to_dict(self) -> dict[str, Any]:
         counter = self.a.counter_summary()

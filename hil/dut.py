@@ -13,7 +13,7 @@ import numpy as np
 from hil.boards.resolve import Resolution
 from hil.errors import DeviceError, DeviceFaultError, HilError, LinkError, ModelFileError
 from hil.firmware.build import FirmwareImage, build_firmware
-from hil.link.protocol import CounterKind, Hello
+from hil.link.protocol import MAX_REPEATS, CounterKind, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
 from hil.measurements.profile import OpProfile, Profile
@@ -206,6 +206,23 @@ class Dut:
         if loaded.load_ticks is None:
             return None
         return self.measure(loaded.load_counter, loaded.load_ticks)
+
+    def run_marked(
+        self, model: ModelFile, loaded: LoadedModel, vector: Sequence[np.ndarray], inferences: int
+    ) -> int:
+        """`inferences` timed inferences on `vector` for an energy capture. The
+        agent raises the marker around each one, so they make as many marker
+        windows; returns that count."""
+        del loaded  # the model is loaded already; kept for the EEMBC device's signature
+        session = self.session
+        for i, data in enumerate(vector):
+            session.set_input(i, np.ascontiguousarray(data).tobytes())
+        left = inferences
+        while left:  # one INVOKE runs at most MAX_REPEATS
+            chunk = min(left, MAX_REPEATS)
+            session.invoke(timeout=self.invoke_timeout(len(model.data)), repeats=chunk)
+            left -= chunk
+        return inferences
 
     def invoke_timeout(self, model_bytes: int) -> float:
         return self.timeout + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)

@@ -15,6 +15,7 @@ import numpy as np
 
 from hil.boards.resolve import Resolution
 from hil.dut import Inference
+from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
@@ -193,6 +194,24 @@ class EembcDut:
         outputs = self._outputs(model, run.results, run.decimals)
         us = Measurement("device_timer_us", round(run.us_per_inference), TIMER_METHOD)
         return Inference(outputs, [us], None, None)
+
+    def run_marked(
+        self, model: ModelFile, loaded: LoadedModel, vector: Sequence[np.ndarray], inferences: int
+    ) -> int:
+        """`infer N 0` for an energy capture: EEMBC firmware raises the marker
+        once around the whole loop, so it makes one window."""
+        del loaded
+        if self.variant == "prebuilt":
+            raise EnergyError(
+                f"{self.board.name} runs prebuilt MLPerf Tiny firmware, which marks an energy "
+                "run with timestamp pulses for the EEMBC energy runner, not with hil's marker "
+                "level around the inferences; measure energy with hil's firmware (protocol "
+                "eembc without [eembc] images) or with the EEMBC runner"
+            )
+        self.session.load(np.ascontiguousarray(vector[0]).tobytes())
+        timeout = self.timeout * inferences + len(model.data) / (1 << 20) * 60.0
+        self.session.infer(inferences, 0, timeout=timeout)
+        return 1
 
     @staticmethod
     def _outputs(model: ModelFile, values: tuple[float, ...], decimals: int) -> list[np.ndarray]:

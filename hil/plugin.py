@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from hil import pytest_nightly
+from hil import pytest_energy, pytest_nightly
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut, create_dut
 from hil.eembc_dut import EembcDut
+from hil.energy.meter import Meter
 from hil.errors import HilError
 from hil.rack import pytest_rack
 from hil.rack.resolve import RackEntry
@@ -101,6 +102,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     pytest_rack.add_options(group)
     pytest_nightly.add_options(group)
+    pytest_energy.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for name in dict.fromkeys(names):
             resolutions.append(resolve(load_board(name), config.getoption("backend")))
         pytest_nightly.configure(config)
+        pytest_energy.configure(config, rack=entries is not None)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESOLUTIONS] = resolutions
@@ -125,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     rack = pytest_rack.header(config)
     boards = rack or [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
-    return boards + pytest_nightly.header(config)
+    return boards + pytest_nightly.header(config) + pytest_energy.header(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -244,9 +247,19 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
             device.close()
 
 
+@pytest.fixture(scope="session")
+def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Meter | None]:
+    """The energy meter on the board's supply, open for the session; None
+    when the board has none (energy is then modeled where it can be)."""
+    config = request.config
+    spec = pytest_energy.meter_spec(config, pytest_rack.entry_for(config, board))
+    with pytest_energy.open_meter(spec, board.instance or board.board.name) as meter:
+        yield meter
+
+
 @pytest.fixture
 def check_model(
-    dut: Dut | EembcDut, request: pytest.FixtureRequest
+    dut: Dut | EembcDut, hil_meter: Meter | None, request: pytest.FixtureRequest
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks."""
@@ -270,6 +283,8 @@ def check_model(
                 warmup=config.getoption("hil_warmup"),
                 repeats=config.getoption("hil_repeats"),
                 profile=profile,
+                meter=hil_meter,
+                energy_plan=pytest_energy.plan(config),
             )
 
         def recover(exc: BaseException) -> None:
@@ -304,6 +319,8 @@ def check_model(
         for name, reason in result.unavailable.items():
             props.append((f"hil_{name}_unavailable", reason))
         failures = [] if result.passed else [result.failure_report()]
+        if result.energy_error:
+            failures.append(f"{case.name} on {instance}: energy: {result.energy_error}")
         if recorder:
             recorder.add(row)
             regressed = pytest_nightly.judge(config, recorder, row, props)

@@ -14,8 +14,11 @@ from hil.boards.board import Board
 from hil.cases import ModelCase
 from hil.compare import TensorComparison, compare_tensor
 from hil.dut import Dut
+from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
+from hil.energy.meter import Meter
 from hil.energy.modeled import modeled_energy_or_reason
+from hil.energy.plan import EnergyPlan, measure_energy
 from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
 from hil.link.session import LoadedModel
@@ -105,6 +108,7 @@ class CaseResult:
     firmware_cflags: tuple[str, ...] = ()  # extra compiler flags the image was built with
     energy: EnergyFigure | None = None  # per inference: measured, or modeled (and labelled so)
     energy_unavailable: str | None = None  # why there is no energy figure
+    energy_error: str | None = None  # a meter was given but could not measure
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
@@ -124,7 +128,9 @@ class CaseResult:
 
     @property
     def status(self) -> str:
-        return "pass" if self.passed else "mismatch"
+        if not self.passed:
+            return "mismatch"
+        return "error" if self.energy_error else "pass"  # the reason: energy_error
 
     def counter_summary(self) -> dict[str, Any] | None:
         """min, median, p90 and max per inference over every vector and repeat."""
@@ -253,6 +259,7 @@ class CaseResult:
             },
             "energy": self.energy.to_dict() if self.energy else None,
             "energy_unavailable": self.energy_unavailable,
+            "energy_error": self.energy_error,
             "profile": self.profile.to_dict() if self.profile else None,
             "model_facts": facts.to_dict() if facts else None,
             "efficiency": self.efficiency(),
@@ -302,8 +309,12 @@ def run_case(
     references: list[Reference] | None = None,
     vectors: list[tuple[str, Vector]] | None = None,
     on_vector: Callable[[int, int], None] | None = None,
+    meter: Meter | None = None,
+    energy_plan: EnergyPlan | None = None,
 ) -> CaseResult:
-    """Run `case` (or the given labelled `vectors`) on the device and the references."""
+    """Run `case` (or the given labelled `vectors`) on the device and the
+    references; with a `meter`, then measure energy per inference on the
+    first vector (else model it, where the board's figures allow)."""
     started = time.monotonic()
     model = ModelFile(case.model)
     if vectors is None:
@@ -387,9 +398,22 @@ def run_case(
     for ref in refs:
         if isinstance(ref, TflmReference):
             result.tflm_arena = ref.arena_used_bytes()
-    result.energy, result.energy_unavailable = modeled_case_energy(
-        dut.board, result.counter_summary()
-    )
+    if meter is not None:
+        vector = vectors[0][1]
+        try:
+            result.energy = measure_energy(
+                meter,
+                lambda n: dut.run_marked(model, loaded, vector, n),
+                energy_plan or EnergyPlan(),
+                core_clock_hz=dut.board.clock_hz,
+            )
+        except EnergyError as exc:
+            result.energy_error = str(exc)
+            result.energy_unavailable = f"the measurement failed: {exc}"
+    else:
+        result.energy, result.energy_unavailable = modeled_case_energy(
+            dut.board, result.counter_summary()
+        )
     result.seconds = time.monotonic() - started
     return result
 

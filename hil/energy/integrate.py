@@ -166,20 +166,19 @@ def mlperf_median(
     min_window_s: float = MLPERF_MIN_WINDOW_S,
     count: int = MLPERF_RUNS,
 ) -> MlperfResult:
-    """The median energy per inference of `count` runs, each one marker window
-    of at least `min_window_s`, as MLPerf Tiny's energy mode scores."""
+    """The median energy per inference of `count` runs, each of back-to-back
+    inferences whose marker windows last at least `min_window_s` in all, as
+    MLPerf Tiny's energy mode scores."""
     if len(runs) != count:
         raise EnergyError(f"MLPerf-style energy needs {count} runs, got {len(runs)}")
     for i, run in enumerate(runs):
-        if len(run.windows) != 1:
-            raise EnergyError(
-                f"MLPerf-style run {i}: expected one window of back-to-back inferences, "
-                f"found {len(run.windows)}"
-            )
+        # One window per inference (hil's protocol) or one for the whole loop
+        # (EEMBC): either way the inference time inside windows is what counts.
         if run.window_time_s < min_window_s:
             raise EnergyError(
-                f"MLPerf-style run {i}: window lasted {run.window_time_s:.3f} s, less than "
-                f"{min_window_s:g} s; run more inferences (see mlperf_inferences)"
+                f"MLPerf-style run {i}: {len(run.windows)} window(s) lasted "
+                f"{run.window_time_s:.3f} s in all, less than {min_window_s:g} s; "
+                "run more inferences (see mlperf_inferences)"
             )
     median = statistics.median(r.energy_per_inference_j for r in runs)
     return MlperfResult(median, tuple(runs))

@@ -10,7 +10,7 @@ from hil.energy.figure import EnergyFigure
 from hil.energy.integrate import EnergySummary, integrate
 from hil.energy.meter import Meter
 from hil.energy.trace import Trace
-from hil.energy.windows import find_windows
+from hil.energy.windows import Windows, find_windows
 
 
 def figure_from_trace(
@@ -23,6 +23,13 @@ def figure_from_trace(
     """The measured figure for `inferences` inferences run inside the marker
     windows of `trace`. With `expected_windows`, a different count of windows
     is an error (a missed or extra edge would silently skew the figure)."""
+    windows = checked_windows(trace, expected_windows)
+    return figure_from_summary(integrate(trace, windows, inferences), trace, core_clock_hz)
+
+
+def checked_windows(trace: Trace, expected_windows: int | None) -> Windows:
+    """The marker windows of `trace`; with `expected_windows`, a different
+    count is an error (a missed or extra edge would silently skew the figure)."""
     windows = find_windows(trace)
     if expected_windows is not None and len(windows) != expected_windows:
         raise EnergyError(
@@ -33,10 +40,12 @@ def figure_from_trace(
                 else ""
             )
         )
-    return _figure(integrate(trace, windows, inferences), trace, core_clock_hz)
+    return windows
 
 
-def _figure(summary: EnergySummary, trace: Trace, core_clock_hz: int | None) -> EnergyFigure:
+def figure_from_summary(
+    summary: EnergySummary, trace: Trace, core_clock_hz: int | None
+) -> EnergyFigure:
     identity = trace.identity
     notes = list(trace.notes)
     if summary.open_windows:

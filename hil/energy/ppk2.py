@@ -27,6 +27,7 @@ from hil.energy.trace import MeterIdentity, Trace, make_trace
 NORDIC_VID = 0x1915
 SAMPLE_RATE_HZ = 100_000
 BAUD = 115200  # a USB CDC port: the rate is nominal
+DRAIN_LIMIT_S = 10.0  # after AverageStop, how long samples may keep arriving
 
 GET_METADATA = 0x19
 AVERAGE_START = 0x06
@@ -140,7 +141,7 @@ class Ppk2Meter(Meter):
         supply_v: float | None = None,
         marker_channel: int = 0,
         reply_timeout_s: float = 2.0,
-        drain_s: float = 0.2,
+        drain_s: float = 0.2,  # quiet time that ends a capture after AverageStop
     ) -> None:
         if (source_mv is None) == (supply_v is None):
             raise EnergyError(
@@ -232,8 +233,7 @@ class Ppk2Meter(Meter):
         if self._reader is None:
             raise EnergyError("PPK2: open() before stop_capture()")
         self._send(AVERAGE_STOP)
-        time.sleep(self.drain_s)  # samples already on the wire still count
-        return self.trace_from(self._reader.stop())
+        return self.trace_from(self._reader.stop_when_quiet(self.drain_s, DRAIN_LIMIT_S))
 
     def trace_from(self, raw: bytes) -> Trace:
         decoded = decode(raw)

@@ -4,6 +4,7 @@ thread so a fast sample stream is never left to overflow the OS buffer."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from hil.energy.errors import MeterNotFoundError
@@ -67,6 +68,19 @@ class Reader:
     def received(self) -> bytes:
         """What has arrived so far (the capture goes on)."""
         return b"".join(list(self._chunks))
+
+    def stop_when_quiet(self, quiet_s: float, limit_s: float) -> bytes:
+        """Stop once nothing has arrived for `quiet_s` (samples already on the
+        wire or in USB buffers still count), or after `limit_s` at most."""
+        deadline = time.monotonic() + limit_s
+        seen = -1
+        while time.monotonic() < deadline:
+            count = len(self._chunks)
+            if count == seen:
+                break
+            seen = count
+            time.sleep(quiet_s)
+        return self.stop()
 
     def stop(self) -> bytes:
         self._stop.set()

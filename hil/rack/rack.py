@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hil.boards.board import KNOWN_BACKENDS, Board, load_board
+from hil.energy.errors import EnergyError
+from hil.energy.spec import MeterSpec, meter_spec_from_toml
 from hil.errors import BoardFileError, HilError
 
 if sys.version_info >= (3, 11):
@@ -44,7 +46,7 @@ class Instance:
     board: str  # board type: a boards/ file name
     probe: str = ""  # debug probe unique id, or "remote:host:port" (pyOCD probe server)
     serial: str = ""  # serial port match: USB serial number, VID:PID, device path or URL
-    power_meter: str = ""  # free-form for now
+    power_meter: MeterSpec | None = None  # the meter on this board's supply, if any
     tags: tuple[str, ...] = ()
     backend: str = ""  # force one of the board's backends
     uart_port: int = 0  # emulators: fixed TCP port of the emulated UART (0: any free port)
@@ -144,7 +146,7 @@ def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
         board=board_name,
         probe=t.get("probe", str, "").strip(),
         serial=t.get("serial", str, "").strip(),
-        power_meter=t.get("power_meter", str, ""),
+        power_meter=_power_meter(t),
         tags=t.str_list("tags"),
         backend=t.get("backend", str, ""),
         uart_port=t.get("uart_port", int, 0),
@@ -152,6 +154,15 @@ def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
     )
     _check_consistent(inst, board, t)
     return inst
+
+
+def _power_meter(t: _Table) -> MeterSpec | None:
+    if "power_meter" not in t.data:
+        return None
+    try:
+        return meter_spec_from_toml(t.data["power_meter"])
+    except EnergyError as exc:
+        raise t.fail("power_meter", str(exc)) from exc
 
 
 def _check_consistent(inst: Instance, board: Board, t: _Table) -> None:

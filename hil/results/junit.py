@@ -39,6 +39,10 @@ def junit_properties(row: dict[str, Any]) -> list[tuple[str, str]]:
     if row.get("counter_kind") and row.get("counter_median") is not None:
         # e.g. hil_instructions_median: a dashboard never plots cycles and instructions as one
         props.append((f"hil_{row['counter_kind']}_median", _text(row["counter_median"])))
+    energy = (row.get("record") or {}).get("energy") or {}
+    if row.get("energy_uj") is not None and energy.get("kind"):
+        # hil_energy_modeled_uj or hil_energy_measured_uj: never one series of both
+        props.append((f"hil_energy_{energy['kind']}_uj", _text(row["energy_uj"])))
     for ref, agg in (row.get("agreement") or {}).items():
         props.append((f"hil_{ref}_matched", f"{agg.get('matched')}/{agg.get('total')}"))
     if (row.get("attempts") or 1) > 1:

@@ -160,7 +160,7 @@ def row_from_record(
         "reference_versions": {name: r.get("version") for name, r in refs.items()},
         "status": record["status"],
         "attempts": 1,
-        "error": None,
+        "error": f"energy: {record['energy_error']}" if record.get("energy_error") else None,
         "record": record,
     }
 

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.helpers import REPO, run_child
 
 HIL = [sys.executable, "-m", "hil.cli"]
@@ -41,7 +43,11 @@ def test_compare_models_reports_every_figure(models_dir: Path, tmp_path: Path) -
     ratios = data["ratios_b_over_a"]
     assert ratios["model_bytes"] == 2704 / 3164
     assert ratios["macs"] == 1.0 and ratios["params"] == 1.0
-    assert ratios["arena_bytes"] > 0 and ratios["counter"] > 0 and ratios["energy"] is None
+    assert ratios["arena_bytes"] > 0 and ratios["counter"] > 0
+    # Both figures are modeled from instruction counts with one board's figures,
+    # so their ratio is the counters' ratio.
+    assert ratios["energy"] == pytest.approx(ratios["counter"])
+    assert "ratio B/A: energy per inference (modeled)" in proc.stdout
     assert data["counter_kind"] == "instructions"
     for side in ("a", "b"):
         assert data[side]["aggregate"]["agreement"]["tflm"]["matched"] == 40

@@ -114,6 +114,7 @@ def test_three_instances_under_n3_one_row_per_case_per_instance(
         assert props["hil_status"] == "pass" and props["hil_tflm_matched"] == "100/100"
         # Modeled from the counter and the board's cited figures (docs/energy.md).
         assert float(props["hil_energy_uj"]) == row["energy_uj"] > 0
+        assert props["hil_energy_modeled_uj"] == props["hil_energy_uj"]
     assert processes_tagged(process_tag) == []
 
 

@@ -8,12 +8,10 @@ beyond what hil's driver relies on is the fake's own."""
 from __future__ import annotations
 
 import math
-import os
-import select
 import threading
-import tty
 
 from tests.energy_synth import Synthetic
+from tests.fakes.pty_instrument import PtyInstrument
 
 PROMPT = "PowerShield > "
 BOARD_ID = "FAKE-LPM01A-0042"
@@ -28,39 +26,26 @@ def ascii_dec(amps: float) -> str:
     return f"{mantissa:04d}{exponent:+03d}"
 
 
-class FakeLpm01a:
+class FakeLpm01a(PtyInstrument):
     def __init__(self, synth: Synthetic, *, refuse: tuple[str, ...] = ()) -> None:
+        super().__init__()
         self.synth = synth
         self.refuse = refuse  # commands answered with an error
         self.commands: list[str] = []
         self.streamed = threading.Event()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._pending = b""
+        self.start()
 
     def _send(self, text: str) -> None:
-        data = text.encode("ascii")
-        while data:
-            data = data[os.write(self._master, data) :]
+        self.write(text.encode("ascii"))
 
-    def _serve(self) -> None:
-        pending = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                pending += os.read(self._master, 1024)
-            except OSError:
-                return
-            while b"\n" in pending:
-                raw, _, pending = pending.partition(b"\n")
-                line = raw.decode("ascii").strip()
-                self.commands.append(line)
-                self._answer(line)
+    def received(self, data: bytes) -> None:
+        self._pending += data
+        while b"\n" in self._pending:
+            raw, _, self._pending = self._pending.partition(b"\n")
+            line = raw.decode("ascii").strip()
+            self.commands.append(line)
+            self._answer(line)
 
     def _answer(self, line: str) -> None:
         if line in self.refuse:
@@ -91,9 +76,3 @@ class FakeLpm01a:
                 lines.append("TimeStamp: 00s 100ms, buff 00%")
         self._send("\r\n".join(lines) + "\r\n")
         self.streamed.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        os.close(self._master)
-        os.close(self._slave)

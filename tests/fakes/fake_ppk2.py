@@ -6,15 +6,13 @@ protocol facts hil's driver relies on, with its own calibration table."""
 
 from __future__ import annotations
 
-import os
-import select
 import threading
 import time
-import tty
 
 import numpy as np
 
 from tests.energy_synth import Synthetic
+from tests.fakes.pty_instrument import PtyInstrument
 
 ARGS = {0x19: 0, 0x11: 1, 0x0D: 2, 0x0C: 1, 0x06: 0, 0x07: 0}  # command byte -> argument bytes
 # The fake's calibration: r (ohms), offsets o and gains gi differ from the
@@ -53,47 +51,34 @@ def encode(ticks: np.ndarray, current: np.ndarray, bits: np.ndarray) -> bytes:
     return np.asarray(words, dtype="<u4").tobytes()
 
 
-class FakePpk2:
+class FakePpk2(PtyInstrument):
     def __init__(self, synth: Synthetic, *, silent: bool = False) -> None:
+        super().__init__()
         self.synth = synth
         self.silent = silent  # never answer: a port with no PPK2 behind it
         self.commands: list[tuple[int, ...]] = []
         self.streamed = threading.Event()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._pending = b""
+        self.start()
 
-    def _serve(self) -> None:
-        pending = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                pending += os.read(self._master, 1024)
-            except OSError:
-                return
-            while pending and not self.silent:
-                need = ARGS.get(pending[0])
-                if need is None:
-                    raise AssertionError(f"FAKE PPK2: unknown command byte 0x{pending[0]:02x}")
-                if len(pending) < 1 + need:
-                    break
-                command, pending = tuple(pending[: 1 + need]), pending[1 + need :]
-                self.commands.append(command)
-                self._answer(command[0])
+    def received(self, data: bytes) -> None:
+        self._pending += data
+        while self._pending and not self.silent:
+            need = ARGS.get(self._pending[0])
+            if need is None:
+                raise AssertionError(f"FAKE PPK2: unknown command byte 0x{self._pending[0]:02x}")
+            if len(self._pending) < 1 + need:
+                break
+            command, self._pending = self._pending[: 1 + need], self._pending[1 + need :]
+            self.commands.append(tuple(command))
+            self._answer(command[0])
 
     def _answer(self, command: int) -> None:
         if command == 0x19:
-            os.write(self._master, metadata())
+            self.write(metadata())
         elif command == 0x06:
             ticks, current, _, bits = self.synth.samples()
-            data = encode(ticks, current, bits)
-            for at in range(0, len(data), 4096):
-                os.write(self._master, data[at : at + 4096])
+            self.write(encode(ticks, current, bits))
             self.streamed.set()
 
     def wait_commands(self, count: int, timeout: float = 5.0) -> list[tuple[int, ...]]:
@@ -103,9 +88,3 @@ class FakePpk2:
         while len(self.commands) < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return list(self.commands)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        os.close(self._master)
-        os.close(self._slave)

@@ -221,3 +221,5 @@ def test_junit_properties_of_a_row() -> None:
     assert props["hil_stack_bytes"] == "640" and props["hil_attempts"] == "2"
     assert "hil_energy_uj" not in props
     assert dict(junit_properties({**r, "energy_uj": 12.5}))["hil_energy_uj"] == "12.5"
+    modeled = {**r, "energy_uj": 12.5, "record": {"energy": {"kind": "modeled"}}}
+    assert dict(junit_properties(modeled))["hil_energy_modeled_uj"] == "12.5"

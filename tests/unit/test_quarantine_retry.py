@@ -198,6 +198,7 @@ class FakeResult:
         self.passed = passed
         self.profile = None
         self.unavailable = {}
+        self.energy_error = None
     def failure_report(self):
         return "outputs disagree"
     def to_dict(self):

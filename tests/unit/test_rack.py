@@ -55,7 +55,7 @@ name = "l4-1"
 board = "nucleo-l4r5zi"
 probe = "0670FF485550755187121723"
 serial = "0670FF485550755187121723"
-power_meter = "ppk2 at /dev/ttyACM3"
+power_meter = { driver = "ppk2", port = "/dev/ttyACM3", source_mv = 3300 }
 tags = ["meter", "m4"]
 """
 
@@ -72,7 +72,9 @@ def test_a_rack_file_loads_with_every_field(tmp_path: Path) -> None:
     assert [i.name for i in rack.instances] == ["a300", "a386", "l4-1"]
     l4 = rack.instance("l4-1")
     assert (l4.board, l4.probe, l4.serial) == ("nucleo-l4r5zi", ST.unique_id, ST.unique_id)
-    assert l4.power_meter == "ppk2 at /dev/ttyACM3" and l4.tags == ("meter", "m4")
+    assert l4.power_meter is not None and l4.tags == ("meter", "m4")
+    assert l4.power_meter.describe() == "ppk2:port=/dev/ttyACM3,source_mv=3300"
+    assert rack.instance("a300").power_meter is None
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,15 @@ def test_a_rack_file_loads_with_every_field(tmp_path: Path) -> None:
             "[[instance]]\nname = 'a'\nboard = 'corstone300'\n"
             "[[instance]]\nname = 'a'\nboard = 'mps2-an386'",
             "instance 'a': name: used twice",
+        ),
+        (
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'\npower_meter = 'ppk2 at ttyACM3'",
+            "instance 'a': power_meter: unknown meter driver 'ppk2 at ttyACM3'",
+        ),
+        (
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'\n"
+            "power_meter = { driver = 'ppk2', source_mv = '3.3V' }",
+            "instance 'a': power_meter: meter ppk2: source_mv='3.3V' is not an integer",
         ),
         ("[[instance]\n", "not valid TOML"),
     ],
