@@ -60,7 +60,14 @@ class Driver:
 DRIVERS: dict[str, Driver] = {
     "ppk2": Driver(
         _ppk2,
-        {"serial": str, "port": str, "source_mv": int, "supply_v": float, "marker_channel": int},
+        {
+            "serial": str,
+            "port": str,
+            "source_mv": int,
+            "supply_v": float,
+            "marker_channel": int,
+            "drain_s": float,
+        },
         renamed={"serial": "serial_number"},
     ),
     "lpm01a": Driver(

@@ -29,6 +29,9 @@ def test_hello(check_model):
     check_model(ModelCase(Path({str(MODELS / "hello_world_int8.tflite")!r}), vectors=3, seed=2))
 """
 START, STOP = (0x06,), (0x07,)
+# The fake streams its whole trace at once; on a loaded machine its thread can
+# stall, so the capture waits for a longer quiet spell than a real PPK2 needs.
+PPK2 = "ppk2:port={port},source_mv=3300,drain_s=2.0"
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def run_with_meter(tmp_path: Path, fake: FakePpk2, inferences: int) -> Outcome:
     return run_suite(
         tmp_path,
         "--board=mps2-an386",
-        f"--meter=ppk2:port={fake.port},source_mv=3300",
+        f"--meter={PPK2.format(port=fake.port)}",
         f"--energy-inferences={inferences}",
     )
 
@@ -66,7 +69,7 @@ def test_a_board_measured_with_the_meter_named_on_the_command_line(
 ) -> None:
     code, out, cases = run_with_meter(tmp_path, fake, 5)
     assert code == 0, out
-    assert f"hil energy: measured with ppk2:port={fake.port},source_mv=3300" in out
+    assert f"hil energy: measured with {PPK2.format(port=fake.port)}" in out
     (case,) = cases
     assert case["status"] == "pass" and case["energy_unavailable"] is None
     energy = case["energy"]
@@ -96,7 +99,8 @@ def test_a_rack_instance_is_measured_with_its_power_meter(tmp_path: Path, fake: 
     rack = tmp_path / "rack.toml"
     rack.write_text(
         '[[instance]]\nname = "m4-meter"\nboard = "mps2-an386"\n'
-        f'power_meter = {{ driver = "ppk2", port = "{fake.port}", source_mv = 3300 }}\n'
+        f'power_meter = {{ driver = "ppk2", port = "{fake.port}", source_mv = 3300, '
+        "drain_s = 2.0 }\n"
     )
     db = tmp_path / "results.db"
     code, out, cases = run_suite(
@@ -130,7 +134,7 @@ def test_hil_run_measures_with_a_meter(tmp_path: Path, fake: FakePpk2) -> None:
     proc = run_child(
         [sys.executable, "-m", "hil.cli", "run", str(MODELS / "hello_world_int8.tflite"),
          "--board", "mps2-an386", "--vectors", "2", "--energy-inferences", "5",
-         "--meter", f"ppk2:port={fake.port},source_mv=3300", "--json", str(out)],
+         "--meter", PPK2.format(port=fake.port), "--json", str(out)],
         cwd=REPO, timeout=300, COLUMNS="400",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

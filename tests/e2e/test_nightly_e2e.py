@@ -199,9 +199,12 @@ def test_a_killed_worker_leaves_finished_cases_and_an_incomplete_run(
             time.sleep(0.1)
             if db.is_file():
                 with sqlite3.connect(db) as conn:
-                    done = conn.execute(
-                        "SELECT COUNT(*) FROM results WHERE instance = 'a386'"
-                    ).fetchone()[0]
+                    try:
+                        done = conn.execute(
+                            "SELECT COUNT(*) FROM results WHERE instance = 'a386'"
+                        ).fetchone()[0]
+                    except sqlite3.OperationalError:  # the run is still creating the store
+                        continue
         time.sleep(1.0)  # into the next case (each takes seconds), past the last one's report
         holder = InstanceLock(locks, "a386").holder()
         assert done >= 1 and holder is not None, "no case of a386 finished in time"
