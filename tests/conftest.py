@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,12 @@ def models_dir() -> Path:
     if not (MODELS / "hello_world_int8.tflite").is_file():
         pytest.fail(f"shared models not found in {MODELS}; set HIL_MODELS", pytrace=False)
     return MODELS
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on loopback for the session (tests/pg_cluster.py)."""
+    from tests.pg_cluster import pg_cluster
+
+    with pg_cluster() as url:
+        yield url

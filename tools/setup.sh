@@ -8,7 +8,7 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 # chromium: the HTML report is checked in a real headless browser by the tests.
-packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev chromium)
+packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev chromium postgresql)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

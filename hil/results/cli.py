@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hil.errors import HilError
+from hil.results.engines import is_postgres
 from hil.results.html_report import render_html
 from hil.results.regressions import LAST_GREEN, Comparison, compare_rows, resolve_baseline
 from hil.results.runs import run_state
@@ -22,7 +23,7 @@ WIDE = 200
 
 
 def open_store(path: str) -> ResultStore:
-    if not Path(path).is_file():
+    if not is_postgres(path) and not Path(path).is_file():
         raise HilError(f"no results store at {path}")
     return ResultStore(path)
 

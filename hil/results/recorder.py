@@ -10,6 +10,7 @@ from typing import Any
 
 from hil.cases import ModelCase
 from hil.reports.json_report import git_revision
+from hil.results.engines import is_postgres
 from hil.results.record import (
     RunContext,
     engine_of,
@@ -96,7 +97,7 @@ class Recorder:
     (xdist controller and workers) shares its RunContext."""
 
     def __init__(self, path: str | Path, run: RunContext | str | None = None) -> None:
-        self.path = Path(path)
+        self.path = path if is_postgres(path) else Path(path)  # a URL is not a path
         self.run = run if isinstance(run, RunContext) else new_run(run)
         self._store: ResultStore | None = None
 

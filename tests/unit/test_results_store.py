@@ -76,9 +76,9 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
         assert row["counter_kind"] == "instructions" and row["energy_uj"] is None
         (run,) = store.runs()
         assert (run["run_id"], run["cases"], run["passed"]) == ("run-01", 1, 1)
-        mode = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        mode = store.engine.conn.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.engine.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_status_outside_the_list_is_refused(tmp_path: Path) -> None:
@@ -116,15 +116,15 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert {(r["instance"], r["model_name"]) for r in rows} == {
             (f"inst{w}", f"m{i}") for w in range(4) for i in range(40)
         }
-        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.engine.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _crash_mid_write(path: str) -> None:
     store = ResultStore(path)
     for i in range(3):
         add(store, make_row("run-08", model=f"m{i}"))
-    store.conn.execute("BEGIN IMMEDIATE")
-    store.conn.execute("INSERT INTO runs (run_id, started) VALUES ('half', 'now')")
+    store.engine.conn.execute("BEGIN IMMEDIATE")
+    store.engine.conn.execute("INSERT INTO runs (run_id, started) VALUES ('half', 'now')")
     os.kill(os.getpid(), signal.SIGKILL)  # dies holding an open transaction
 
 
@@ -137,7 +137,7 @@ def test_a_crashed_run_leaves_earlier_rows_intact(tmp_path: Path) -> None:
     with ResultStore(path) as store:
         assert [r["model_name"] for r in store.rows()] == ["m0", "m1", "m2"]
         assert [r["run_id"] for r in store.runs()] == ["run-08"]
-        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.engine.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         add(store, make_row("run-09"))  # and the store takes new rows
 
 

@@ -1,0 +1,142 @@
+"""The results store on both engines: SQLite (a file) and PostgreSQL (a
+throwaway cluster on loopback): the same rows, queries, migrations and
+concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hil.cli import main
+from hil.results.migrations import MIGRATION_1, SCHEMA_VERSION
+from hil.results.store import ResultStore, StoreError
+from tests.pg_cluster import fresh_database
+from tests.unit.test_results_store import add, make_row
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "r.db")
+    server = request.getfixturevalue("pg_server")
+    return fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
+
+
+def test_rows_runs_and_baselines_read_back_the_same(location: str) -> None:
+    with ResultStore(location) as store:
+        add(store, make_row("run-01", median=5000.5))
+        add(store, make_row("run-01", instance="b300", status="mismatch", matched=90))
+        add(store, make_row("run-02"))
+        runs = store.runs()
+        assert [(r["run_id"], r["cases"], r["passed"], r["flaky"]) for r in runs] == [
+            ("run-01", 2, 1, 0),
+            ("run-02", 1, 1, 0),
+        ]
+        assert sorted(runs[0]["instances"].split(",")) == ["a300", "b300"]
+        rows = store.rows(run_id="run-01")
+        assert [r["status"] for r in rows] == ["pass", "mismatch"]
+        assert rows[0]["counter_median"] == 5000.5  # a double, not PostgreSQL's 4-byte REAL
+        assert rows[1]["agreement"]["tflm"]["matched"] == 90
+        assert store.set_baseline("rel", "run-01", "now") is None
+        assert store.set_baseline("rel", "run-02", "later") == "run-01"
+        assert [(b["name"], b["run_id"]) for b in store.baselines()] == [("rel", "run-02")]
+        store.add_interrupted("run-02", "case-a")
+        store.add_interrupted("run-02", "case-b")
+        assert store.runs()[1]["interrupted"] == '["case-a", "case-b"]'
+        with pytest.raises(StoreError, match="no run 'nope'"):
+            store.set_baseline("x", "nope", "now")
+
+
+def test_results_commands_take_the_store_url(
+    location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ResultStore(location) as store:
+        add(store, make_row("run-01"))
+        add(store, make_row("run-02", median=9000.0))
+    assert main(["results", "list", location]) == 0
+    assert "run-02" in capsys.readouterr().out
+    assert main(["results", "regressions", location]) == 1  # 9000 vs 5000 instructions
+    assert "hello_world_int8" in capsys.readouterr().out
+
+
+def _writer(location: str, worker: int, rows: int) -> None:
+    with ResultStore(location) as store:  # every writer also races to create the schema
+        for i in range(rows):
+            add(store, make_row("run-07", instance=f"inst{worker}", model=f"m{i}"))
+            store.add_interrupted("run-07", f"w{worker}-{i}")  # read-modify-write of one row
+
+
+def test_four_concurrent_writers_lose_and_duplicate_nothing(location: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(location, w, 30)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with ResultStore(location) as store:
+        rows = store.rows()
+        pairs = [(r["instance"], r["model_name"]) for r in rows]
+        assert len(pairs) == 120 and set(pairs) == {
+            (f"inst{w}", f"m{i}") for w in range(4) for i in range(30)
+        }
+        (run,) = store.runs()
+        interrupted = json.loads(run["interrupted"])
+        assert sorted(interrupted) == sorted(f"w{w}-{i}" for w in range(4) for i in range(30))
+
+
+def _make_version_1_store(location: str) -> None:
+    """A store as hil wrote it before numbered migrations: today's DDL, SQLite's
+    user_version 1, no schema_migrations table."""
+    statements = [s for s in MIGRATION_1.split(";") if s.strip()]
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        from hil.results.engines import PostgresEngine
+
+        ddl = PostgresEngine.ddl(PostgresEngine.__new__(PostgresEngine), MIGRATION_1)
+        with psycopg.connect(location, autocommit=True) as conn:
+            for statement in ddl:
+                conn.execute(statement)  # type: ignore[call-overload]
+            conn.execute("INSERT INTO runs (run_id, started) VALUES ('old', '2025-01-01')")
+        return
+    with sqlite3.connect(location) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO runs (run_id, started) VALUES ('old', '2025-01-01')")
+        conn.execute("PRAGMA user_version = 1")
+
+
+def test_a_version_1_store_is_upgraded(location: str) -> None:
+    _make_version_1_store(location)
+    with ResultStore(location) as store:
+        versions = store.engine.query("SELECT version FROM schema_migrations ORDER BY version")
+        assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
+        assert [r["run_id"] for r in store.runs()] == ["old"]  # kept
+        add(store, make_row("run-02"))
+        indexes = (
+            store.engine.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+            if store.engine.name == "sqlite"
+            else store.engine.query("SELECT indexname AS name FROM pg_indexes")
+        )
+        assert "results_by_model" in {i["name"] for i in indexes}  # migration 2 ran
+    with ResultStore(location) as store:  # opening again applies nothing twice
+        assert store.engine.scalar("SELECT COUNT(*) FROM schema_migrations") == SCHEMA_VERSION
+
+
+def test_a_store_from_a_newer_hil_is_refused(location: str) -> None:
+    with ResultStore(location) as store, store.transaction() as conn:
+        conn.execute("INSERT INTO schema_migrations (version, applied) VALUES (?, 'x')", (99,))
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        ResultStore(location)
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match=re.escape("results store postgresql://hil:***@127.0.0.1:1/x")):
+        ResultStore("postgresql://hil:secret@127.0.0.1:1/x")
