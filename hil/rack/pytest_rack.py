@@ -53,7 +53,8 @@ def add_options(group: Any) -> None:
         "--hil-store",
         metavar="DB",
         default=None,
-        help="add one row per case to this results store (SQLite) as each case finishes",
+        help="add one row per case to this results store (a SQLite file, or a "
+        "postgresql:// URL) as each case finishes",
     )
 
 

@@ -14,9 +14,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
+
+import pytest
 
 from hil.rack.lock import InstanceLock
 from hil.results.store import ResultStore
@@ -69,16 +72,27 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def rows_of(db: Path) -> list[dict[str, object]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The nightly's store: a SQLite file, or a database in a throwaway
+    PostgreSQL cluster (tests/pg_cluster.py)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "results.db")
+    from tests.pg_cluster import fresh_database
+
+    return fresh_database(request.getfixturevalue("pg_server"), f"n_{uuid.uuid4().hex[:12]}")
+
+
+def rows_of(db: Path | str) -> list[dict[str, object]]:
     with ResultStore(db) as store:
         return store.rows()
 
 
 def test_three_instances_under_n3_one_row_per_case_per_instance(
-    tmp_path: Path, process_tag: str
+    tmp_path: Path, process_tag: str, store_db: str
 ) -> None:
     rack = write(tmp_path / "rack.toml", THREE)
-    db, junit = tmp_path / "results.db", tmp_path / "junit.xml"
+    db, junit = store_db, tmp_path / "junit.xml"
     proc = run_child(
         pytest_args("examples", f"--rack={rack}", "-n", "3", f"--hil-store={db}",
                     f"--hil-lock-dir={tmp_path / 'locks'}", f"--junitxml={junit}", "-v"),
@@ -243,9 +257,9 @@ def test_a_killed_worker_leaves_finished_cases_and_an_incomplete_run(
 
 
 def test_a_slower_build_is_a_counter_regression_with_both_figures(
-    tmp_path: Path, process_tag: str
+    tmp_path: Path, process_tag: str, store_db: str
 ) -> None:
-    db = tmp_path / "results.db"
+    db = store_db
     args = ["examples", "--board=corstone300", f"--hil-store={db}"]
     first = run_child(pytest_args(*args), cwd=REPO, HIL_PROCESS_TAG=process_tag)
     assert first.returncode == 0, first.stdout + first.stderr
