@@ -7,6 +7,8 @@
 #define PORT_UART_BASE 0x40004000u
 #define PORT_CLOCK_HZ 25000000u
 #define PORT_UART_BAUD 115200u
+/* UART0 receive, as on the other MPS2 images: wakes the agent from WFI. */
+#define PORT_UART_RX_IRQ 0u
 /* Nothing decodes this address on AN500: reading it is a bus error. */
 #define PORT_BUS_FAULT_ADDRESS 0x80000000u
 

@@ -13,7 +13,7 @@ void hil_fault_init(void);
 void hil_port_init(void)
 {
     hil_fault_init();
-    cmsdk_uart_init(PORT_UART_BASE, PORT_CLOCK_HZ, PORT_UART_BAUD);
+    cmsdk_uart_init(PORT_UART_BASE, PORT_CLOCK_HZ, PORT_UART_BAUD, PORT_UART_RX_IRQ);
     hil_systick_init();
 }
 

@@ -5,23 +5,51 @@
 #define UART_DATA(b) HIL_REG32((b) + 0x00u)
 #define UART_STATE(b) HIL_REG32((b) + 0x04u)
 #define UART_CTRL(b) HIL_REG32((b) + 0x08u)
+#define UART_INTSTATUS(b) HIL_REG32((b) + 0x0Cu)
 #define UART_BAUDDIV(b) HIL_REG32((b) + 0x10u)
 
 #define STATE_TX_FULL 0x1u
 #define STATE_RX_FULL 0x2u
 #define CTRL_TX_EN 0x1u
 #define CTRL_RX_EN 0x2u
+#define CTRL_RX_INTEN 0x8u
+#define INT_RX 0x2u
 
-void cmsdk_uart_init(uintptr_t base, uint32_t clock_hz, uint32_t baud)
+/* NVIC set-enable and clear-pending registers, 32 interrupts each. */
+#define NVIC_ISER(n) HIL_REG32(0xE000E100u + 4u * (n))
+#define NVIC_ICER(n) HIL_REG32(0xE000E180u + 4u * (n))
+#define NVIC_ICPR(n) HIL_REG32(0xE000E280u + 4u * (n))
+
+static uint32_t rx_irq;
+
+void cmsdk_uart_init(uintptr_t base, uint32_t clock_hz, uint32_t baud, uint32_t irq)
 {
     UART_CTRL(base) = 0;
     UART_BAUDDIV(base) = clock_hz / baud; /* must be >= 16 */
-    UART_CTRL(base) = CTRL_TX_EN | CTRL_RX_EN;
+    UART_INTSTATUS(base) = INT_RX;
+    rx_irq = irq;
+    UART_CTRL(base) = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INTEN;
 }
 
 uint8_t cmsdk_uart_read_byte(uintptr_t base)
 {
+    /* Sleep until a byte arrives instead of spinning, so an idle emulator
+     * takes no host CPU. A pending interrupt wakes WFI even while PRIMASK
+     * masks it; SysTick's overflow still runs between waits. */
+    uint32_t word = rx_irq / 32u;
+    uint32_t bit = 1u << (rx_irq % 32u);
     while ((UART_STATE(base) & STATE_RX_FULL) == 0) {
+        /* The interrupt is enabled in the NVIC only inside this masked
+         * window, so it is never taken (there is no vector for it). */
+        __asm__ volatile("cpsid i" ::: "memory");
+        UART_INTSTATUS(base) = INT_RX;
+        NVIC_ICPR(word) = bit;
+        NVIC_ISER(word) = bit;
+        if ((UART_STATE(base) & STATE_RX_FULL) == 0) {
+            __asm__ volatile("dsb\n\twfi" ::: "memory");
+        }
+        NVIC_ICER(word) = bit;
+        __asm__ volatile("dsb\n\tisb\n\tcpsie i" ::: "memory");
     }
     return (uint8_t)UART_DATA(base);
 }

@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-void cmsdk_uart_init(uintptr_t base, uint32_t clock_hz, uint32_t baud);
+/* irq: the UART's receive interrupt, used only to wake the core from WFI. */
+void cmsdk_uart_init(uintptr_t base, uint32_t clock_hz, uint32_t baud, uint32_t irq);
 uint8_t cmsdk_uart_read_byte(uintptr_t base);
 void cmsdk_uart_write(uintptr_t base, const uint8_t *data, uint32_t len);
 

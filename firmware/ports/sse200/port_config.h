@@ -8,6 +8,8 @@
 #define PORT_UART_BASE 0x50200000u
 #define PORT_CLOCK_HZ 20000000u
 #define PORT_UART_BAUD 115200u
+/* UART0 receive (AN505: expansion interrupt 0): wakes the agent from WFI. */
+#define PORT_UART_RX_IRQ 32u
 /* Nothing decodes this address on AN505: reading it is a bus error. */
 #define PORT_BUS_FAULT_ADDRESS 0x60000000u
 

@@ -6,6 +6,8 @@
 #define PORT_UART_BASE 0x59303000u
 #define PORT_CLOCK_HZ 32000000u
 #define PORT_UART_BAUD 115200u
+/* UART0 receive (AN547 interrupt map): wakes the agent from WFI. */
+#define PORT_UART_RX_IRQ 33u
 /* Nothing decodes this address: reading it is a bus error. */
 #define PORT_BUS_FAULT_ADDRESS 0x40000000u
 
