@@ -15,6 +15,8 @@ import pytest
 from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.rack.lock import InstanceLock, default_lock_dir
+from hil.rack.pytest_labgrid import header as labgrid_header
+from hil.rack.pytest_labgrid import take_places
 from hil.rack.rack import load_rack
 from hil.rack.resolve import RackEntry, resolve_instance
 from hil.rack.select import select_instances, split_selectors
@@ -76,7 +78,8 @@ def configure(config: pytest.Config, selectors: list[str]) -> list[RackEntry] | 
     if not path:
         return None
     rack = load_rack(path)
-    entries = [resolve_instance(i) for i in select_instances(rack, split_selectors(selectors))]
+    selected = take_places(config, rack, select_instances(rack, split_selectors(selectors)))
+    entries = [resolve_instance(i) for i in selected]
     config.stash[ENTRIES] = entries
     if hasattr(config, "workerinput"):
         config.option.loadgroup = True  # xdist then suffixes node ids with the group
@@ -149,7 +152,7 @@ def header(config: pytest.Config) -> list[str]:
         return []
     n = len(entries)
     lines = [f"hil rack: {config.getoption('rack')} ({n} instance{'s' if n != 1 else ''} selected)"]
-    lines += [f"hil: {e.describe()}" for e in entries]
+    lines += [f"hil: {e.describe()}" for e in entries] + labgrid_header(config)
     if config.getoption("dist", "no") != "no":
         lines.append("hil: xdist: each instance's tests run on one worker (InstanceScheduling)")
     return lines

@@ -31,7 +31,9 @@ INSTANCE_FIELDS = (
     "backend",
     "uart_port",
     "description",
+    "labgrid",
 )
+TAG_RE = re.compile(r"^[a-z][a-z0-9_]+$")  # labgrid's tag key rule
 
 
 class RackFileError(HilError):
@@ -51,6 +53,7 @@ class Instance:
     backend: str = ""  # force one of the board's backends
     uart_port: int = 0  # emulators: fixed TCP port of the emulated UART (0: any free port)
     description: str = ""
+    labgrid: tuple[tuple[str, str], ...] = ()  # tags of the labgrid place to reserve
 
     @property
     def remote_probe(self) -> tuple[str, int] | None:
@@ -63,6 +66,7 @@ class Rack:
     path: Path
     instances: tuple[Instance, ...]
     name: str = ""
+    coordinator: str = ""  # labgrid coordinator HOST[:PORT] (docs/farm.md)
 
     def instance(self, name: str) -> Instance:
         for inst in self.instances:
@@ -108,9 +112,12 @@ def load_rack(path: str | Path) -> Rack:
     except tomllib.TOMLDecodeError as exc:
         raise RackFileError(f"{path}: not valid TOML: {exc}") from exc
     top = _Table(data, path, "")
-    unknown = sorted(set(data) - {"name", "instance"})
+    unknown = sorted(set(data) - {"name", "instance", "labgrid"})
     if unknown:
-        raise top.fail(unknown[0], "unknown field (a rack has `name` and [[instance]] tables)")
+        raise top.fail(
+            unknown[0], "unknown field (a rack has `name`, [labgrid] and [[instance]] tables)"
+        )
+    coordinator = _coordinator(top)
     raw = top.get("instance", list)
     if not raw:
         raise top.fail("instance", "empty; add at least one [[instance]]")
@@ -124,7 +131,40 @@ def load_rack(path: str | Path) -> Rack:
         if inst.name in seen:
             raise RackFileError(f"{path}: instance {inst.name!r}: name: used twice")
         seen.add(inst.name)
-    return Rack(path, tuple(instances), top.get("name", str, ""))
+        if inst.labgrid and not coordinator:
+            raise RackFileError(
+                f"{path}: instance {inst.name!r}: labgrid: needs the rack's "
+                '[labgrid] coordinator = "HOST:PORT"'
+            )
+    return Rack(path, tuple(instances), top.get("name", str, ""), coordinator)
+
+
+def _coordinator(top: _Table) -> str:
+    if "labgrid" not in top.data:
+        return ""
+    table = top.get("labgrid", dict)
+    t = _Table(table, top.path, "labgrid.")
+    unknown = sorted(set(table) - {"coordinator"})
+    if unknown:
+        raise t.fail(unknown[0], "unknown field (known: coordinator)")
+    address = str(t.get("coordinator", str)).strip()
+    if not address:
+        raise t.fail("coordinator", "empty; give HOST or HOST:PORT")
+    return address
+
+
+def _labgrid_tags(t: _Table) -> tuple[tuple[str, str], ...]:
+    raw = t.get("labgrid", dict, {})
+    tags = []
+    for key, value in sorted(raw.items()):
+        if not TAG_RE.match(key):
+            raise t.fail(f"labgrid.{key}", "a labgrid tag is lower-case letters, digits and _")
+        if not isinstance(value, str) or not value:
+            raise t.fail(f"labgrid.{key}", f"expected a non-empty string, got {value!r}")
+        tags.append((key, value))
+    if "labgrid" in t.data and not tags:
+        raise t.fail("labgrid", "empty; give the place's tags, e.g. { board = \"corstone300\" }")
+    return tuple(tags)
 
 
 def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
@@ -151,6 +191,7 @@ def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
         backend=t.get("backend", str, ""),
         uart_port=t.get("uart_port", int, 0),
         description=t.get("description", str, ""),
+        labgrid=_labgrid_tags(t),
     )
     _check_consistent(inst, board, t)
     return inst
@@ -182,6 +223,8 @@ def _check_consistent(inst: Instance, board: Board, t: _Table) -> None:
             raise t.fail("probe", f"a probe needs backend 'pyocd', not {inst.backend!r}")
         if inst.probe.startswith("remote:") and inst.remote_probe is None:
             raise t.fail("probe", f"{inst.probe!r}: expected remote:HOST:PORT")
+    if inst.labgrid and inst.serial:
+        raise t.fail("serial", "comes from the labgrid place (its NetworkSerialPort); remove it")
     if not 0 <= inst.uart_port <= 65535:
         raise t.fail("uart_port", f"{inst.uart_port} is not a TCP port")
     if inst.uart_port and not ({"qemu"} & set(board.backend_order)):
