@@ -127,7 +127,7 @@ class Farm:
         )
 
     def reserve(self, tags: Mapping[str, str], timeout: float) -> PlaceLinks:
-        from labgrid.remote.common import Reservation, ReservationState
+        from labgrid.remote.common import Reservation
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
         if not self.matching(tags):
@@ -144,6 +144,15 @@ class Farm:
         )
         reply = self._stub_call("CreateReservation", request)
         token = Reservation.from_pb2(reply.reservation).token
+        try:
+            return self._wait(token, tags, timeout)
+        except BaseException:  # Ctrl-C or an error while waiting: leave no queued reservation
+            self._cancel(token)
+            raise
+
+    def _wait(self, token: str, tags: Mapping[str, str], timeout: float) -> PlaceLinks:
+        from labgrid.remote.common import ReservationState
+
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             res = self._poll(token)
@@ -156,7 +165,6 @@ class Farm:
                     f"labgrid reservation {token} for {_filter_text(tags)}: {res.state.name}"
                 )
             if time.monotonic() >= deadline:
-                self._cancel(token)
                 holders = ", ".join(
                     f"{n} reserved by {self._owner(self.places()[n].reservation)}"
                     for n in self.matching(tags)

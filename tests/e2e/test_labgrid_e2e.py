@@ -7,6 +7,8 @@ the coordinator."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hil.rack.labgrid_places import Farm, FarmError, PlaceWatch
-from tests.e2e.helpers import REPO, processes_tagged, pytest_args, run_child
+from tests.e2e.helpers import REPO, child_env, processes_tagged, pytest_args, run_child
 from tests.labgrid_farm import LabgridFarm, free_port
 from tests.rfc2217_server import Rfc2217Server
 
@@ -157,4 +159,78 @@ def test_places_are_released_when_the_session_fails_to_start(lab: Setup, tmp_pat
     proc = run_child(pytest_args("examples", f"--rack={rack}"), cwd=REPO, timeout=60)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "no place has tags board=absent" in proc.stderr
+    assert lab.reservations() == []
+
+
+STEALER = """
+import os, subprocess, sys
+from pathlib import Path
+
+def test_someone_takes_the_place(board):
+    client = str(Path(sys.executable).parent / "labgrid-client")
+    subprocess.run([client, "-p", "lg-a300", "acquire"], check=True, capture_output=True)
+"""
+
+
+def test_a_place_taken_mid_run_fails_the_case_with_the_reason(lab: Setup, tmp_path: Path) -> None:
+    (tmp_path / "test_steal.py").write_text(STEALER)
+    try:
+        proc = run_child(
+            pytest_args("-p", "no:labgrid", str(tmp_path / "test_steal.py"),
+                        f"--rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}"),
+            cwd=tmp_path,
+            timeout=60,
+            LG_COORDINATOR=lab.farm.address,
+        )
+    finally:
+        lab.farm.client("-p", "lg-a300", "release")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILED test_steal.py::test_someone_takes_the_place[lab-a300]" in proc.stdout
+    assert f"labgrid place lg-a300 was taken mid-run: acquired by {_me()}" in proc.stdout
+    assert lab.reservations() == []
+
+
+def test_a_second_session_waits_for_the_place_then_runs(lab: Setup, tmp_path: Path) -> None:
+    holder = Farm(lab.farm.address)
+    holder.connect()
+    try:
+        holder.reserve(TAGS, timeout=5)
+        waiter = subprocess.Popen(
+            pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
+                        "--hil-lock-timeout=60", "-q"),
+            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while len(lab.reservations()) < 2:  # the waiter's reservation is queued
+            assert time.monotonic() < deadline and waiter.poll() is None
+            time.sleep(0.2)
+    finally:
+        holder.close()
+    out, _ = waiter.communicate(timeout=90)
+    assert waiter.returncode == 0, out
+    assert "1 passed" in out
+    assert lab.reservations() == []
+
+
+def test_ctrl_c_releases_the_place(lab: Setup, tmp_path: Path) -> None:
+    holder = Farm(lab.farm.address)
+    holder.connect()
+    try:
+        holder.reserve(TAGS, timeout=5)
+        waiter = subprocess.Popen(
+            pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
+                        "--hil-lock-timeout=60", "-q"),
+            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while len(lab.reservations()) < 2:
+            assert time.monotonic() < deadline and waiter.poll() is None
+            time.sleep(0.2)
+        waiter.send_signal(signal.SIGINT)
+        out, _ = waiter.communicate(timeout=30)
+        assert waiter.returncode != 0
+        assert "Traceback" not in out, out
+        assert len(lab.reservations()) == 1  # the waiter's reservation went with it
+    finally:
+        holder.close()
     assert lab.reservations() == []
