@@ -135,6 +135,33 @@ def test_a_rack_file_loads_with_every_field(tmp_path: Path) -> None:
             "power_meter = { driver = 'ppk2', source_mv = '3.3V' }",
             "instance 'a': power_meter: meter ppk2: source_mv='3.3V' is not an integer",
         ),
+        (
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'\nlabgrid = { board = 'x' }",
+            "instance 'a': labgrid: needs the rack's [labgrid] coordinator",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab:20408'\n[[instance]]\nname = 'a'\n"
+            "board = 'corstone300'\nlabgrid = { Board = 'x' }",
+            "instance 'a': labgrid.Board: a labgrid tag is lower-case",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\n[[instance]]\nname = 'a'\n"
+            "board = 'corstone300'\nlabgrid = {}",
+            "instance 'a': labgrid: empty",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\n[[instance]]\nname = 'a'\nboard = 'corstone300'\n"
+            "serial = 'rfc2217://h:1'\nlabgrid = { board = 'x' }",
+            "instance 'a': serial: comes from the labgrid place",
+        ),
+        (
+            "[labgrid]\naddress = 'lab'\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.address: unknown field (known: coordinator)",
+        ),
+        (
+            "[labgrid]\ncoordinator = ' '\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.coordinator: empty",
+        ),
         ("[[instance]\n", "not valid TOML"),
     ],
 )
@@ -399,3 +426,37 @@ def test_the_instance_a_test_id_names() -> None:
     assert instance_of("t.py::test[a300-hello]@a386", names) == "a386"  # xdist's suffix wins
     assert instance_of("t.py::test[a3000-hello]", names) is None
     assert instance_of("t.py::test_plain", names) is None
+
+
+def test_a_rack_names_a_labgrid_coordinator_and_place_tags(tmp_path: Path) -> None:
+    rack = load_rack(
+        write(
+            tmp_path,
+            "[labgrid]\ncoordinator = 'lab.example:20408'\n"
+            "[[instance]]\nname = 'far'\nboard = 'corstone300'\n"
+            "labgrid = { board = 'corstone300', npu = 'u55' }\n"
+            "[[instance]]\nname = 'near'\nboard = 'corstone300'\n",
+        )
+    )
+    assert rack.coordinator == "lab.example:20408"
+    far, near = rack.instances
+    assert far.labgrid == (("board", "corstone300"), ("npu", "u55"))
+    assert near.labgrid == ()  # a local instance in the same rack
+
+
+def test_a_labgrid_place_gives_its_serial_port_and_probe() -> None:
+    from hil.rack.labgrid_places import links_from_resources
+
+    links = links_from_resources(
+        "p1",
+        [
+            ("NetworkPowerPort", {"host": "pdu", "index": 1}),
+            ("NetworkSerialPort", {"host": "exp1", "port": 4001, "speed": 115200}),
+            ("NetworkService", {"address": "exp1", "port": 5555, "username": "pyocd"}),
+        ],
+    )
+    assert (links.serial, links.probe) == ("rfc2217://exp1:4001", "remote:exp1:5555")
+    raw = links_from_resources(
+        "p2", [("NetworkSerialPort", {"host": "h", "port": 1, "protocol": "raw"})]
+    )
+    assert (raw.serial, raw.probe) == ("socket://h:1", "")
