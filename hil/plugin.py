@@ -389,7 +389,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         store = config.getoption("hil_store")
         from hil.reports.html_page import write_html_report  # matplotlib: only when asked
 
-        write_html_report(Path(html), results, Path(store) if store else None)
+        write_html_report(Path(html), results, store)  # a file or a postgresql:// URL
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -15,7 +15,11 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p = sub.add_parser(
         "report", help="an HTML report (plots, tables) of JSON reports or results stores"
     )
-    p.add_argument("sources", nargs="+", type=Path, help="JSON reports and/or results stores")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        help="JSON reports and/or results stores (SQLite files or postgresql:// URLs)",
+    )
     p.add_argument("--html", type=Path, required=True, metavar="OUT", help="the page to write")
     p.add_argument("--csv", type=Path, metavar="OUT", help="also the newest run's table as CSV")
     p.add_argument("--json", type=Path, metavar="OUT", help="... and as JSON")

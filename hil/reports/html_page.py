@@ -167,12 +167,15 @@ def write_exports(
         json_path.write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
 
-def write_html_report(path: Path, results: list[dict[str, Any]], store: Path | None = None) -> Path:
+def write_html_report(
+    path: Path, results: list[dict[str, Any]], store: Path | str | None = None
+) -> Path:
     """The report of a pytest session: its cases, and with a results store
     every stored run too (for the trends)."""
     from hil.reports.sources import load_sources
+    from hil.results.engines import is_postgres
 
-    if store is not None and store.is_file():
+    if store is not None and (is_postgres(store) or Path(store).is_file()):
         data = load_sources([store])
     else:
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")

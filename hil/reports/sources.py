@@ -11,6 +11,7 @@ from typing import Any
 
 from hil.errors import HilError
 from hil.reports.json_report import SCHEMA
+from hil.results.engines import describe, is_postgres, open_engine
 
 
 class ReportSourceError(HilError):
@@ -34,10 +35,22 @@ class ReportData:
         return [c for c in self.cases if c["run_id"] == runs[-1]] if runs else []
 
 
-def load_sources(paths: list[Path]) -> ReportData:
-    """JSON reports and/or results stores, in the order given."""
-    data = ReportData([str(p) for p in paths])
-    for path in paths:
+CASES_SQL = (
+    "SELECT x.run_id, x.time, x.instance, x.status, x.record "
+    "FROM results x JOIN runs r ON r.run_id = x.run_id "
+    "ORDER BY r.started, {run_order}, x.id"
+)
+
+
+def load_sources(locations: list[Path | str]) -> ReportData:
+    """JSON reports and/or results stores (SQLite files or postgresql://
+    URLs), in the order given."""
+    data = ReportData([describe(p) for p in locations])
+    for location in locations:
+        if is_postgres(location):
+            data.cases += _from_postgres(str(location))
+            continue
+        path = Path(location)
         if not path.is_file():
             raise ReportSourceError(f"report source {path} does not exist")
         if path.read_bytes()[:16] == b"SQLite format 3\x00":
@@ -65,15 +78,26 @@ def _from_store(path: Path) -> list[dict[str, Any]]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = conn.execute(
-                "SELECT x.run_id, x.time, x.instance, x.status, x.record "
-                "FROM results x JOIN runs r ON r.run_id = x.run_id "
-                "ORDER BY r.started, r.rowid, x.id"
-            ).fetchall()
+            rows = conn.execute(CASES_SQL.format(run_order="r.rowid")).fetchall()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise ReportSourceError(f"{path}: cannot read the results store: {exc}") from exc
+    return _cases(rows)
+
+
+def _from_postgres(url: str) -> list[dict[str, Any]]:
+    engine = open_engine(url)  # StoreError (a HilError) names the store
+    try:
+        rows = [tuple(r.values()) for r in engine.query(CASES_SQL)]
+    except engine.errors as exc:
+        raise ReportSourceError(f"{describe(url)}: cannot read the results store: {exc}") from exc
+    finally:
+        engine.close()
+    return _cases(rows)
+
+
+def _cases(rows: list[Any]) -> list[dict[str, Any]]:
     cases = []
     for run_id, time, instance, status, record in rows:
         case = json.loads(record) if record else {}

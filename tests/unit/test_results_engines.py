@@ -140,3 +140,16 @@ def test_a_store_from_a_newer_hil_is_refused(location: str) -> None:
 def test_an_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match=re.escape("results store postgresql://hil:***@127.0.0.1:1/x")):
         ResultStore("postgresql://hil:secret@127.0.0.1:1/x")
+
+
+def test_report_sources_read_either_engine(location: str) -> None:
+    """`hil report` and `--hil-html` trends read the store's records, oldest run first."""
+    from hil.reports.sources import load_sources
+
+    with ResultStore(location) as store:
+        add(store, make_row("run-01"))
+        add(store, make_row("run-02", instance="b300", status="mismatch"))
+    data = load_sources([location])
+    assert data.runs == ["run-01", "run-02"]
+    assert [(c["instance"], c["status"]) for c in data.latest] == [("b300", "mismatch")]
+    assert data.sources == [location]
