@@ -14,7 +14,6 @@ from hil.models import ModelFile
 from hil.references import IsolatedReference, ReferenceCrashed, TflmReference, make_references
 
 
-
 @pytest.fixture
 def model(models_dir: Path) -> ModelFile:
     return ModelFile(models_dir / "hello_world_int8.tflite")
