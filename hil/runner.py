@@ -26,7 +26,7 @@ from hil.measurements.counters import Measurement
 from hil.measurements.profile import Profile
 from hil.model_facts import ModelFacts, efficiency, model_facts
 from hil.models import ModelFile
-from hil.references import Reference, TflmReference, make_references
+from hil.references import Reference, make_references
 from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
 
 MAX_REPORTED_DIFFS = 5
@@ -396,7 +396,7 @@ def run_case(
         if on_vector:
             on_vector(n + 1, len(vectors))
     for ref in refs:
-        if isinstance(ref, TflmReference):
+        if ref.name == "tflm":
             result.tflm_arena = ref.arena_used_bytes()
     if meter is not None:
         vector = vectors[0][1]

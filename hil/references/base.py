@@ -28,3 +28,11 @@ class Reference(abc.ABC):
     @abc.abstractmethod
     def reset(self) -> None:
         """Put the model's state (variable tensors) back to its initial values."""
+
+    def arena_used_bytes(self) -> int | None:
+        """The reference's own arena use for this model, where it reports one."""
+        return None
+
+    def close(self) -> None:
+        """Release what the reference holds (a worker process, an interpreter)."""
+        return None
