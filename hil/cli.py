@@ -20,6 +20,8 @@ from hil.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
 from hil.errors import HilError
+from hil.paths import board_dirs
+from hil.project_cli import add_project_options, apply_project
 from hil.rack.cli import add_rack_parser
 from hil.reports.cli import add_report_parser
 from hil.results.baseline_cli import add_baseline_parser
@@ -39,7 +41,11 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     table = Table(title="hil boards")
     for column in ("board", "core", "backend now", "why"):
         table.add_column(column)
-    for board in list_boards():
+    boards = list_boards()
+    if not boards:
+        looked = ", ".join(str(d) for d in board_dirs())
+        raise HilError(f"no board files found (looked in {looked}); see docs/configuration.md")
+    for board in boards:
         try:
             res = resolve(board)
             table.add_row(board.name, board.core, f"{res.backend} {res.detail}", res.reason)
@@ -296,6 +302,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__)
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
+    add_project_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     boards = sub.add_parser("boards", help="list boards and the backend each would run on now")
@@ -308,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a model on a board and compare with the host")
     run.add_argument("model", help="a .tflite file")
-    run.add_argument("--board", required=True, help="board name or board file")
+    run.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
     run.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
     run.add_argument(
         "--vectors",
@@ -383,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="MLPerf Tiny's method: median of 5 runs of at least 10 s of inference",
     )
-    run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (s)")
+    run.add_argument("--timeout", type=float, default=None, help="per-request timeout (s)")
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     run.add_argument("--store", metavar="DB", help="add the result to a results store (SQLite)")
     cmp = sub.add_parser(
@@ -391,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("a", help="the baseline model (e.g. float)")
     cmp.add_argument("b", help="the variant (e.g. its int8 conversion)")
-    cmp.add_argument("--board", required=True)
+    cmp.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
     cmp.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
     cmp.add_argument("--vectors", type=int, default=100)
     cmp.add_argument("--seed", type=int, default=0)
@@ -418,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail if B's dequantized outputs stray more than X from A's",
     )
     cmp.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
-    cmp.add_argument("--timeout", type=float, default=10.0)
+    cmp.add_argument("--timeout", type=float, default=None)
     cmp.add_argument("--json", metavar="OUT")
     add_rack_parser(sub)
     add_results_parser(sub)
@@ -432,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
+        apply_project(args)  # [tool.hil] of the project around the current directory
         if hasattr(args, "handler"):  # hil rack, results, baseline, history, report
             return int(args.handler(args, console))
         if args.command == "probes":

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from hil import pytest_energy, pytest_nightly
+from hil import config as hil_config
+from hil import pytest_energy, pytest_nightly, pytest_project
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut, create_dut
@@ -76,9 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hil-timeout",
         type=float,
-        default=10.0,
+        default=None,
         metavar="SECONDS",
-        help="per-request timeout on the device link",
+        help="per-request timeout on the device link (default 10, or [tool.hil] timeout)",
     )
     group.addoption(
         "--hil-repeats",
@@ -103,11 +104,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     pytest_rack.add_options(group)
     pytest_nightly.add_options(group)
     pytest_energy.add_options(group)
+    pytest_project.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil: needs a board (--board)")
     config.addinivalue_line("markers", "hil_profile: collect a per-operator profile")
+    try:
+        pytest_project.configure(config)  # [tool.hil]: board folders, defaults
+    except HilError as exc:
+        raise pytest.UsageError(str(exc)) from exc
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
     resolutions = []
     try:
@@ -266,6 +272,7 @@ def check_model(
     config = request.config
 
     def check(case: ModelCase) -> CaseResult:
+        case = hil_config.resolve_case(case)  # relative paths: from the project root
         profile = bool(config.getoption("hil_profile")) or (
             request.node.get_closest_marker("hil_profile") is not None
         )

@@ -23,6 +23,6 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q --upgrade pip 'setuptools>=77'  # the e2e wheel build runs without isolation
 .venv/bin/python -m pip install -q -e '.[dev]'
 echo "setup: done ($(.venv/bin/python -c 'import hil; print("hil", hil.__version__)'))"

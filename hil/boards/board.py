@@ -11,7 +11,7 @@ from hil.boards.energy import EnergyParams, parse_energy
 from hil.boards.memory import MemoryMap, parse_memory
 from hil.boards.regression import RegressionThresholds, parse_regression
 from hil.errors import BoardFileError
-from hil.paths import boards_dir
+from hil.paths import board_dirs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,11 +88,26 @@ def load_board(name_or_path: str | Path) -> Board:
     """Load a board by name (from the boards directory) or by file path."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = boards_dir() / f"{name_or_path}.toml"
-        if not path.is_file():
+        found = find_board_file(str(name_or_path))
+        if found is None:
             known = ", ".join(b.name for b in list_boards()) or "none"
-            raise BoardFileError(f"no board named {name_or_path!r} (known boards: {known})")
+            looked = ", ".join(map(str, board_dirs()))
+            raise BoardFileError(
+                f"no board named {name_or_path!r} (known boards: {known}; looked in {looked})"
+            )
+        path = found
     return _parse(_read(path, ()), path)
+
+
+def find_board_file(name: str, skip: Path | None = None) -> Path | None:
+    """NAME.toml in the first board folder holding it (a project's folders
+    come before hil's, so a project board overrides a shipped one); SKIP
+    passes over one file, for a board that extends the one it overrides."""
+    for folder in board_dirs():
+        path = folder / f"{name}.toml"
+        if path.is_file() and (skip is None or path.resolve() != skip.resolve()):
+            return path
+    return None
 
 
 def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -111,8 +126,12 @@ def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(base, str):
         raise BoardFileError(f"{path}: extends: expected a board name, got {base!r}")
     base_path = path.parent / f"{base}.toml"
-    if not base_path.is_file():
-        raise BoardFileError(f"{path}: extends {base!r}, but {base_path} does not exist")
+    if not base_path.is_file() or base_path.resolve() == path.resolve():
+        # A project board may extend a shipped one, even the one it overrides.
+        found = find_board_file(base, skip=path)
+        if found is None:
+            raise BoardFileError(f"{path}: extends {base!r}, but {base_path} does not exist")
+        base_path = found
     return _overlay(_read(base_path, (*chain, path)), data)
 
 
@@ -208,5 +227,10 @@ def _eembc_images(
 
 
 def list_boards() -> list[Board]:
-    """Every board file in the boards directory, by name."""
-    return [load_board(p) for p in sorted(boards_dir().glob("*.toml"))]
+    """Every board in the board folders, by name; a project's board file
+    hides a shipped one of the same name."""
+    files: dict[str, Path] = {}
+    for folder in board_dirs():
+        for path in sorted(folder.glob("*.toml")):
+            files.setdefault(path.stem, path)
+    return [load_board(files[name]) for name in sorted(files)]

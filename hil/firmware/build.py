@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hil.boards.board import Board
 from hil.errors import BuildError, ToolMissingError
-from hil.paths import cache_dir, firmware_dir
+from hil.paths import cache_dir, firmware_dir, port_dirs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,9 +106,10 @@ def port_folders(board: Board) -> list[Path]:
     folders the port's port.toml lists under `uses` (e.g. cmsdk, systick, dwt),
     then the port's own folder."""
     ports = firmware_dir() / "ports"
-    port_dir = ports / board.port
-    if not port_dir.is_dir():
-        raise BuildError(f"board {board.name}: no firmware port {board.port!r} in {ports}")
+    port_dir = _find_port(board.port)
+    if port_dir is None:
+        looked = ", ".join(map(str, port_dirs()))
+        raise BuildError(f"board {board.name}: no firmware port {board.port!r} in {looked}")
     manifest = port_dir / "port.toml"
     uses: list[str] = []
     if manifest.is_file():
@@ -121,11 +122,21 @@ def port_folders(board: Board) -> list[Path]:
             raise BuildError(f"{manifest}: uses: expected a list of folder names")
     folders = [ports / "common"]
     for name in uses:
-        folder = ports / name
-        if name in ("common", board.port) or not folder.is_dir():
-            raise BuildError(f"{manifest}: uses: no shared port folder {name!r} in {ports}")
-        folders.append(folder)
+        shared = None if name in ("common", board.port) else _find_port(name)
+        if shared is None:
+            looked = ", ".join(map(str, port_dirs()))
+            raise BuildError(f"{manifest}: uses: no shared port folder {name!r} in {looked}")
+        folders.append(shared)
     return [*folders, port_dir]
+
+
+def _find_port(name: str) -> Path | None:
+    """The port folder NAME in the first port search folder holding it (a
+    project's ports come before hil's firmware/ports)."""
+    for folder in port_dirs():
+        if (folder / name).is_dir():
+            return folder / name
+    return None
 
 
 def _sources(board: Board) -> list[Path]:
@@ -163,6 +174,12 @@ def _inputs_digest(
         if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
+    for folder in port_folders(board):  # a project's own port lives outside the tree
+        if not folder.is_relative_to(root):
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
+                    h.update(str(path.relative_to(folder.parent)).encode())
+                    h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -223,7 +240,7 @@ def _compile(
     cflags: tuple[str, ...] = (),
 ) -> None:
     root = firmware_dir()
-    port_dir = root / "ports" / board.port
+    port_dir = port_folders(board)[-1]
     defines = [
         f'-DHIL_BOARD_NAME="{board.name}"',
         f'-DHIL_CORE_NAME="{board.core}"',

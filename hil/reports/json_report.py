@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hil import __version__
+from hil.config import current, project_revision
 from hil.paths import project_root
 
 SCHEMA = "hil-report/1"
@@ -34,7 +35,12 @@ def build_report(cases: list[dict[str, Any]], targets: list[str]) -> dict[str, A
         "schema": SCHEMA,
         "hil_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "git_revision": git_revision(),
+        "git_revision": git_revision(),  # hil's own, when it runs from a checkout
+        # the project hil tests: its root and git commit, beside hil's version
+        "project": {
+            "root": str(project.root) if (project := current()) else None,
+            "git_revision": project_revision(),
+        },
         "host": platform.node(),
         "targets": targets,
         "summary": {s: statuses.count(s) for s in sorted(set(statuses))},
