@@ -23,6 +23,9 @@ extern "C" {
 #ifndef HIL_TFLM_REVISION
 #error "HIL_TFLM_REVISION must name the TFLM tree the library was built from"
 #endif
+#ifndef HIL_TFLM_BUILD
+#error "HIL_TFLM_BUILD must name TFLM's build type and optimisation levels"
+#endif
 #ifndef HIL_TFLM_KERNELS
 #error "HIL_TFLM_KERNELS must name the kernel library (reference or cmsis-nn)"
 #endif
@@ -179,7 +182,7 @@ const char* hil_engine_name(void)
 
 const char* hil_engine_version(void)
 {
-    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS;
+    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS " " HIL_TFLM_BUILD;
 }
 
 void hil_engine_init(uint8_t* arena, uint32_t arena_bytes)

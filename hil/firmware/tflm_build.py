@@ -10,6 +10,7 @@ never run (it downloads)."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -55,6 +56,17 @@ COMMON_FLAGS = (
 )
 CXX_FLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
 C_FLAGS = ("-std=c17",)
+# TFLM's BUILD_TYPEs: "default" keeps every TFLITE_DCHECK (each tensor index
+# checked inside the reference kernels' inner loops, about 4.6x the
+# instructions of KWS on the M4); teams ship with NDEBUG. hil's default is
+# release_with_logs: NDEBUG, and TFLM's error messages kept for hil's reports.
+BUILD_TYPES = {
+    "release_with_logs": ("-DNDEBUG",),
+    "release": ("-DNDEBUG", "-DTF_LITE_STRIP_ERROR_STRINGS"),
+    "default": (),
+}
+BUILD_TYPE_ENV = "HIL_TFLM_BUILD_TYPE"
+DEFAULT_BUILD_TYPE = "release_with_logs"
 CORE_OPT = "-Os"  # TFLM's CORE_OPTIMIZATION_LEVEL (gcc)
 KERNEL_OPT = "-O2"  # KERNEL_ and THIRD_PARTY_KERNEL_OPTIMIZATION_LEVEL
 CMSIS_NN_DEFINES = ("-DCMSIS_NN", "-DARM_NN_ENABLE_F16=0", "-DARM_NN_ENABLE_F32=0")
@@ -91,6 +103,7 @@ class TflmLibrary:
     includes: tuple[str, ...]
     flags: tuple[str, ...]  # the C++ flags TFLM was compiled with, for the adapter
     seconds: float  # build time; 0 when taken from the cache
+    build: str = ""  # build type and optimisation levels, e.g. "release_with_logs -Os/-O2"
 
 
 def core_name(cpu_flags: Sequence[str]) -> str:
@@ -123,6 +136,14 @@ def includes(tree: Path, core: str) -> tuple[str, ...]:
     return tuple(f"-I{d}" for d in dirs)
 
 
+def build_type() -> tuple[str, tuple[str, ...]]:
+    name = os.environ.get(BUILD_TYPE_ENV) or DEFAULT_BUILD_TYPE
+    if name not in BUILD_TYPES:
+        known = ", ".join(BUILD_TYPES)
+        raise BuildError(f"{BUILD_TYPE_ENV}={name!r}: not a TFLM build type (known: {known})")
+    return name, BUILD_TYPES[name]
+
+
 def platform_flags(cpu_flags: Sequence[str], core: str) -> tuple[str, ...]:
     fpu = () if any(f.startswith("-mfpu=") for f in cpu_flags) else ("-mfpu=auto",)
     device = (
@@ -131,7 +152,7 @@ def platform_flags(cpu_flags: Sequence[str], core: str) -> tuple[str, ...]:
         f"-DARMC{core}",
         *(("-DARM_MODEL_USE_PMU_COUNTERS",) if core in ("M55", "M85") else ()),
     )
-    return (*cpu_flags, *fpu, *COMMON_FLAGS, *device)
+    return (*cpu_flags, *fpu, *COMMON_FLAGS, *build_type()[1], *device)
 
 
 _MAKE_LIST = re.compile(r"^(\w+)\s*:?\+?=\s*\\?\s*$")
@@ -257,9 +278,24 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# GCC 12 for MVE cores (M55) if-converts some float conversions into a
+# conditional VCVT inside an IT block, which the assembler rejects (seen in
+# resize_nearest_neighbor.cc under -DNDEBUG). Such a file, and only it, is
+# compiled again without that pass; every other file keeps TFLM's flags.
+_GCC_WORKAROUNDS = ((re.compile(r"Error: syntax error -- `vcvt\w*\."), "-fno-if-conversion2"),)
+
+
 def _compile_all(jobs: list[list[str]], what: str) -> None:
     def run(cmd: list[str]) -> tuple[list[str], subprocess.CompletedProcess[str]]:
-        return cmd, subprocess.run(cmd, capture_output=True, text=True)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        for pattern, flag in _GCC_WORKAROUNDS:
+            if result.returncode != 0 and pattern.search(result.stderr):
+                retry = [*cmd[:-4], flag, *cmd[-4:]]
+                result = subprocess.run(retry, capture_output=True, text=True)
+                if result.returncode == 0:
+                    print(f"hil: TFLM build: {cmd[-3]} needed {flag} (a GCC 12 bug)",
+                          file=sys.stderr)
+        return cmd, result
 
     with ThreadPoolExecutor(max_workers=JOBS) as pool:
         for cmd, result in pool.map(run, jobs):
@@ -315,8 +351,12 @@ def tflm_library(
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     lib_key = key(tuple(cpu_flags), kernels, cxx_flags, CORE_OPT, KERNEL_OPT)
-    archive = cache_dir() / "tflm" / "lib" / f"{core}-{kernels}-{lib_key}" / "libtflm.a"
-    library = TflmLibrary(archive, tree, revision, kernels, includes(tree, core), cxx_flags, 0.0)
+    folder = f"{core}-{kernels}-{build_type()[0]}-{lib_key}"
+    archive = cache_dir() / "tflm" / "lib" / folder / "libtflm.a"
+    build = f"{build_type()[0]} {CORE_OPT}/{KERNEL_OPT}"
+    library = TflmLibrary(
+        archive, tree, revision, kernels, includes(tree, core), cxx_flags, 0.0, build
+    )
     if archive.is_file():
         return library
     started = time.monotonic()
@@ -347,4 +387,4 @@ def tflm_library(
         shutil.rmtree(tmp.parent, ignore_errors=True)
     seconds = time.monotonic() - started
     print(f"hil: built TFLM ({core}, {kernels}) in {seconds:.1f} s: {archive}", file=sys.stderr)
-    return TflmLibrary(archive, tree, revision, kernels, library.includes, cxx_flags, seconds)
+    return dataclasses.replace(library, seconds=seconds)

@@ -108,6 +108,7 @@ def link_image(
     defines = (
         f'-DHIL_TFLM_REVISION="{library.revision}"',
         f'-DHIL_TFLM_KERNELS="{library.kernels}"',
+        f'-DHIL_TFLM_BUILD="{library.build}"',
     )
     flags = [f for f in library.flags if not f.startswith("-I")]
     _run(

@@ -24,7 +24,7 @@ CI_MODELS = (
     "hello_world_int8",
     "mlperf_tiny_kws_ds_cnn_int8",
     "mlperf_tiny_ic_resnet8_int8",
-    "mnist_lstm_int8",
+    "keyword_scrambled_8bit",
 )
 ALL_MODELS = (
     "hello_world_int8",
@@ -80,7 +80,7 @@ def check_bit_exact(dut: Dut, model: Path, vectors: int) -> None:
     assert result.matched("tflm") == vectors
     assert dut.hello.engine == "tflm"
     kernels = "cmsis-nn" if dut.engine_choice == "tflm-cmsis-nn" else "reference"
-    assert dut.hello.engine_version.split()[-1] == kernels
+    assert kernels in dut.hello.engine_version.split()
     counter = result.counter_summary()
     assert counter is not None and counter["kind"] == "instructions"
     print(
