@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""hil's engine on QEMU against TFLM's reference kernels: per shared model and
-board, instructions per inference (QEMU's deterministic count, warm-up excluded),
-load-and-prepare instructions, arena bytes, model bytes and firmware .text, each
-next to TFLM's figure (benchmarks/tflm_reference.toml) as a ratio.
+"""hil's engine, TFLM with its reference kernels and TFLM with CMSIS-NN, all
+measured in this one run on QEMU: per shared model and board, instructions per
+inference (QEMU's deterministic count under -icount, warm-up excluded),
+instructions to load and prepare the model, arena bytes and firmware .text,
+with each TFLM figure's ratio to hil's. The TFLM instruction counts the engine
+issue published for the same boards (benchmarks/tflm_reference.toml) are
+printed beside the measured ones; a difference of more than 5% is flagged.
 
     python benchmarks/engine.py [--boards corstone300 mps2-an386] [--models ...]
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomllib
@@ -25,11 +29,49 @@ from hil.dut import Dut  # noqa: E402
 from hil.runner import run_case  # noqa: E402
 
 MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
-REFERENCE = tomllib.loads((REPO / "benchmarks" / "tflm_reference.toml").read_text())
+PUBLISHED = tomllib.loads((REPO / "benchmarks" / "tflm_reference.toml").read_text())
+ENGINES = ("hil", "tflm", "tflm-cmsis-nn")
+DEFAULT_MODELS = (
+    "mlperf_tiny_kws_ds_cnn_int8",
+    "mlperf_tiny_vww_mobilenet_int8",
+    "mlperf_tiny_ic_resnet8_int8",
+    "mlperf_tiny_ad_autoencoder_int8",
+    "person_detect_int8",
+    "micro_speech_int8",
+    "hello_world_int8",
+)
 
 
-def ratio(ours: float | None, theirs: float | None) -> str:
-    return f"{ours / theirs:.2f}" if ours is not None and theirs else "n/a"
+@dataclass
+class Figures:
+    minstr: float | None
+    load_minstr: float | None
+    arena: int | None
+    text: int | None
+    exact: bool
+
+
+def measure(dut: Dut, model: Path) -> Figures:
+    case = ModelCase(model, vectors=1, seed=0, references=("tflm",))
+    result = run_case(dut, case, warmup=1, repeats=1)
+    counter = result.counter_summary()
+    return Figures(
+        minstr=counter["per_inference"]["min"] / 1e6 if counter else None,
+        load_minstr=result.load_cost.value / 1e6 if result.load_cost else None,
+        arena=result.loaded.arena_used,
+        text=result.footprint.text if result.footprint else None,
+        exact=result.passed,
+    )
+
+
+def ratio(value: float | None, base: float | None) -> str:
+    return f"{value / base:.2f}x" if value is not None and base else "n/a"
+
+
+def published(name: str, board: str, engine: str) -> float | None:
+    key = {"tflm": board, "tflm-cmsis-nn": f"{board} cmsis-nn"}.get(engine)
+    value = PUBLISHED.get(name, {}).get(key) if key else None
+    return float(value) if value is not None else None
 
 
 def main() -> int:
@@ -37,37 +79,39 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--boards", nargs="+", default=["corstone300", "mps2-an386"])
-    parser.add_argument("--models", nargs="+", default=list(REFERENCE))
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     args = parser.parse_args()
-    header = (
-        f"{'model':<32} {'board':<12} {'Minstr':>8} {'TFLM':>7} {'ratio':>6} "
-        f"{'load Minstr':>11} {'arena B':>9} {'TFLM B':>8} {'ratio':>6} "
-        f"{'model B':>9} {'.text B':>8}"
-    )
-    print(header)
-    failures = 0
+    figures: dict[tuple[str, str, str], Figures] = {}
     for board in args.boards:
-        with Dut(resolve(load_board(board), "qemu"), timeout=60.0) as dut:
-            for name in args.models:
-                ref = REFERENCE.get(name, {})
-                case = ModelCase(MODELS / f"{name}.tflite", vectors=1, seed=0, references=("tflm",))
-                result = run_case(dut, case, warmup=1, repeats=1)
-                if not result.passed:
-                    failures += 1
-                counter = result.counter_summary()
-                minstr = counter["per_inference"]["min"] / 1e6 if counter else None
-                load = result.load_cost.value / 1e6 if result.load_cost else None
-                arena = result.loaded.arena_used
-                text = result.footprint.text if result.footprint else None
-                tflm_minstr = ref.get(board)
-                print(
-                    f"{name:<32} {board:<12} {minstr or 0:>8.2f} {tflm_minstr or 0:>7.2f} "
-                    f"{ratio(minstr, tflm_minstr):>6} {load or 0:>11.3f} {arena or 0:>9,} "
-                    f"{ref.get('arena', 0):>8,} {ratio(arena, ref.get('arena')):>6} "
-                    f"{len(result.model.data):>9,} {text or 0:>8,}"
-                    + ("" if result.passed else "  OUTPUTS DIFFER FROM TFLM")
-                )
-    return 1 if failures else 0
+        for engine in args.engines:
+            with Dut(resolve(load_board(board), "qemu"), timeout=120.0, engine=engine) as dut:
+                for name in args.models:
+                    figures[(board, engine, name)] = measure(dut, MODELS / f"{name}.tflite")
+    print(
+        f"{'model':<32} {'board':<12} {'engine':<14} {'Minstr':>8} {'vs hil':>7} "
+        f"{'published':>9} {'load Minstr':>11} {'arena B':>9} {'vs hil':>7} {'.text B':>9} "
+        f"{'vs hil':>7}"
+    )
+    problems = 0
+    for (board, engine, name), f in figures.items():
+        hil = figures.get((board, "hil", name))
+        pub = published(name, board, engine)
+        notes = []
+        if not f.exact:
+            notes.append("OUTPUTS DIFFER FROM TFLM HOST")
+            problems += 1
+        if pub is not None and f.minstr is not None and abs(f.minstr / pub - 1) > 0.05:
+            notes.append(f"{(f.minstr / pub - 1) * 100:+.1f}% from published")
+        print(
+            f"{name:<32} {board:<12} {engine:<14} {f.minstr or 0:>8.3f} "
+            f"{ratio(f.minstr, hil.minstr if hil else None):>7} "
+            f"{pub if pub is not None else 'n/a':>9} {f.load_minstr or 0:>11.3f} "
+            f"{f.arena or 0:>9,} {ratio(f.arena, hil.arena if hil else None):>7} "
+            f"{f.text or 0:>9,} {ratio(f.text, hil.text if hil else None):>7}"
+            + (f"  {'; '.join(notes)}" if notes else "")
+        )
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

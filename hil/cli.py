@@ -19,6 +19,7 @@ from hil.cases import ModelCase
 from hil.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
+from hil.engine_cli import add_engine_arguments, engine_from_args
 from hil.errors import HilError
 from hil.paths import board_dirs
 from hil.project_cli import add_project_options, apply_project
@@ -164,10 +165,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cflags = tuple(shlex.split(args.cflags))
     except ValueError as exc:
         raise HilError(f"--cflags {args.cflags!r}: {exc}") from exc
+    engine = engine_from_args(args, resolution.board, console).engine
     meter = parse_meter_spec(args.meter).create() if args.meter else None
     plan = EnergyPlan(inferences=args.energy_inferences, mlperf=args.energy_mlperf)
     with (
-        create_dut(resolution, variant=args.firmware, timeout=args.timeout, cflags=cflags) as dut,
+        create_dut(
+            resolution, variant=args.firmware, timeout=args.timeout, cflags=cflags, engine=engine
+        ) as dut,
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
     ):
@@ -234,7 +238,8 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
 
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{resolution.describe()}[/bold]")
-    with create_dut(resolution, timeout=args.timeout) as dut:
+    engine = engine_from_args(args, resolution.board, console).engine
+    with create_dut(resolution, timeout=args.timeout, engine=engine) as dut:
         cmp = compare_models(
             dut,
             Path(args.a),
@@ -370,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="time each operator (one extra inference on the first vector)",
     )
     run.add_argument("--firmware", choices=("release", "test"), default="release")
+    add_engine_arguments(run)
     run.add_argument(
         "--cflags",
         default="",
@@ -398,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("a", help="the baseline model (e.g. float)")
     cmp.add_argument("b", help="the variant (e.g. its int8 conversion)")
+    add_engine_arguments(cmp)
     cmp.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
     cmp.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
     cmp.add_argument("--vectors", type=int, default=100)

@@ -51,8 +51,10 @@ class Dut:
         timeout: float = 10.0,
         route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
+        engine: str = "hil",
     ) -> None:
         self.resolution = resolution
+        self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
         self.variant = variant
         self.cflags = tuple(cflags)  # extra compiler flags for the image
@@ -66,7 +68,9 @@ class Dut:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        self.image = build_firmware(self.board, self.variant, cflags=self.cflags)
+        self.image = build_firmware(
+            self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+        )
         self.target = create_target(self.resolution, self.image, self.route)
         self._connect()
         return self
@@ -247,10 +251,13 @@ def create_dut(
     timeout: float = 10.0,
     route: LinkRoute | None = None,
     cflags: tuple[str, ...] = (),
+    engine: str = "hil",
 ) -> Dut | EembcDut:
     """The device for a resolved board, speaking the board's protocol."""
     if resolution.board.protocol == "eembc":
         from hil.eembc_dut import EembcDut
 
-        return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags)
-    return Dut(resolution, variant=variant, timeout=timeout, route=route, cflags=cflags)
+        return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
+    return Dut(
+        resolution, variant=variant, timeout=timeout, route=route, cflags=cflags, engine=engine
+    )

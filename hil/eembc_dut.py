@@ -49,9 +49,11 @@ class EembcDut:
         timeout: float = 10.0,
         route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
+        engine: str = "hil",
     ) -> None:
         self.resolution = resolution
         self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
+        self.engine_choice = engine  # the engine of hil's own EEMBC images
         self.board = resolution.board
         self.variant = "prebuilt" if self.board.eembc_images else "eembc"
         self.timeout = timeout
@@ -134,7 +136,9 @@ class EembcDut:
     def _image_for(self, model: ModelFile) -> FirmwareImage:
         images = self.board.eembc_images
         if not images:
-            return build_firmware(self.board, "eembc", model.path, cflags=self.cflags)
+            return build_firmware(
+                self.board, "eembc", model.path, cflags=self.cflags, engine=self.engine_choice
+            )
         key = _model_key(model, images)
         if key is None:
             raise BoardFileError(

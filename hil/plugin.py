@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hil import config as hil_config
-from hil import pytest_energy, pytest_nightly, pytest_project
+from hil import pytest_energy, pytest_engine, pytest_nightly, pytest_project
 from hil.boards import Resolution, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut, create_dut
@@ -105,6 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     pytest_nightly.add_options(group)
     pytest_energy.add_options(group)
     pytest_project.add_options(group)
+    pytest_engine.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
             resolutions.append(resolve(load_board(name), config.getoption("backend")))
         pytest_nightly.configure(config)
         pytest_energy.configure(config, rack=entries is not None)
+        pytest_engine.configure(config, resolutions)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESOLUTIONS] = resolutions
@@ -134,7 +136,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     rack = pytest_rack.header(config)
     boards = rack or [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
-    return boards + pytest_nightly.header(config) + pytest_energy.header(config)
+    return (
+        boards
+        + pytest_engine.header(config)
+        + pytest_nightly.header(config)
+        + pytest_energy.header(config)
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -241,6 +248,7 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
             timeout=config.getoption("hil_timeout"),
             route=entry.route if entry else None,
             cflags=pytest_nightly.cflags(config),
+            engine=pytest_engine.engine_for(config, board),
         )
         try:
             device.start()

@@ -26,3 +26,9 @@ def pg_server() -> Iterator[str]:
 
     with pg_cluster() as url:
         yield url
+
+
+# hil's own suite tests the harness on hil's engine unless a test asks for
+# another (tests/e2e/test_tflm_engine.py); children inherit the setting. A
+# user's default is TFLM with CMSIS-NN wherever a TFLM tree is found.
+os.environ.setdefault("HIL_ENGINE", "hil")

@@ -37,6 +37,7 @@ class Board:
     protocol: str = "hil"  # how hil talks to the firmware: its own protocol, or EEMBC's
     memory: MemoryMap | None = None  # [memory]: code and RAM regions of the part
     marker_pin: str = ""  # [firmware] marker_pin: the GPIO high during a timed window
+    engine: str = ""  # [firmware] engine: this board's default engine ("" = hil's choice)
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
@@ -196,12 +197,20 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         protocol=protocol,
         memory=parse_memory(top),
         marker_pin=firmware.get("marker_pin", str, ""),
+        engine=_engine(firmware.get("engine", str, ""), path),
         serial=dict(serial.data),
         regression=parse_regression(data.get("regression"), path),
         eembc_images=images,
         eembc_model_ids=model_ids,
         energy=parse_energy(top),
     )
+
+
+def _engine(name: str, path: Path) -> str:
+    known = ("hil", "tflm", "tflm-cmsis-nn")
+    if name and name not in known:
+        raise BoardFileError(f"{path}: firmware.engine: {name!r} is not one of {', '.join(known)}")
+    return name
 
 
 def _eembc_images(

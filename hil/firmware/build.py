@@ -20,6 +20,9 @@ from pathlib import Path
 
 from hil.boards.board import Board
 from hil.errors import BuildError, ToolMissingError
+from hil.firmware import tflm_firmware
+from hil.firmware.tflm_build import TflmLibrary, tflm_library
+from hil.firmware.tflm_firmware import check_engine
 from hil.paths import cache_dir, firmware_dir, port_dirs
 
 if sys.version_info >= (3, 11):
@@ -42,6 +45,7 @@ COMMON_FLAGS = (
 )
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 SOURCE_DIRS = ("common", "agent", "engine", "kernels", "app")
+HIL_ENGINE_DIRS = ("engine", "kernels")  # left out when TFLM is the engine
 VARIANT_DEFINES = {
     "release": (),
     "test": ("HIL_DEBUG_COMMANDS",),
@@ -88,6 +92,8 @@ class FirmwareImage:
     board: str
     variant: str
     model: Path | None = None  # linked into the image (the eembc variant)
+    engine: str = "hil"
+    tflm_build_seconds: float = 0.0  # time spent building TFLM for this image (0: cached)
 
 
 @cache
@@ -139,9 +145,11 @@ def _find_port(name: str) -> Path | None:
     return None
 
 
-def _sources(board: Board) -> list[Path]:
+def _sources(board: Board, engine: str = "hil") -> list[Path]:
     root = firmware_dir()
-    dirs = [root / d for d in SOURCE_DIRS] + port_folders(board)
+    # TFLM replaces hil's interpreter and kernels (firmware/tflm, C++).
+    names = [d for d in SOURCE_DIRS if engine == "hil" or d not in HIL_ENGINE_DIRS]
+    dirs = [root / d for d in names] + port_folders(board)
     return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
@@ -158,7 +166,11 @@ def check_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
 
 
 def _inputs_digest(
-    board: Board, variant: str, model: Path | None, cflags: tuple[str, ...] = ()
+    board: Board,
+    variant: str,
+    model: Path | None,
+    cflags: tuple[str, ...] = (),
+    tflm: TflmLibrary | None = None,
 ) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
@@ -170,6 +182,8 @@ def _inputs_digest(
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())
     if cflags:  # none: the same digest (and build id) as before extra flags existed
         h.update(repr(cflags).encode())
+    if tflm is not None:  # the library's path holds its own key (tree, core, flags)
+        h.update(repr((str(tflm.archive), tflm.kernels, tflm.revision)).encode())
     for path in sorted(root.rglob("*")):
         if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
             h.update(str(path.relative_to(root)).encode())
@@ -184,12 +198,19 @@ def _inputs_digest(
 
 
 def build_firmware(
-    board: Board, variant: str = "release", model: Path | None = None, cflags: Sequence[str] = ()
+    board: Board,
+    variant: str = "release",
+    model: Path | None = None,
+    cflags: Sequence[str] = (),
+    engine: str = "hil",
 ) -> FirmwareImage:
     """Return the cached image for (sources, board, variant, model, extra
-    flags), building it if needed. The eembc variant links `model` into the
-    image; `cflags` come after the common flags (so `-O0` overrides `-O2`)."""
+    flags, engine), building it if needed. The eembc variant links `model`
+    into the image; `cflags` come after the common flags (so `-O0` overrides
+    `-O2`). A TFLM engine builds (or reuses) its TFLM library first."""
     extra = check_cflags(cflags)
+    kernels = check_engine(engine)
+    tflm = tflm_library(board.cflags, kernels) if kernels is not None else None
     if variant not in VARIANT_DEFINES:
         known = ", ".join(VARIANT_DEFINES)
         raise BuildError(f"unknown firmware variant {variant!r} (known: {known})")
@@ -201,18 +222,20 @@ def build_firmware(
             raise BuildError(f"model to link into the image does not exist: {model}")
         if any(c in str(model) for c in '"\\\n'):
             raise BuildError(f"model path cannot be embedded by the assembler: {model}")
-    digest = _inputs_digest(board, variant, model, extra)
+    digest = _inputs_digest(board, variant, model, extra, tflm)
     build_id = digest[:16]
-    out_dir = cache_dir() / "firmware" / f"{board.name}-{variant}-{build_id}"
+    engine_part = "" if engine == "hil" else f"-{engine}"
+    out_dir = cache_dir() / "firmware" / f"{board.name}-{variant}{engine_part}-{build_id}"
     elf = out_dir / "firmware.elf"
+    seconds = tflm.seconds if tflm is not None else 0.0
     if elf.is_file():
-        return FirmwareImage(elf, build_id, board.name, variant, model)
+        return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the cache entry and rename into place, so parallel workers
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra)
+        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra, tflm)
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -222,7 +245,7 @@ def build_firmware(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return FirmwareImage(elf, build_id, board.name, variant, model)
+    return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds)
 
 
 def _embed(model: Path, out_dir: Path) -> Path:
@@ -238,6 +261,7 @@ def _compile(
     elf: Path,
     model: Path | None,
     cflags: tuple[str, ...] = (),
+    tflm: TflmLibrary | None = None,
 ) -> None:
     root = firmware_dir()
     port_dir = port_folders(board)[-1]
@@ -251,26 +275,34 @@ def _compile(
     ]
     include_dirs = (root / "include", root, *port_folders(board))
     includes = [f"-I{d}" for d in include_dirs]
-    cmd = [
-        GCC,
-        *board.cflags,
-        *COMMON_FLAGS,
-        *cflags,
-        *defines,
-        *includes,
-        *map(str, _sources(board)),
-        *([str(_embed(model, elf.parent))] if model is not None else []),
+    c_command = [GCC, *board.cflags, *COMMON_FLAGS, *cflags, *defines, *includes]
+    link = [
         *LINK_FLAGS,
         f"-L{root / 'ports' / 'common'}",
         f"-T{port_dir / 'link.ld'}",
         f"-Wl,-Map={elf.with_suffix('.map')}",
         "-lm",
-        "-o",
-        str(elf),
     ]
+    embedded = [_embed(model, elf.parent)] if model is not None else []
+    extra = f", extra flags {' '.join(cflags)}" if cflags else ""
+    if tflm is not None:
+        try:
+            tflm_firmware.link_image(
+                firmware=root,
+                library=tflm,
+                board_cflags=board.cflags,
+                c_command=c_command,
+                c_sources=[*_sources(board, "tflm"), *embedded],
+                link_flags=link,
+                elf=elf,
+            )
+        except BuildError as exc:
+            what = f"{variant}, TFLM {tflm.kernels}{extra}"
+            raise BuildError(f"firmware build for {board.name} ({what}): {exc}") from exc
+        return
+    cmd = [*c_command, *map(str, _sources(board)), *map(str, embedded), *link, "-o", str(elf)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        extra = f", extra flags {' '.join(cflags)}" if cflags else ""
         raise BuildError(
             f"firmware build for {board.name} ({variant}{extra}) failed:\n{result.stderr.strip()}"
         )

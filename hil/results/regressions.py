@@ -2,7 +2,8 @@
 or wrong. Shared by `pytest --baseline` (one row as each case finishes) and
 `hil results regressions|report` (a whole run).
 
-A row's baseline has the same key: backend, firmware variant, model (its
+A row's baseline has the same key: backend, engine (hil's, TFLM's reference
+kernels or CMSIS-NN; an engine's version may change), firmware variant, model (its
 sha256, else its name) and vector set (seed, count, input files); from the
 same instance, else (no history there) from another instance of the same
 board type. `last-green` takes the latest earlier row of that key whose case
@@ -34,12 +35,22 @@ def case_key(row: Row) -> tuple[Any, ...]:
     """What must match for two rows to be compared (the instance aside)."""
     return (
         row.get("backend"),
+        engine_kind(row.get("engine"), row.get("engine_version")),
         row.get("firmware_variant") or "",
         row.get("model_sha256") or row.get("model_name"),
         row.get("vector_seed"),
         row.get("vector_count"),
         json.dumps(row.get("vector_files") or []),
     )
+
+
+def engine_kind(engine: Any, version: Any = None) -> str:
+    """The engine a row ran on, without its version: "hil", or TFLM and its
+    kernel library (rows stored before engines had a choice were hil's)."""
+    words = f"{engine or 'hil'} {version or ''}".split()
+    if words[0] != "tflm":
+        return words[0]
+    return "tflm-cmsis-nn" if "cmsis-nn" in words[1:] else "tflm"
 
 
 @cache

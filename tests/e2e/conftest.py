@@ -13,10 +13,23 @@ from hil.dut import Dut
 from tests.e2e.helpers import BOARDS
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tflm_matrix: every shared model under both TFLM engines (run with -m)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.e2e)
+    # The full TFLM matrix takes long: it runs when asked for (-m tflm_matrix).
+    if "tflm_matrix" not in (config.getoption("markexpr") or ""):
+        kept = [i for i in items if i.get_closest_marker("tflm_matrix") is None]
+        dropped = [i for i in items if i.get_closest_marker("tflm_matrix") is not None]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
 
 
 @pytest.fixture

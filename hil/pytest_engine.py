@@ -1,0 +1,53 @@
+"""pytest options for the engine the firmware runs: `--hil-engine` and
+`--hil-tflm`, the choice per board made once at configure time (so a missing
+TFLM tree stops the session before anything builds) and shown in the header."""
+
+from __future__ import annotations
+
+import pytest
+
+from hil.boards.resolve import Resolution
+from hil.firmware import tflm_tree
+from hil.firmware.engine_choice import EngineChoice, choose_engine
+from hil.firmware.tflm_firmware import ENGINES
+
+CHOICES = pytest.StashKey[dict[str, EngineChoice]]()
+
+
+def add_options(group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--hil-engine",
+        choices=tuple(ENGINES),
+        default=None,
+        help="the engine in the firmware: hil's interpreter, TFLM with reference kernels, or "
+        "TFLM with CMSIS-NN (default: tflm-cmsis-nn when a TFLM tree is found, else hil)",
+    )
+    group.addoption(
+        "--hil-tflm",
+        metavar="PATH",
+        default=None,
+        help="TensorFlow Lite Micro tree to build from (else HIL_TFLM_DIR, [tool.hil] "
+        "tflm_dir, ../shared/third_party/tflite-micro)",
+    )
+
+
+def configure(config: pytest.Config, resolutions: list[Resolution]) -> None:
+    """Choose each board's engine; a HilError (e.g. no TFLM tree) propagates."""
+    tflm_tree.choose(config.getoption("hil_tflm"))
+    requested = config.getoption("hil_engine")
+    config.stash[CHOICES] = {
+        r.board.name: choose_engine(r.board, requested) for r in resolutions
+    }
+
+
+def engine_for(config: pytest.Config, resolution: Resolution) -> str:
+    choice = config.stash.get(CHOICES, {}).get(resolution.board.name)
+    return choice.engine if choice is not None else choose_engine(resolution.board).engine
+
+
+def header(config: pytest.Config) -> list[str]:
+    choices = config.stash.get(CHOICES, {})
+    lines = {f"hil: engine {c.describe()}" for c in choices.values()}
+    if len(lines) <= 1:
+        return sorted(lines)
+    return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()]
