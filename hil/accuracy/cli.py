@@ -181,7 +181,7 @@ def cmd_variants(args: argparse.Namespace, console: Console) -> int:
         table.add_column(label)
     for row in rows:
         table.add_row(*(cell(row, key) for key, _ in COLUMNS))
-    console.print(table)
+    console.print(table, width=max(console.width, 180))
     verdicts: list[Verdict] = []
     for n, row in enumerate(rows):
         verdicts += judge(row, budgets, baseline=n == 0)

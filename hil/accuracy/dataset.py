@@ -44,6 +44,7 @@ class Dataset:
     num_classes: int
     class_names: list[str] = field(default_factory=list)
     shard: tuple[int, int] = (1, 1)  # k of n
+    whole_fingerprint: str = ""  # of the dataset a shard was taken from
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -77,6 +78,7 @@ class Dataset:
             self.num_classes,
             self.class_names,
             (k, n),
+            self.fingerprint(),
         )
 
 

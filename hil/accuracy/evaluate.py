@@ -110,7 +110,7 @@ class Evaluation:
             "model": str(self.model.path),
             "model_sha256": self.model.sha256,
             "dataset": self.dataset.source,
-            "dataset_fingerprint": self.dataset.fingerprint(),
+            "dataset_fingerprint": self.dataset.whole_fingerprint or self.dataset.fingerprint(),
             "shard": list(self.dataset.shard),
             "task": self.task,
             "samples": len(self.indices),
@@ -236,3 +236,47 @@ def merge(parts: Sequence[Evaluation]) -> Evaluation:
         case=None,
         unavailable=first.unavailable,
     )
+
+
+def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the JSON records (`Evaluation.to_dict`) of the shards of one
+    evaluation, e.g. from several boards or xdist workers: the figures are
+    computed again over the union of their samples."""
+    if not records:
+        raise HilError("nothing to merge")
+    first = records[0]
+    for r in records[1:]:
+        for key in ("model_sha256", "dataset_fingerprint", "task"):
+            if r.get(key) != first.get(key):
+                raise HilError(f"cannot merge shards with different {key}: "
+                               f"{first.get(key)} vs {r.get(key)}")
+    sources = [k for k in first["per_sample"] if k not in ("index", "label")]
+    index = [i for r in records for i in r["per_sample"]["index"]]
+    if len(set(index)) != len(index):
+        raise HilError("shards overlap: a sample was evaluated twice")
+    order = np.argsort(index, kind="stable")
+    labels = np.array([v for r in records for v in r["per_sample"]["label"]])[order]
+    scores = {
+        s: np.array([v for r in records for v in r["per_sample"][s]])[order] for s in sources
+    }
+    top_k = tuple(int(k) for k in first["figures"]["device"].get("top_k", {"1": 0}))
+    num_classes = len(first["figures"]["device"].get("per_class", {})) or 2
+
+    def figures(source: str) -> dict[str, Any]:
+        if first["task"] == "anomaly":
+            return anomaly_figures(scores[source], labels)
+        return classification_figures(scores[source], labels, num_classes, top_k)
+
+    return {
+        "model_sha256": first["model_sha256"],
+        "dataset_fingerprint": first["dataset_fingerprint"],
+        "task": first["task"],
+        "samples": len(index),
+        "shards": [r["shard"] for r in records],
+        "figures": {s: figures(s) for s in sources},
+        "per_sample": {
+            "index": [index[i] for i in order],
+            "label": labels.tolist(),
+            **{s: v.tolist() for s, v in scores.items()},
+        },
+    }

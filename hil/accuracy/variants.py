@@ -80,6 +80,9 @@ def variants_table(evaluations: Sequence[Evaluation], clock_hz: int | None) -> l
 
 
 def cell(row: dict[str, Any], key: str) -> str:
+    if key == "counter":
+        kind = row.get("counter_kind")
+        return f"{row['counter_median']:,.0f} {kind}" if kind else "n/a"
     v = row.get(key)
     if v is None:
         return "n/a"
@@ -89,9 +92,6 @@ def cell(row: dict[str, Any], key: str) -> str:
         return f"{v:.2%}" if row["accuracy_metric"] == "top-1" else f"AUC {v:.4f}"
     if key == "accuracy_drop_points":
         return f"{v:+.2f}"
-    if key == "counter":
-        return f"{row['counter_median']:,.0f} {row['counter_kind']}" if row.get(
-            "counter_kind") else "n/a"
     if key == "energy_uj":
         return f"{v:.3f}" + (" (modeled)" if row.get("energy_modeled") else " (measured)")
     if key == "device_vs_tflm":
