@@ -9,7 +9,9 @@ from typing import Any
 
 from hil.errors import HilError
 
-SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+SIZE_UNITS: dict[str, float] = {
+    "": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
+}
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 ENERGY_UNITS = {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9}
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -20,6 +21,7 @@ from hil.accuracy.variants import COLUMNS, cell, variants_table
 from hil.boards import load_board, resolve
 from hil.dut import create_dut
 from hil.errors import HilError
+from hil.models import ModelFile
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -49,6 +51,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
     p.add_argument("--timeout", type=float, default=None)
     p.add_argument("--json", metavar="OUT", help="write every figure as JSON")
+    p.add_argument("--store", metavar="DB", help="keep the evaluation in a results store, "
+                   "a row per chunk of samples")
 
 
 def _budget_options(p: argparse.ArgumentParser) -> None:
@@ -65,6 +69,10 @@ def add_accuracy_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     ev = sub.add_parser("eval", help="accuracy of a model on a labelled dataset, on the device")
     ev.add_argument("model", help="a .tflite file")
     _common(ev)
+    ev.add_argument("--resume", action="store_true",
+                    help="take the chunks an interrupted evaluation left in --store")
+    ev.add_argument("--chunk", type=int, default=60, metavar="N",
+                    help="samples per stored row (default 60)")
     ev.set_defaults(handler=cmd_eval)
     var = sub.add_parser(
         "variants", help="variants of a model side by side on a labelled dataset, with budgets"
@@ -95,19 +103,59 @@ def _run_all(args: argparse.Namespace, models: list[str], console: Console) -> t
     console.print(f"[bold]{resolution.describe()}[/bold]")
     kwargs: dict[str, Any] = {} if args.timeout is None else {"timeout": args.timeout}
     out = []
+    options: dict[str, Any] = {"task": args.task, "top_k": args.top_k,
+                               "input_scale": args.input_scale,
+                               "litert_resolver": args.litert_resolver}
     with create_dut(resolution, **kwargs) as dut, Progress(console=console,
                                                           transient=True) as progress:
         for model in models:
             task = progress.add_task(f"{Path(model).stem}", total=len(ds))
+
             def update(n: int, total: int, t: Any = task) -> None:
                 progress.update(t, completed=n, total=total)
 
-            out.append(
-                evaluate(dut, Path(model), ds, task=args.task, top_k=args.top_k,
-                         input_scale=args.input_scale, litert_resolver=args.litert_resolver,
-                         on_progress=update)
-            )
+            if getattr(args, "store", None) and len(models) == 1:
+                out.append(_stored(args, dut, Path(model), ds, update, options, console))
+            else:
+                out.append(evaluate(dut, Path(model), ds, on_progress=update, **options))
+        if getattr(args, "store", None) and len(models) > 1:  # the variants, a row each
+            from hil.accuracy.resume import store_evaluation
+            from hil.results.recorder import Recorder
+
+            recorder = Recorder(args.store)
+            try:
+                recorder.expect(len(out))
+                for ev in out:
+                    store_evaluation(recorder, ev, dut, f"hil variants on {ds.name}")
+                recorder.finish_run()
+            finally:
+                recorder.close()
+            console.print(f"variants stored in {args.store} (run {recorder.run.run_id})")
     return out, resolution
+
+
+def _stored(args: argparse.Namespace, dut: Any, model: Path, ds: Dataset,
+            update: Any, options: dict[str, Any], console: Console) -> Evaluation:
+    from hil.accuracy.resume import evaluate_resumable
+    from hil.results.recorder import Recorder
+
+    recorder = Recorder(args.store)
+    try:
+        record, reused = evaluate_resumable(dut, model, ds, recorder,
+                                            resume=getattr(args, "resume", False),
+                                            chunk=getattr(args, "chunk", 60),
+                                            on_progress=update, **options)
+    finally:
+        recorder.close()
+    if reused:
+        console.print(f"resumed: {reused} of {len(ds)} samples from {args.store}")
+    console.print(f"evaluation stored in {args.store} (run {recorder.run.run_id})")
+    per = record["per_sample"]
+    sources = [k for k in per if k not in ("index", "label")]
+    ev = Evaluation(ModelFile(model), ds, record["task"], tuple(args.top_k), per["index"],
+                    np.array(per["label"]), {s: np.array(per[s]) for s in sources})
+    ev.stored_bit_exact = record["outputs_bit_exact"]
+    return ev
 
 
 def _figure_table(ev: Evaluation) -> Table:
@@ -135,6 +183,8 @@ def _device_differs(evs: list[Evaluation], console: Console) -> list[str]:
         diff = ev.disagreements("tflm") if "tflm" in ev.scores else []
         if diff:
             out.append(f"{ev.model.name}: device and TFLM host differ on samples {diff[:10]}")
+        if not ev.stored_bit_exact:
+            out.append(f"{ev.model.name}: device outputs differ from the host's (see the store)")
         if ev.case is not None and not ev.case.passed:
             out.append(f"{ev.model.name}: device outputs differ from the host's\n"
                        + ev.case.failure_report())

@@ -80,6 +80,7 @@ class Evaluation:
     scores: dict[str, np.ndarray]  # source -> [samples, classes] (or [samples] for anomaly)
     case: CaseResult | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
+    stored_bit_exact: bool = True  # every stored chunk's outputs matched the host bit for bit
 
     def predictions(self, source: str) -> np.ndarray:
         return np.argmax(self.scores[source], axis=1)

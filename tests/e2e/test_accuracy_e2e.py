@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +182,46 @@ def test_shards_on_two_boards_under_xdist_match_one_board(
     assert merged["samples"] == whole["samples"] == 360
     assert merged["figures"] == whole["figures"]
     assert merged["per_sample"] == whole["per_sample"]
+
+
+def test_interrupted_evaluation_resumes_from_the_store(models_dir: Path, tmp_path: Path) -> None:
+    import signal
+
+    from hil.results.store import ResultStore
+    from tests.e2e.helpers import child_env
+
+    db = tmp_path / "acc.db"
+    args = [*HIL, "eval", str(models_dir / "digits_cnn_small_int8.tflite"), "--dataset",
+            str(digits(models_dir)), "--board", "corstone300", "--shard", "1/4", "--store",
+            str(db), "--chunk", "3"]
+    child = subprocess.Popen(args, cwd=REPO, env=child_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        rows: list[dict] = []
+        for _ in range(3000):  # the first chunk of 3 samples lands, then Ctrl-C
+            if child.poll() is not None:
+                break
+            if db.exists():
+                with ResultStore(db) as store:
+                    rows = store.rows()
+                if rows:
+                    child.send_signal(signal.SIGINT)
+                    break
+            time.sleep(0.02)
+        output = child.communicate(timeout=120)[0]
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert rows and child.returncode == 130, output
+    with ResultStore(db) as store:
+        stored = len(store.rows())
+    assert 1 <= stored < 30  # 90 samples are 30 chunks: it stopped part way
+    out = tmp_path / "resumed.json"
+    resumed = run_child([*args, "--resume", "--json", str(out)], cwd=REPO)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"resumed: {3 * stored} of 90 samples" in resumed.stdout
+    fresh_json = tmp_path / "fresh.json"
+    fresh = run_child([*args[:-4], "--json", str(fresh_json)], cwd=REPO)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    a, b = json.loads(out.read_text()), json.loads(fresh_json.read_text())
+    assert a["figures"] == b["figures"] and a["per_sample"] == b["per_sample"]
