@@ -29,6 +29,10 @@ class ModelCase:
     sequence_length: int = 1
     references: tuple[str, ...] = ("tflm", "litert")
     tolerances: dict[str, Tolerance] = field(default_factory=dict, hash=False)
+    #: A labelled dataset for the `check_accuracy` / `check_variants` fixtures
+    #: (docs/accuracy.md), and budgets such as {"max_accuracy_drop": "2%"}.
+    dataset: Path | str | None = None
+    budgets: dict[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", Path(self.model))

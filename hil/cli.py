@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from hil import __version__
+from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import create_dut
@@ -439,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_baseline_parser(sub)
     add_history_parser(sub)
     add_report_parser(sub)
+    add_accuracy_parsers(sub)  # hil eval, hil variants
     return parser
 
 

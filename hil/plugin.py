@@ -19,6 +19,7 @@ from hil.dut import Dut, create_dut
 from hil.eembc_dut import EembcDut
 from hil.energy.meter import Meter
 from hil.errors import HilError
+from hil.pytest_accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
 from hil.rack import pytest_rack
 from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
