@@ -19,10 +19,11 @@ from functools import cache
 from pathlib import Path
 
 from hil.boards.board import Board
-from hil.errors import BuildError, ToolMissingError
+from hil.errors import BuildError
 from hil.firmware import tflm_firmware
 from hil.firmware.tflm_build import TflmLibrary, tflm_library
 from hil.firmware.tflm_firmware import check_engine
+from hil.firmware.toolchain import C_PACKAGES, GCC, compiler_version
 from hil.paths import cache_dir, firmware_dir, port_dirs
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-GCC = "arm-none-eabi-gcc"
 COMMON_FLAGS = (
     "-std=c11",
     "-Wall",
@@ -97,16 +97,6 @@ class FirmwareImage:
 
 
 @cache
-def _compiler_version() -> str:
-    if shutil.which(GCC) is None:
-        raise ToolMissingError(
-            f"{GCC} not found on PATH; install it with "
-            "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi`"
-        )
-    out = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()[0]
-
-
 def port_folders(board: Board) -> list[Path]:
     """The board's port folders in include order: ports/common, the shared
     folders the port's port.toml lists under `uses` (e.g. cmsdk, systick, dwt),
@@ -176,7 +166,7 @@ def _inputs_digest(
     h = hashlib.sha256()
     if model is not None:
         h.update(model.read_bytes())
-    h.update(_compiler_version().encode())
+    h.update(compiler_version([GCC], C_PACKAGES).encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr(marker_defines(board)).encode())
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())

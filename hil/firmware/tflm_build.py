@@ -27,14 +27,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from hil.errors import BuildError, ToolMissingError
+from hil.errors import BuildError
 from hil.firmware.tflm_tree import DOWNLOADS as TFLM_DOWNLOADS
 from hil.firmware.tflm_tree import tflm_tree
+from hil.firmware.toolchain import AR, CXX_PACKAGES, GCC, GXX, compiler_version
 from hil.paths import cache_dir
 
-GXX = "arm-none-eabi-g++"
-GCC = "arm-none-eabi-gcc"
-AR = "arm-none-eabi-ar"
 KERNEL_LIBRARIES = ("reference", "cmsis-nn")
 JOBS = 2  # the build machine has two cores shared with others
 
@@ -241,17 +239,6 @@ def cmsis_nn_sources(tree: Path) -> list[str]:
 
 
 @cache
-def _compiler_version() -> str:
-    for tool in (GXX, AR):
-        if shutil.which(tool) is None:
-            raise ToolMissingError(
-                f"{tool} not found on PATH; install it with `apt-get install gcc-arm-none-eabi "
-                "libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib`"
-            )
-    out = subprocess.run([GXX, "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()[0]
-
-
 def tree_digest(tree: Path) -> str:
     """The names, sizes and mtimes of every file the build reads: a tree
     changed in any way gets new libraries, an unchanged one is never rebuilt."""
@@ -347,7 +334,8 @@ def tflm_library(
     cxx_flags = (*base, *defines)
 
     def key(*parts: object) -> str:
-        text = repr((_compiler_version(), revision, CXX_FLAGS, C_FLAGS, *parts))
+        compiler = compiler_version([GXX, AR], CXX_PACKAGES)
+        text = repr((compiler, revision, CXX_FLAGS, C_FLAGS, *parts))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     lib_key = key(tuple(cpu_flags), kernels, cxx_flags, CORE_OPT, KERNEL_OPT)

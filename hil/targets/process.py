@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
+import shutil
 import subprocess
 import sys
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-PR_SET_PDEATHSIG = 1
 
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _die_with_parent_prefix() -> list[str]:
     # Linux delivers SIGKILL to the child when its parent dies, even by SIGKILL.
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The death signal is set by util-linux's setpriv, which then execs the
+    # command: a Python preexec_fn would run Python in a forked copy of a
+    # process that has other threads (gRPC's, labgrid's), which can crash the
+    # child before exec.
+    if not sys.platform.startswith("linux"):
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
 
 
 class ChildProcess:
@@ -31,12 +33,11 @@ class ChildProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            self.argv,
+            _die_with_parent_prefix() + self.argv,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
         )
         self._finalizer = weakref.finalize(self, _kill, self.proc, self._log)
 

@@ -190,20 +190,30 @@ def test_a_place_taken_mid_run_fails_the_case_with_the_reason(lab: Setup, tmp_pa
     assert lab.reservations() == []
 
 
+def _queue_behind(lab: Setup, tmp_path: Path) -> subprocess.Popen[str]:
+    """Starts the example suite while the place is held; returns once its
+    reservation is queued behind the holder's."""
+    waiter = subprocess.Popen(
+        pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
+                    "--hil-lock-timeout=60", "-q"),
+        cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(lab.reservations()) < 2:
+        if waiter.poll() is not None or time.monotonic() > deadline:
+            waiter.kill()
+            out, _ = waiter.communicate(timeout=30)
+            raise AssertionError(f"the second session never queued a reservation:\n{out}")
+        time.sleep(0.2)
+    return waiter
+
+
 def test_a_second_session_waits_for_the_place_then_runs(lab: Setup, tmp_path: Path) -> None:
     holder = Farm(lab.farm.address)
     holder.connect()
     try:
         holder.reserve(TAGS, timeout=5)
-        waiter = subprocess.Popen(
-            pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
-                        "--hil-lock-timeout=60", "-q"),
-            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        deadline = time.monotonic() + 30
-        while len(lab.reservations()) < 2:  # the waiter's reservation is queued
-            assert time.monotonic() < deadline and waiter.poll() is None
-            time.sleep(0.2)
+        waiter = _queue_behind(lab, tmp_path)
     finally:
         holder.close()
     out, _ = waiter.communicate(timeout=90)
@@ -217,15 +227,7 @@ def test_ctrl_c_releases_the_place(lab: Setup, tmp_path: Path) -> None:
     holder.connect()
     try:
         holder.reserve(TAGS, timeout=5)
-        waiter = subprocess.Popen(
-            pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
-                        "--hil-lock-timeout=60", "-q"),
-            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        deadline = time.monotonic() + 30
-        while len(lab.reservations()) < 2:
-            assert time.monotonic() < deadline and waiter.poll() is None
-            time.sleep(0.2)
+        waiter = _queue_behind(lab, tmp_path)
         waiter.send_signal(signal.SIGINT)
         out, _ = waiter.communicate(timeout=30)
         assert waiter.returncode != 0
