@@ -15,7 +15,6 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from hil.boards.board import Board
@@ -96,7 +95,6 @@ class FirmwareImage:
     tflm_build_seconds: float = 0.0  # time spent building TFLM for this image (0: cached)
 
 
-@cache
 def port_folders(board: Board) -> list[Path]:
     """The board's port folders in include order: ports/common, the shared
     folders the port's port.toml lists under `uses` (e.g. cmsdk, systick, dwt),
@@ -166,7 +164,7 @@ def _inputs_digest(
     h = hashlib.sha256()
     if model is not None:
         h.update(model.read_bytes())
-    h.update(compiler_version([GCC], C_PACKAGES).encode())
+    h.update(compiler_version((GCC,), C_PACKAGES).encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr(marker_defines(board)).encode())
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())

@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from hil.errors import BuildError
@@ -238,7 +237,6 @@ def cmsis_nn_sources(tree: Path) -> list[str]:
     )
 
 
-@cache
 def tree_digest(tree: Path) -> str:
     """The names, sizes and mtimes of every file the build reads: a tree
     changed in any way gets new libraries, an unchanged one is never rebuilt."""
@@ -334,7 +332,7 @@ def tflm_library(
     cxx_flags = (*base, *defines)
 
     def key(*parts: object) -> str:
-        compiler = compiler_version([GXX, AR], CXX_PACKAGES)
+        compiler = compiler_version((GXX, AR), CXX_PACKAGES)
         text = repr((compiler, revision, CXX_FLAGS, C_FLAGS, *parts))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

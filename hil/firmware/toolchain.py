@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from functools import cache
 
 from hil.errors import ToolMissingError
 
@@ -16,9 +16,11 @@ C_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi"
 CXX_PACKAGES = f"{C_PACKAGES} libstdc++-arm-none-eabi-dev libstdc++-arm-none-eabi-newlib"
 
 
-def compiler_version(tools: Sequence[str], packages: str) -> str:
+@cache
+def compiler_version(tools: tuple[str, ...], packages: str) -> str:
     """The first line of the compiler's --version (part of every build key);
-    the first of `tools` is the compiler, all of them must be on PATH."""
+    the first of `tools` is the compiler, all of them must be on PATH.
+Cached: it runs once per process."""
     for tool in tools:
         if shutil.which(tool) is None:
             raise ToolMissingError(

@@ -10,6 +10,7 @@ import pytest
 from hil.boards import load_board
 from hil.errors import BuildError, ToolMissingError
 from hil.firmware import build
+from hil.firmware.toolchain import compiler_version
 from tests.e2e.helpers import REPO
 
 
@@ -54,12 +55,12 @@ def test_missing_compiler_says_how_to_install(
     firmware_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    build._compiler_version.cache_clear()
+    compiler_version.cache_clear()
     try:
         with pytest.raises(ToolMissingError, match="apt-get install gcc-arm-none-eabi"):
             build.build_firmware(load_board("corstone300"))
     finally:
-        build._compiler_version.cache_clear()
+        compiler_version.cache_clear()
 
 
 def test_unknown_variant_is_refused() -> None:

@@ -11,12 +11,12 @@ from hil.firmware.toolchain import AR, CXX_PACKAGES, GXX, compiler_version
 def test_a_missing_tool_is_named_with_its_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ToolMissingError) as info:
-        compiler_version([GXX, AR], CXX_PACKAGES)
+        compiler_version((GXX, AR), CXX_PACKAGES)
     assert str(info.value) == (
         f"{GXX} not found on PATH; install it with `apt-get install {CXX_PACKAGES}`"
     )
 
 
 def test_the_version_is_the_compilers_first_line() -> None:
-    version = compiler_version([GXX, AR], CXX_PACKAGES)
+    version = compiler_version((GXX, AR), CXX_PACKAGES)
     assert version.startswith("arm-none-eabi-g++") and "\n" not in version
