@@ -21,6 +21,8 @@ MIN_CHUNK = 16
 # chunks in a row double it again.
 SHRINK_AFTER_ATTEMPTS = 2
 GROW_AFTER_CLEAN = 4
+# A transfer chunk damaged this many times is given up and resent halved.
+SHRINK_AFTER_DAMAGE = 4
 
 
 def backoff_delay(failures: int, cap: float = BACKOFF_CAP_S) -> float:
@@ -53,6 +55,10 @@ class ChunkSizer:
         """The device's frame size is known (again)."""
         self.largest = max(1, largest)
         self.size = min(self.size, self.largest) if self.size else self.largest
+
+    @property
+    def can_shrink(self) -> bool:
+        return self.size > min(MIN_CHUNK, self.largest)
 
     def record(self, attempts: int) -> None:
         """One chunk went through after `attempts` sends."""

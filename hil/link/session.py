@@ -38,7 +38,7 @@ from hil.link.protocol import (
     Status,
     TensorSpec,
 )
-from hil.link.recovery import ChunkSizer, backoff_delay, needs_resync
+from hil.link.recovery import SHRINK_AFTER_DAMAGE, ChunkSizer, backoff_delay, needs_resync
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ RESYNC_DRAIN_MAX_S = 0.25
 # Every request may be resent: the device answers a repeat of the request it
 # handled last (same seq, type and CRC) from its saved response, without
 # executing it again (docs/protocol.md, "Retries").
+
+
+class _TooBig(Exception):
+    """A transfer chunk keeps being damaged: send it in smaller pieces."""
 
 
 @dataclass
@@ -154,8 +158,11 @@ class Session:
         *,
         timeout: float | None = None,
         accept: Callable[[Frame], bool] | None = None,
+        shrinkable: bool = False,
     ) -> bytes:
         """Send a request and return the payload of its (intact) response.
+        With `shrinkable`, repeated damage raises _TooBig early, so that the
+        transfer can resend its chunk in smaller pieces.
 
         A silent device is given 1 + `retries` waits of `timeout` each; a noisy
         link (damaged answers, NAKs) is given `patience` seconds in all, with
@@ -196,6 +203,9 @@ class Session:
                 raise DeviceHangError(
                     command.name, limit, attempts, now - start, silent, damaged
                 )
+            if shrinkable and damaged > SHRINK_AFTER_DAMAGE:
+                self.last_attempts = attempts
+                raise _TooBig
             if needs_resync(streak):
                 self._resync()
 
@@ -315,6 +325,20 @@ class Session:
             self.chunks = ChunkSizer(self.chunk_bytes)
         return self.chunks
 
+    def _transfer(self, command: Command, payload: Callable[[int], bytes]) -> bytes:
+        """One transfer request whose payload is built for the current chunk
+        size; a chunk that keeps being damaged is resent smaller (transfers are
+        addressed by offset, so that is harmless)."""
+        sizer = self._chunk()
+        while True:
+            try:
+                reply = self.request(command, payload(sizer.size), shrinkable=sizer.can_shrink)
+            except _TooBig:
+                self._chunk_sent(sizer)
+                continue
+            self._chunk_sent(sizer)
+            return reply
+
     def _chunk_sent(self, sizer: ChunkSizer) -> None:
         """Adapt the chunk size to how the last transfer request went."""
         shrinks, grows = sizer.shrinks, sizer.grows
@@ -328,12 +352,16 @@ class Session:
         crc = zlib.crc32(model)
         self.loaded = None  # MODEL_BEGIN unloads, whatever follows
         self.request(Command.MODEL_BEGIN, struct.pack("<II", len(model), crc))
-        sizer = self._chunk()
         offset = 0
         while offset < len(model):
-            chunk = model[offset : offset + sizer.size]
-            got = self._u32(self.request(Command.MODEL_CHUNK, struct.pack("<I", offset) + chunk))
-            self._chunk_sent(sizer)
+            sent: list[bytes] = []
+
+            def payload(size: int, offset: int = offset, sent: list[bytes] = sent) -> bytes:
+                sent.append(model[offset : offset + size])
+                return struct.pack("<I", offset) + sent[-1]
+
+            got = self._u32(self._transfer(Command.MODEL_CHUNK, payload))
+            chunk = sent[-1]
             if got < offset + len(chunk):
                 raise LinkError(
                     f"model upload: device holds {got} bytes, expected {offset + len(chunk)}"
@@ -367,13 +395,16 @@ class Session:
             raise LinkError(str(exc)) from exc
 
     def set_input(self, index: int, data: bytes) -> None:
-        sizer = self._chunk()
         offset = 0
         while True:
-            chunk = data[offset : offset + sizer.size]
-            header = struct.pack("<BBHI", index, 0, 0, offset)
-            got = self._u32(self.request(Command.SET_INPUT, header + chunk))
-            self._chunk_sent(sizer)
+            sent: list[bytes] = []
+
+            def payload(size: int, offset: int = offset, sent: list[bytes] = sent) -> bytes:
+                sent.append(data[offset : offset + size])
+                return struct.pack("<BBHI", index, 0, 0, offset) + sent[-1]
+
+            got = self._u32(self._transfer(Command.SET_INPUT, payload))
+            chunk = sent[-1]
             if got < offset + len(chunk):
                 raise LinkError(
                     f"input {index}: device holds {got} bytes, expected {offset + len(chunk)}"
@@ -429,10 +460,14 @@ class Session:
     def get_output(self, index: int, nbytes: int) -> bytes:
         out = bytearray()
         while len(out) < nbytes:
-            sizer = self._chunk()
-            want = min(nbytes - len(out), sizer.size)
-            chunk = self.request(Command.GET_OUTPUT, struct.pack("<BBHI", index, 0, want, len(out)))
-            self._chunk_sent(sizer)
+            asked: list[int] = []
+
+            def payload(size: int, done: int = len(out), asked: list[int] = asked) -> bytes:
+                asked.append(min(nbytes - done, size))
+                return struct.pack("<BBHI", index, 0, asked[-1], done)
+
+            chunk = self._transfer(Command.GET_OUTPUT, payload)
+            want = asked[-1]
             if len(chunk) != want:
                 raise LinkError(
                     f"output {index}: asked {want} bytes at {len(out)}, got {len(chunk)}"
