@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.errors import DeviceError, DeviceFaultError, HilError, LinkError, ModelFileError
+from hil.errors import (
+    DeviceError,
+    DeviceFaultError,
+    HilError,
+    LinkError,
+    ModelFileError,
+    note_reset,
+)
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.protocol import MAX_REPEATS, CounterKind, Hello
 from hil.link.session import LoadedModel, Session
@@ -105,6 +112,7 @@ class Dut:
         if not isinstance(error, (LinkError, DeviceFaultError)):
             return False
         self.restart()
+        note_reset(error)
         return True
 
     def close(self) -> None:

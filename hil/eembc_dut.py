@@ -16,7 +16,7 @@ import numpy as np
 from hil.boards.resolve import Resolution
 from hil.dut import Inference
 from hil.energy.errors import EnergyError
-from hil.errors import BoardFileError, HilError, LinkError
+from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.protocol import TensorSpec
@@ -179,6 +179,7 @@ class EembcDut:
         if not isinstance(error, HilError) or self.target is None:
             return False
         self.restart()
+        note_reset(error)
         return True
 
     def infer(

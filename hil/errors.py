@@ -32,16 +32,47 @@ class DeviceResetError(LinkError):
 
 
 class DeviceHangError(LinkError):
-    """No valid response within the command's timeout, after every retry."""
+    """No valid response within the command's time, after every retry."""
 
-    def __init__(self, command: str, timeout: float, attempts: int) -> None:
+    def __init__(
+        self,
+        command: str,
+        timeout: float,
+        attempts: int,
+        elapsed: float | None = None,
+        timeouts: int | None = None,
+        damaged: int = 0,
+    ) -> None:
         self.command = command
         self.timeout = timeout
         self.attempts = attempts
-        super().__init__(
-            f"device hang: no valid response to {command} within {timeout:.1f} s "
-            f"({attempts} attempt{'s' if attempts > 1 else ''}); the target was reset"
+        self.elapsed = timeout * attempts if elapsed is None else elapsed
+        self.timeouts = attempts if timeouts is None else timeouts
+        self.damaged = damaged
+        self.target_reset = False
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        tried = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        what = [f"{self.timeouts} timed out after {self.timeout:.2g} s each"]
+        if self.damaged:
+            what.append(f"{self.damaged} answered by a damaged frame or NAK")
+        text = (
+            f"device hang: no valid response to {self.command} in {self.elapsed:.2f} s "
+            f"({tried}: {', '.join(what)})"
         )
+        return text + ("; the target was reset" if self.target_reset else "")
+
+    def mark_reset(self) -> None:
+        """The caller did reset the target: say so in the message."""
+        self.target_reset = True
+        self.args = (self._text(),)
+
+
+def note_reset(error: BaseException) -> None:
+    """Record on `error` that the target was reset because of it."""
+    if isinstance(error, DeviceHangError):
+        error.mark_reset()
 
 
 class DeviceFaultError(HilError):

@@ -38,15 +38,25 @@ from hil.link.protocol import (
     Status,
     TensorSpec,
 )
+from hil.link.recovery import SHRINK_AFTER_DAMAGE, ChunkSizer, backoff_delay, needs_resync
 
 log = logging.getLogger(__name__)
 
 # The deadline passed with no answer (as opposed to a damaged one).
 TIMED_OUT = Frame(0, 0, 0, 0, b"")
 
+# A resynchronisation reads until the line has been quiet this long (or at most
+# RESYNC_DRAIN_MAX_S): what is still in flight is an older answer or junk.
+RESYNC_QUIET_S = 0.01
+RESYNC_DRAIN_MAX_S = 0.25
+
 # Every request may be resent: the device answers a repeat of the request it
 # handled last (same seq, type and CRC) from its saved response, without
 # executing it again (docs/protocol.md, "Retries").
+
+
+class _TooBig(Exception):
+    """A transfer chunk keeps being damaged: send it in smaller pieces."""
 
 
 @dataclass
@@ -59,8 +69,19 @@ class LinkStats:
     stale_frames: int = 0
     naks: int = 0
     timeouts: int = 0
+    #: Drain-and-flush resynchronisations after a burst of damage.
+    resyncs: int = 0
+    #: Seconds spent waiting (listening) between a failure and the resend.
+    backoff_s: float = 0.0
+    #: Requests that ran out of time or attempts (each raised DeviceHangError).
+    failed_requests: int = 0
+    chunk_shrinks: int = 0
+    chunk_grows: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(self).items()}
 
 
 @dataclass(frozen=True)
@@ -83,12 +104,18 @@ class Session:
     port: serial.SerialBase
     timeout: float = 5.0
     retries: int = 3
+    #: Seconds a request may spend on a noisy link (None: timeout * (1 + retries)).
+    patience: float | None = None
     stats: LinkStats = field(default_factory=LinkStats)
     hello_info: Hello | None = None
     #: The model the device holds now, as far as this session knows.
     loaded: LoadedModel | None = None
     #: Called with every response accepted as the answer to a request.
     on_accept: Callable[[Frame], None] | None = None
+    #: Transfer chunk size, adapted to the link (None: from HELLO's frame size).
+    chunks: ChunkSizer | None = None
+    #: Sends the last request took (1: no resend).
+    last_attempts: int = 0
     _seq: int = 0
     _splitter: FrameSplitter = field(default_factory=FrameSplitter)
     _pending: list[Frame | BadFrame] = field(default_factory=list)
@@ -131,28 +158,94 @@ class Session:
         *,
         timeout: float | None = None,
         accept: Callable[[Frame], bool] | None = None,
+        shrinkable: bool = False,
     ) -> bytes:
-        """Send a request and return the payload of its (intact) response."""
+        """Send a request and return the payload of its (intact) response.
+        With `shrinkable`, repeated damage raises _TooBig early, so that the
+        transfer can resend its chunk in smaller pieces.
+
+        A silent device is given 1 + `retries` waits of `timeout` each; a noisy
+        link (damaged answers, NAKs) is given `patience` seconds in all, with
+        bounded exponential backoff between resends and a resynchronisation
+        after a burst (hil/link/recovery.py)."""
         seq = self._next_seq()
         frame = encode_frame(command, seq, payload)
-        attempts = 1 + self.retries
         limit = self.timeout if timeout is None else timeout
+        budget = self.patience if self.patience is not None else limit * (1 + self.retries)
         self.stats.requests += 1
-        for attempt in range(attempts):
-            if attempt:
+        start = time.monotonic()
+        give_up = start + max(budget, limit)
+        attempts = silent = damaged = streak = 0
+        while True:
+            if attempts:
                 self.stats.retries += 1
+            attempts += 1
             self._send(frame)
             reply = self._await_reply(command, seq, time.monotonic() + limit, accept)
-            if reply is None:
-                continue
             if reply is TIMED_OUT:
                 self.stats.timeouts += 1
-                continue
-            if reply.status != Status.OK:
-                text = reply.payload.decode("utf-8", errors="replace")
-                raise DeviceError(reply.status, text, command.name)
-            return reply.payload
-        raise DeviceHangError(command.name, limit, attempts)
+                silent += 1
+                streak = 0  # a full wait already paced this resend
+            elif reply is None:
+                damaged += 1
+                streak += 1
+                reply = self._back_off(command, seq, streak, give_up, accept)
+            if reply is not None and reply is not TIMED_OUT:
+                self.last_attempts = attempts
+                if reply.status != Status.OK:
+                    text = reply.payload.decode("utf-8", errors="replace")
+                    raise DeviceError(reply.status, text, command.name)
+                return reply.payload
+            now = time.monotonic()
+            # Timeouts on a link that also delivers damage are noise, not a hang.
+            if (silent > self.retries and not damaged) or now >= give_up:
+                self.stats.failed_requests += 1
+                self.last_attempts = attempts
+                raise DeviceHangError(
+                    command.name, limit, attempts, now - start, silent, damaged
+                )
+            if shrinkable and damaged > SHRINK_AFTER_DAMAGE:
+                self.last_attempts = attempts
+                raise _TooBig
+            if needs_resync(streak):
+                self._resync()
+
+    def _back_off(
+        self,
+        command: Command,
+        seq: int,
+        streak: int,
+        give_up: float,
+        accept: Callable[[Frame], bool] | None,
+    ) -> Frame | None:
+        """Wait before resend `streak`, still listening: the answer may yet come
+        (the damaged frame may have been junk, not the response)."""
+        now = time.monotonic()
+        until = min(give_up, now + backoff_delay(streak))
+        if until <= now:
+            return None
+        reply = self._await_reply(command, seq, until, accept, end_on_damage=False)
+        self.stats.backoff_s += time.monotonic() - now
+        return None if reply is TIMED_OUT else reply
+
+    def _resync(self) -> None:
+        """After a burst: read until the line is quiet, discard what we hold,
+        and send delimiters so the device drops any partial frame. The device
+        keeps its saved response, so the resend is still answered by replay."""
+        self.stats.resyncs += 1
+        stop = time.monotonic() + RESYNC_DRAIN_MAX_S
+        while time.monotonic() < stop:
+            try:
+                data = read_some(self.port, RESYNC_QUIET_S)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkError(f"link read failed: {exc}") from exc
+            if not data:
+                break
+            self.stats.bytes_received += len(data)
+        self.port.reset_input_buffer()
+        self._pending.clear()
+        self._splitter = FrameSplitter()
+        self._send(b"\x00" * 4)
 
     def _await_reply(
         self,
@@ -160,6 +253,8 @@ class Session:
         seq: int,
         deadline: float,
         accept: Callable[[Frame], bool] | None,
+        *,
+        end_on_damage: bool = True,
     ) -> Frame | None:
         """The response, TIMED_OUT, or None when it is worth asking again now."""
         want = command | RESPONSE_BIT
@@ -168,7 +263,9 @@ class Session:
                 # Perhaps our response, damaged: ask again rather than wait.
                 self.stats.bad_frames += 1
                 log.debug("dropped bad frame: %s", frame.reason)
-                return None
+                if end_on_damage:
+                    return None
+                continue
             if frame.type == Event.FAULT:
                 try:
                     report: object = FaultReport.parse(frame.payload)
@@ -177,7 +274,9 @@ class Session:
                 raise DeviceFaultError(report, command.name)
             if frame.type == Event.NAK:
                 self.stats.naks += 1
-                return None  # the device saw a damaged frame: resend now
+                if end_on_damage:
+                    return None  # the device saw a damaged frame: resend
+                continue
             if frame.type == Event.BOOT:
                 if command == Command.HELLO:
                     continue
@@ -212,6 +311,8 @@ class Session:
         except ProtocolError as exc:
             raise LinkError(str(exc)) from exc
         self.hello_info = info
+        if self.chunks is not None:
+            self.chunks.resize(self.chunk_bytes)
         return info
 
     @property
@@ -220,22 +321,55 @@ class Session:
             raise LinkError("HELLO first: the device's frame size is unknown")
         return self.hello_info.max_payload - 8
 
+    def _chunk(self) -> ChunkSizer:
+        if self.chunks is None:
+            self.chunks = ChunkSizer(self.chunk_bytes)
+        return self.chunks
+
+    def _transfer(self, command: Command, payload: Callable[[int], bytes]) -> bytes:
+        """One transfer request whose payload is built for the current chunk
+        size; a chunk that keeps being damaged is resent smaller (transfers are
+        addressed by offset, so that is harmless)."""
+        sizer = self._chunk()
+        while True:
+            try:
+                reply = self.request(command, payload(sizer.size), shrinkable=sizer.can_shrink)
+            except _TooBig:
+                self._chunk_sent(sizer)
+                continue
+            self._chunk_sent(sizer)
+            return reply
+
+    def _chunk_sent(self, sizer: ChunkSizer) -> None:
+        """Adapt the chunk size to how the last transfer request went."""
+        shrinks, grows = sizer.shrinks, sizer.grows
+        sizer.record(self.last_attempts)
+        self.stats.chunk_shrinks += sizer.shrinks - shrinks
+        self.stats.chunk_grows += sizer.grows - grows
+
     def load_model(
         self, model: bytes, progress: Callable[[int, int], None] | None = None
     ) -> LoadedModel:
         crc = zlib.crc32(model)
         self.loaded = None  # MODEL_BEGIN unloads, whatever follows
         self.request(Command.MODEL_BEGIN, struct.pack("<II", len(model), crc))
-        step = self.chunk_bytes
-        for offset in range(0, len(model), step):
-            chunk = model[offset : offset + step]
-            got = self._u32(self.request(Command.MODEL_CHUNK, struct.pack("<I", offset) + chunk))
+        offset = 0
+        while offset < len(model):
+            sent: list[bytes] = []
+
+            def payload(size: int, offset: int = offset, sent: list[bytes] = sent) -> bytes:
+                sent.append(model[offset : offset + size])
+                return struct.pack("<I", offset) + sent[-1]
+
+            got = self._u32(self._transfer(Command.MODEL_CHUNK, payload))
+            chunk = sent[-1]
             if got < offset + len(chunk):
                 raise LinkError(
                     f"model upload: device holds {got} bytes, expected {offset + len(chunk)}"
                 )
+            offset += len(chunk)
             if progress:
-                progress(offset + len(chunk), len(model))
+                progress(offset, len(model))
         reply = self.request(Command.MODEL_COMMIT, timeout=max(self.timeout, 30.0))
         arena_used, n_in, n_out, kind, _, load_ticks = self._unpack(
             "<IBBBBQ", reply, "MODEL_COMMIT"
@@ -262,15 +396,23 @@ class Session:
             raise LinkError(str(exc)) from exc
 
     def set_input(self, index: int, data: bytes) -> None:
-        step = self.chunk_bytes
-        for offset in range(0, max(len(data), 1), step):
-            chunk = data[offset : offset + step]
-            header = struct.pack("<BBHI", index, 0, 0, offset)
-            got = self._u32(self.request(Command.SET_INPUT, header + chunk))
+        offset = 0
+        while True:
+            sent: list[bytes] = []
+
+            def payload(size: int, offset: int = offset, sent: list[bytes] = sent) -> bytes:
+                sent.append(data[offset : offset + size])
+                return struct.pack("<BBHI", index, 0, 0, offset) + sent[-1]
+
+            got = self._u32(self._transfer(Command.SET_INPUT, payload))
+            chunk = sent[-1]
             if got < offset + len(chunk):
                 raise LinkError(
                     f"input {index}: device holds {got} bytes, expected {offset + len(chunk)}"
                 )
+            offset += len(chunk)
+            if offset >= len(data):
+                return
 
     def invoke(
         self,
@@ -319,8 +461,14 @@ class Session:
     def get_output(self, index: int, nbytes: int) -> bytes:
         out = bytearray()
         while len(out) < nbytes:
-            want = min(nbytes - len(out), self.chunk_bytes)
-            chunk = self.request(Command.GET_OUTPUT, struct.pack("<BBHI", index, 0, want, len(out)))
+            asked: list[int] = []
+
+            def payload(size: int, done: int = len(out), asked: list[int] = asked) -> bytes:
+                asked.append(min(nbytes - done, size))
+                return struct.pack("<BBHI", index, 0, asked[-1], done)
+
+            chunk = self._transfer(Command.GET_OUTPUT, payload)
+            want = asked[-1]
             if len(chunk) != want:
                 raise LinkError(
                     f"output {index}: asked {want} bytes at {len(out)}, got {len(chunk)}"

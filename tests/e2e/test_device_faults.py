@@ -37,7 +37,7 @@ EXPECTED = {
     "MEMMANAGE": r"MemManage fault at pc=0xe0000000 .*\(IACCVIOL\)",
     "BUS": r"BusFault at pc=0x[0-9a-f]{8} .*\(PRECISERR\|BFARVALID\).* BFAR=0x[0-9a-f]{8}",
     "USAGE": r"UsageFault at pc=0x[0-9a-f]{8} .*\(UNDEFINSTR\) HFSR=0x00000000",
-    "HANG": r"device hang: no valid response to DEBUG within 1\.0 s",
+    "HANG": r"device hang: no valid response to DEBUG in \d+\.\d\d s \(\d+ attempts?: \d+ timed",
 }
 
 
