@@ -139,10 +139,11 @@ class MailboxPort(serial.SerialBase):
         pause = POLL_MIN
         out = bytearray()
         while len(out) < size:
-            out += self._take(size - len(out))
+            got = self._take(size - len(out))
+            out += got
             if len(out) >= size or time.monotonic() >= deadline:
                 break
-            if not out:
+            if not got:
                 time.sleep(pause)
                 pause = min(pause * 2, POLL_MAX)
         return bytes(out)

@@ -59,3 +59,18 @@ def memory_or_serial(
     except LinkError as exc:
         log.warning("memory transport unavailable (%s); using the serial link", exc)
         return serial_link, "serial"
+
+
+def ask_transport(target: object, wanted: str) -> None:
+    """Ask a target for a transport before it starts. Only QEMU targets have
+    the memory transport here; others keep serial and say so."""
+    if wanted not in TRANSPORTS:
+        raise LinkError(f"unknown transport {wanted!r} (known: {', '.join(TRANSPORTS)})")
+    if hasattr(target, "transport"):
+        target.transport = wanted
+    elif wanted == "memory":
+        log.warning("memory transport: %s has no debug port here; using the serial link", target)
+
+
+def transport_used(target: object) -> str:
+    return str(getattr(target, "transport_used", "serial"))
