@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Host-to-device throughput on one QEMU link, measured side by side in one run:
 raw bytes, hil's binary protocol (SET_INPUT) and the EEMBC hex text (db load /
-db <hex>), each as tensor bytes per second and as a fraction of raw.
+db <hex>) on the serial link, and raw bytes and SET_INPUT over the memory
+transport (the mailbox through QEMU's gdbstub), each as tensor bytes per second
+and as a fraction of raw serial.
 
     python benchmarks/link.py [--board corstone300] [--kib 16] [--runs 3]
 """
@@ -76,15 +78,22 @@ def main() -> int:
         resolution = resolve(load_board(args.board), "qemu")
         with (
             Dut(resolution, variant="test", timeout=60.0) as dut,
+            Dut(resolution, variant="test", timeout=60.0, transport="memory") as mem,
             EembcDut(resolution, timeout=60.0) as eembc,
         ):
+            if mem.transport_used != "memory":
+                print("the memory transport is not available on this board", file=sys.stderr)
+                return 1
             dut.load(model)
+            mem.load(model)
             eembc.load(model)
             medians = interleaved(
                 {
                     "raw bytes (DEBUG SINK)": lambda: dut.session.sink(data, timeout=120.0),
                     "hil protocol (SET_INPUT)": lambda: dut.session.set_input(0, data),
                     "EEMBC hex text (db load, db)": lambda: eembc.session.load(data),
+                    "memory: raw bytes (DEBUG SINK)": lambda: mem.session.sink(data, timeout=120.0),
+                    "memory: hil protocol (SET_INPUT)": lambda: mem.session.set_input(0, data),
                 },
                 args.runs,
             )

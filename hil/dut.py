@@ -27,6 +27,7 @@ from hil.measurements.profile import OpProfile, Profile
 from hil.models import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
+from hil.targets.memory_link import ask_transport, transport_used
 
 if TYPE_CHECKING:
     from hil.eembc_dut import EembcDut
@@ -59,8 +60,10 @@ class Dut:
         route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
+        transport: str = "serial",
     ) -> None:
         self.resolution = resolution
+        self.transport = transport  # asked for; transport_used says what runs
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
         self.variant = variant
@@ -79,6 +82,7 @@ class Dut:
             self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
         )
         self.target = create_target(self.resolution, self.image, self.route)
+        ask_transport(self.target, self.transport)
         self._connect()
         return self
 
@@ -100,6 +104,10 @@ class Dut:
                 f"device runs firmware {self._hello.build_id}, expected "
                 f"{self.image.build_id}: the wrong image was started"
             )
+
+    @property
+    def transport_used(self) -> str:
+        return transport_used(self.target)
 
     def restart(self) -> None:
         """Reset the target (a fresh emulator) and greet it again."""

@@ -3,6 +3,7 @@
  * the model linked into the image. */
 #include "agent/agent.h"
 #include "agent/eembc.h"
+#include "agent/mailbox.h"
 #include "hil/engine.h"
 #include "hil/port.h"
 
@@ -23,7 +24,7 @@ int main(void)
     hil_agent_config config;
     config.model_region = hil_port_model_region(&config.model_capacity);
     config.arena_bytes = arena_bytes;
-    config.write = hil_port_write;
+    config.write = hil_link_write;
     hil_agent_init(&config);
     hil_agent_announce_boot();
     for (;;) {

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import serial
 
-from hil.errors import TargetError
+from hil.errors import LinkError, TargetError
 from hil.paths import cache_dir
 from hil.targets.base import Target
+from hil.targets.memory_link import gdb_args, memory_or_serial
 from hil.targets.process import ChildProcess, process_tag
 
 START_ATTEMPTS = 5
@@ -27,6 +28,11 @@ def _free_port() -> int:
 class QemuTarget(Target):
     child: ChildProcess | None = None
     link: serial.SerialBase | None = None
+    #: "serial" or "memory" (asked for); `transport_used` says what runs.
+    transport: str = "serial"
+    transport_used: str = "serial"
+    gdb_port: int | None = None
+    memory_link: serial.SerialBase | None = None
 
     def command(self, port: int) -> list[str]:
         qemu = self.resolution.board.backend("qemu")
@@ -50,7 +56,7 @@ class QemuTarget(Target):
             "guest_errors,unimp",
             "-kernel",
             str(self.image.elf),
-        ]
+        ] + (gdb_args(self.gdb_port) if self.gdb_port else [])
 
     def start(self) -> serial.SerialBase:
         self.stop()
@@ -59,11 +65,17 @@ class QemuTarget(Target):
         fixed = int(self.resolution.board.backend("qemu").get("uart_port", 0))
         for _ in range(START_ATTEMPTS):
             port = fixed or _free_port()
+            self.gdb_port = _free_port() if self.transport == "memory" else None
             log_path = cache_dir() / "logs" / f"qemu-{self.image.board}-{port}.log"
             self.child = ChildProcess(self.command(port), log_path)
             try:
                 self.link = self._connect(port)
-                return self.link
+                if self.transport != "memory":
+                    return self.link
+                self.memory_link, self.transport_used = memory_or_serial(
+                    self.image.elf, self.gdb_port, self.link
+                )
+                return self.memory_link
             except TargetError as exc:
                 errors.append(str(exc))
                 self.stop()
@@ -90,6 +102,10 @@ class QemuTarget(Target):
         )
 
     def stop(self) -> None:
+        if self.memory_link is not None and self.memory_link is not self.link:
+            with contextlib.suppress(OSError, LinkError):
+                self.memory_link.close()
+        self.memory_link = None
         if self.link is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self.link.close()

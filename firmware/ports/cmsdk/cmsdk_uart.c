@@ -1,5 +1,6 @@
 #include "cmsdk_uart.h"
 
+#include "agent/mailbox.h"
 #include "cortex_m.h"
 
 #define UART_DATA(b) HIL_REG32((b) + 0x00u)
@@ -29,29 +30,45 @@ void cmsdk_uart_init(uintptr_t base, uint32_t clock_hz, uint32_t baud, uint32_t 
     UART_INTSTATUS(base) = INT_RX;
     rx_irq = irq;
     UART_CTRL(base) = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INTEN;
+    /* NVIC set-pending for the same interrupt: the mailbox doorbell. */
+    hil_mailbox_init(0xE000E200u + 4u * (irq / 32u), 1u << (irq % 32u));
 }
 
 uint8_t cmsdk_uart_read_byte(uintptr_t base)
 {
     /* Sleep until a byte arrives instead of spinning, so an idle emulator
      * takes no host CPU. A pending interrupt wakes WFI even while PRIMASK
-     * masks it; SysTick's overflow still runs between waits. */
+     * masks it; SysTick's overflow still runs between waits. The host of the
+     * memory transport sets the same interrupt pending as its doorbell. */
     uint32_t word = rx_irq / 32u;
     uint32_t bit = 1u << (rx_irq % 32u);
-    while ((UART_STATE(base) & STATE_RX_FULL) == 0) {
+    for (;;) {
+        int byte = hil_mailbox_read_byte();
+        if (byte >= 0) {
+            return (uint8_t)byte;
+        }
+        if ((UART_STATE(base) & STATE_RX_FULL) != 0) {
+            uint8_t serial_byte = (uint8_t)UART_DATA(base);
+            /* While the host talks by mailbox, a 0x00 on the UART is its
+             * doorbell (QEMU's gdbstub cannot set an interrupt pending). */
+            if (serial_byte == 0u && hil_mailbox_active()) {
+                continue;
+            }
+            hil_mailbox_use_serial();
+            return serial_byte;
+        }
         /* The interrupt is enabled in the NVIC only inside this masked
          * window, so it is never taken (there is no vector for it). */
         __asm__ volatile("cpsid i" ::: "memory");
         UART_INTSTATUS(base) = INT_RX;
         NVIC_ICPR(word) = bit;
         NVIC_ISER(word) = bit;
-        if ((UART_STATE(base) & STATE_RX_FULL) == 0) {
+        if ((UART_STATE(base) & STATE_RX_FULL) == 0 && !hil_mailbox_pending()) {
             __asm__ volatile("dsb\n\twfi" ::: "memory");
         }
         NVIC_ICER(word) = bit;
         __asm__ volatile("dsb\n\tisb\n\tcpsie i" ::: "memory");
     }
-    return (uint8_t)UART_DATA(base);
 }
 
 void cmsdk_uart_write(uintptr_t base, const uint8_t *data, uint32_t len)
