@@ -7,6 +7,10 @@ with each TFLM figure's ratio to hil's. The TFLM instruction counts the engine
 issue published for the same boards (benchmarks/tflm_reference.toml) are
 printed beside the measured ones; a difference of more than 5% is flagged.
 
+Each row is printed as soon as it is measured. Models travel over the memory
+transport (the gdbstub), so a large model costs seconds, not minutes; the
+counts do not depend on the transport.
+
     python benchmarks/engine.py [--boards corstone300 mps2-an386] [--models ...]
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,20 +31,12 @@ sys.path.insert(0, str(REPO))
 from hil.boards import load_board, resolve  # noqa: E402
 from hil.cases import ModelCase  # noqa: E402
 from hil.dut import Dut  # noqa: E402
+from hil.errors import HilError  # noqa: E402
 from hil.runner import run_case  # noqa: E402
 
 MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
 PUBLISHED = tomllib.loads((REPO / "benchmarks" / "tflm_reference.toml").read_text())
 ENGINES = ("hil", "tflm", "tflm-cmsis-nn")
-DEFAULT_MODELS = (
-    "mlperf_tiny_kws_ds_cnn_int8",
-    "mlperf_tiny_vww_mobilenet_int8",
-    "mlperf_tiny_ic_resnet8_int8",
-    "mlperf_tiny_ad_autoencoder_int8",
-    "person_detect_int8",
-    "micro_speech_int8",
-    "hello_world_int8",
-)
 
 
 @dataclass
@@ -49,6 +46,7 @@ class Figures:
     arena: int | None
     text: int | None
     exact: bool
+    transport: str
 
 
 def measure(dut: Dut, model: Path) -> Figures:
@@ -61,6 +59,7 @@ def measure(dut: Dut, model: Path) -> Figures:
         arena=result.loaded.arena_used,
         text=result.footprint.text if result.footprint else None,
         exact=result.passed,
+        transport=dut.transport_used(),
     )
 
 
@@ -74,43 +73,76 @@ def published(name: str, board: str, engine: str) -> float | None:
     return float(value) if value is not None else None
 
 
+HEADER = (
+    f"{'model':<32} {'board':<12} {'engine':<14} {'Minstr':>8} {'vs hil':>7} "
+    f"{'published':>9} {'load Minstr':>11} {'arena B':>9} {'vs hil':>7} {'.text B':>9} "
+    f"{'vs hil':>7}"
+)
+
+
+def row(name: str, board: str, engine: str, f: Figures, hil: Figures | None) -> tuple[str, bool]:
+    """The printed row, and whether it shows a problem (outputs differ)."""
+    pub = published(name, board, engine)
+    notes = []
+    if not f.exact:
+        notes.append("OUTPUTS DIFFER FROM TFLM HOST")
+    if pub is not None and f.minstr is not None and abs(f.minstr / pub - 1) > 0.05:
+        notes.append(f"{(f.minstr / pub - 1) * 100:+.1f}% from published")
+    if f.transport != "memory":
+        notes.append(f"over {f.transport}")
+    text = (
+        f"{name:<32} {board:<12} {engine:<14} {f.minstr or 0:>8.3f} "
+        f"{ratio(f.minstr, hil.minstr if hil else None):>7} "
+        f"{pub if pub is not None else 'n/a':>9} {f.load_minstr or 0:>11.3f} "
+        f"{f.arena or 0:>9,} {ratio(f.arena, hil.arena if hil else None):>7} "
+        f"{f.text or 0:>9,} {ratio(f.text, hil.text if hil else None):>7}"
+        + (f"  {'; '.join(notes)}" if notes else "")
+    )
+    return text, not f.exact
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--boards", nargs="+", default=["corstone300", "mps2-an386"])
-    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
-    args = parser.parse_args()
-    figures: dict[tuple[str, str, str], Figures] = {}
-    for board in args.boards:
-        for engine in args.engines:
-            with Dut(resolve(load_board(board), "qemu"), timeout=120.0, engine=engine) as dut:
-                for name in args.models:
-                    figures[(board, engine, name)] = measure(dut, MODELS / f"{name}.tflite")
-    print(
-        f"{'model':<32} {'board':<12} {'engine':<14} {'Minstr':>8} {'vs hil':>7} "
-        f"{'published':>9} {'load Minstr':>11} {'arena B':>9} {'vs hil':>7} {'.text B':>9} "
-        f"{'vs hil':>7}"
+    parser.add_argument(
+        "--models", nargs="+", default=sorted(p.stem for p in MODELS.glob("*.tflite"))
     )
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--transport", default="memory", choices=("memory", "serial"))
+    args = parser.parse_args()
+    print(HEADER, flush=True)
     problems = 0
-    for (board, engine, name), f in figures.items():
-        hil = figures.get((board, "hil", name))
-        pub = published(name, board, engine)
-        notes = []
-        if not f.exact:
-            notes.append("OUTPUTS DIFFER FROM TFLM HOST")
-            problems += 1
-        if pub is not None and f.minstr is not None and abs(f.minstr / pub - 1) > 0.05:
-            notes.append(f"{(f.minstr / pub - 1) * 100:+.1f}% from published")
-        print(
-            f"{name:<32} {board:<12} {engine:<14} {f.minstr or 0:>8.3f} "
-            f"{ratio(f.minstr, hil.minstr if hil else None):>7} "
-            f"{pub if pub is not None else 'n/a':>9} {f.load_minstr or 0:>11.3f} "
-            f"{f.arena or 0:>9,} {ratio(f.arena, hil.arena if hil else None):>7} "
-            f"{f.text or 0:>9,} {ratio(f.text, hil.text if hil else None):>7}"
-            + (f"  {'; '.join(notes)}" if notes else "")
-        )
+    for board in args.boards:
+        with ExitStack() as stack:
+            duts = {
+                engine: stack.enter_context(
+                    Dut(
+                        resolve(load_board(board), "qemu"),
+                        timeout=120.0,
+                        engine=engine,
+                        transport=args.transport,
+                    )
+                )
+                for engine in args.engines
+            }
+            for name in args.models:
+                hil: Figures | None = None
+                for engine, dut in duts.items():
+                    try:
+                        f = measure(dut, MODELS / f"{name}.tflite")
+                    except HilError as exc:
+                        print(
+                            f"{name:<32} {board:<12} {engine:<14} not measured: {exc}", flush=True
+                        )
+                        problems += 1
+                        continue
+                    if engine == "hil":
+                        hil = f
+                    text, problem = row(name, board, engine, f, hil)
+                    problems += problem
+                    print(text, flush=True)
     return 1 if problems else 0
 
 

@@ -20,7 +20,7 @@ from hil.cases import ModelCase
 from hil.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
-from hil.engine_cli import add_engine_arguments, engine_from_args
+from hil.engine_cli import add_compare_engines_parser, add_engine_arguments, engine_from_args
 from hil.errors import HilError
 from hil.paths import board_dirs
 from hil.project_cli import add_project_options, apply_project
@@ -435,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
     cmp.add_argument("--timeout", type=float, default=None)
     cmp.add_argument("--json", metavar="OUT")
+    add_compare_engines_parser(sub)
     add_rack_parser(sub)
     add_results_parser(sub)
     add_baseline_parser(sub)

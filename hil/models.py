@@ -97,12 +97,33 @@ class ModelFile:
 
     @cached_property
     def has_variables(self) -> bool:
-        """Whether the model keeps state across invocations (variable tensors)."""
+        """Whether the model keeps state across invocations: variable tensors,
+        or resource variables (VAR_HANDLE in any subgraph)."""
         try:
             graph = self._schema_model.Subgraphs(0)
-            return any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
+            tensors = any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
         except (IndexError, ValueError, TypeError, AttributeError) as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+        return tensors or self.has_resource_variables
+
+    @cached_property
+    def has_resource_variables(self) -> bool:
+        """Whether any subgraph holds a VAR_HANDLE: state kept by the
+        interpreter (TFLM's MicroResourceVariables), not in variable tensors."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        model = self._schema_model
+        try:
+            for g in range(model.SubgraphsLength()):
+                graph = model.Subgraphs(g)
+                for i in range(graph.OperatorsLength()):
+                    code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                    if builtin == schema.BuiltinOperator.VAR_HANDLE:
+                        return True
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+        return False
 
     @cached_property
     def op_names(self) -> tuple[str, ...]:

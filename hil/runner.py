@@ -331,6 +331,14 @@ def run_case(
     if not any(r.agreement == "exact" for r in refs):
         why = "; ".join(f"{k}: {v}" for k, v in unavailable.items()) or "none requested"
         raise HilError(f"case {case.name}: no bit-exact reference can run this model ({why})")
+    if model.has_resource_variables and (warmup or repeats > 1 or profile):
+        # The agent sets state aside around extra inferences only where it can
+        # reach it (variable tensors); TFLM keeps resource variables to itself.
+        raise HilError(
+            f"case {case.name}: the model keeps its state in resource variables, which the "
+            "device cannot set aside around warm-up, repeated or profiled inferences: run it "
+            "with warm-up 0, repeats 1 and no profile"
+        )
     loaded = dut.load(model)
     _check_device_specs(model, loaded)
     result = CaseResult(

@@ -8,9 +8,11 @@
 #include <new>
 
 #include "tensorflow/lite/micro/memory_helpers.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
+#include "tensorflow/lite/micro/micro_resource_variable.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 extern "C" {
@@ -101,6 +103,38 @@ tflite::MicroInterpreter* g_interpreter;
 const tflite::Model* g_model;
 uint8_t* g_arena;
 uint32_t g_arena_bytes;
+
+// The allocator's bookkeeping and the variable table live in the arena, and
+// TFLM constructs the table without checking its allocation: a model whose
+// handles could not fit is refused before TFLM is asked. A table entry is 20
+// bytes on a 32-bit core; 32 leaves room for alignment.
+constexpr uint64_t kAllocatorBytes = 1024;
+constexpr uint64_t kVariableEntryBytes = 32;
+
+// VAR_HANDLE operators in every subgraph: at least as many as the model's
+// distinct resource variables (several handles may share one name), so the
+// table TFLM is given is never too small. The model is verified before this.
+int var_handle_count(const tflite::Model* model)
+{
+    const auto* codes = model->operator_codes();
+    int count = 0;
+    for (const auto* graph : *model->subgraphs()) {
+        if (graph->operators() == nullptr || codes == nullptr) {
+            continue;
+        }
+        for (const auto* op : *graph->operators()) {
+            if (op->opcode_index() >= codes->size()) {
+                continue;  // TFLM itself refuses the model at initialisation
+            }
+            const auto* code = codes->Get(op->opcode_index());
+            int builtin = code->builtin_code() > code->deprecated_builtin_code()
+                              ? static_cast<int>(code->builtin_code())
+                              : static_cast<int>(code->deprecated_builtin_code());
+            count += builtin == tflite::BuiltinOperator_VAR_HANDLE;
+        }
+    }
+    return count;
+}
 
 hil_status fail_with_log(hil_msg* msg, hil_status status, const char* what)
 {
@@ -229,8 +263,32 @@ hil_status hil_engine_load(const uint8_t* model, uint32_t model_bytes, hil_msg* 
     }
     g_profiler->Configure(nullptr, nullptr, 0);
     g_model = parsed;
-    g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
-        parsed, *g_resolver, g_arena, g_arena_bytes, nullptr, g_profiler);
+    int variables = var_handle_count(parsed);
+    if (variables == 0) {
+        g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
+            parsed, *g_resolver, g_arena, g_arena_bytes, nullptr, g_profiler);
+    } else {
+        // Resource variables (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE) need a
+        // table of them in the arena, which only an explicit allocator can give.
+        if (kAllocatorBytes + kVariableEntryBytes * static_cast<uint64_t>(variables) >
+            g_arena_bytes) {
+            g_model = nullptr;
+            return hil_fail(msg, HIL_ERR_ARENA_TOO_SMALL,
+                            "arena of %u bytes cannot hold TFLM's table of %d resource variables",
+                            g_arena_bytes, variables);
+        }
+        tflite::MicroAllocator* allocator = tflite::MicroAllocator::Create(g_arena, g_arena_bytes);
+        tflite::MicroResourceVariables* resources =
+            allocator != nullptr ? tflite::MicroResourceVariables::Create(allocator, variables)
+                                 : nullptr;
+        if (resources == nullptr) {
+            g_model = nullptr;
+            return fail_with_log(msg, HIL_ERR_ARENA_TOO_SMALL,
+                                 "no room in the arena for TFLM's resource variables");
+        }
+        g_interpreter = new (g_interpreter_storage)
+            tflite::MicroInterpreter(parsed, *g_resolver, allocator, resources, g_profiler);
+    }
     if (g_interpreter->initialization_status() != kTfLiteOk) {
         hil_engine_unload();
         return fail_with_log(msg, HIL_ERR_UNSUPPORTED, "TFLM could not initialise the model");

@@ -7,17 +7,21 @@ mps2-an505) is marked `tflm_matrix` and runs with `-m tflm_matrix`."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut
+from hil.errors import HilError
 from hil.models import ModelFile
 from hil.runner import run_case
-from tests.e2e.helpers import BOARDS
+from tests.e2e.helpers import BOARDS, REPO, run_child
 
 ENGINES = ("tflm", "tflm-cmsis-nn")
 CI_MODELS = (
@@ -111,3 +115,95 @@ def test_tflm_matrix(
     tflm_device, models_dir: Path, board: str, engine: str, name: str  # type: ignore[no-untyped-def]
 ) -> None:
     check_bit_exact(tflm_device(board, engine), models_dir / f"{name}.tflite", vectors=20)
+
+
+def test_cmsis_nn_profile_adds_up_to_the_whole(tflm_device, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    model = models_dir / "mlperf_tiny_kws_ds_cnn_int8.tflite"
+    dut = tflm_device("corstone300", "tflm-cmsis-nn")
+    result = run_case(dut, ModelCase(model, vectors=1, seed=2, references=("tflm",)), profile=True)
+    assert result.passed, result.failure_report()
+    profile = result.profile
+    assert profile is not None
+    assert [o.op for o in profile.ops] == list(ModelFile(model).op_names)
+    assert all(o.value > 0 for o in profile.ops)
+    assert profile.whole == result.vectors[0].measurements[0].value
+    assert abs(profile.op_sum - profile.whole) <= 0.01 * profile.whole, (
+        profile.op_sum, profile.whole)
+
+
+def test_compare_engines_runs_one_model_under_three_engines(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "engines.json"
+    proc = run_child(
+        [sys.executable, "-m", "hil.cli", "compare-engines",
+         str(models_dir / "hello_world_int8.tflite"), "--board", "corstone300",
+         "--vectors", "4", "--json", str(out)],
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    rows = {r["engine"]: r for r in data["engines"]}
+    assert list(rows) == ["hil", "tflm", "tflm-cmsis-nn"] and data["base"] == "hil"
+    for engine, row in rows.items():
+        assert row["agreement"] == {"tflm": 4}, engine
+        # every engine is bit-exact with the host oracle, so with each other too
+        assert row["identical_to_base"] == 4, engine
+        assert row["counter_kind"] == "instructions" and row["per_inference_median"] > 0
+        assert row["arena_bytes"] > 0 and row["text_bytes"] > 0
+    assert rows["hil"]["firmware_engine"].startswith("hil")
+    assert "cmsis-nn" in rows["tflm-cmsis-nn"]["firmware_engine"].split()
+    assert "reference" in rows["tflm"]["firmware_engine"].split()
+    # TFLM's image carries the framework and every builtin kernel: larger than hil's
+    assert rows["tflm"]["text_bytes"] > rows["hil"]["text_bytes"]
+    assert "outputs identical to hil" in proc.stdout
+
+
+def test_compare_engines_needs_two_engines(models_dir: Path) -> None:
+    proc = run_child(
+        [sys.executable, "-m", "hil.cli", "compare-engines",
+         str(models_dir / "hello_world_int8.tflite"), "--board", "corstone300",
+         "--engines", "tflm"],
+        cwd=REPO,
+    )
+    assert proc.returncode == 2
+    assert "two or more different engines" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def accumulator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.streaming_model import accumulator_model
+
+    path = tmp_path_factory.mktemp("streaming") / "accumulator.tflite"
+    path.write_bytes(accumulator_model())
+    return path
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("board", BOARDS)
+def test_resource_variables_in_a_second_subgraph_run_and_reset(
+    tflm_device, accumulator: Path, board: str, engine: str  # type: ignore[no-untyped-def]
+) -> None:
+    """CALL_ONCE, VAR_HANDLE, READ_VARIABLE and ASSIGN_VARIABLE on the device,
+    bit-exact with the host, and the sequence resets reach the variable."""
+    from hil.runner import case_vectors
+
+    model = ModelFile(accumulator)
+    assert model.has_resource_variables and model.has_variables
+    case = ModelCase(accumulator, vectors=10, seed=5, references=("tflm",), sequence_length=5)
+    result = run_case(tflm_device(board, engine), case)
+    assert result.passed, result.failure_report()
+    assert result.matched("tflm") == 10
+    inputs = [vec for _, vec in case_vectors(case, model)]
+    for n in (0, 5):  # a sequence's first output is its own input: the sum restarted
+        np.testing.assert_array_equal(result.vectors[n].outputs[0], inputs[n][0])
+    np.testing.assert_array_equal(result.vectors[6].outputs[0], inputs[5][0] + inputs[6][0])
+
+
+def test_resource_variables_refuse_warmup_with_the_reason(
+    tflm_device, accumulator: Path  # type: ignore[no-untyped-def]
+) -> None:
+    case = ModelCase(accumulator, vectors=2, references=("tflm",))
+    with pytest.raises(HilError, match=r"resource variables.*warm-up 0, repeats 1"):
+        run_case(tflm_device("corstone300", "tflm"), case, warmup=1)
