@@ -59,7 +59,7 @@ def measure(dut: Dut, model: Path) -> Figures:
         arena=result.loaded.arena_used,
         text=result.footprint.text if result.footprint else None,
         exact=result.passed,
-        transport=dut.transport_used(),
+        transport=dut.transport_used,
     )
 
 
