@@ -16,12 +16,13 @@ from rich.table import Table
 from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import create_dut
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, run_case
+from hil.device.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
-from hil.engine_cli import add_engine_arguments, engine_from_args
 from hil.errors import HilError
+from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
 from hil.paths import board_dirs
 from hil.project_cli import add_project_options, apply_project
 from hil.rack.cli import add_rack_parser
@@ -30,7 +31,6 @@ from hil.results.baseline_cli import add_baseline_parser
 from hil.results.cli import add_results_parser
 from hil.results.history import add_history_parser
 from hil.results.recorder import Recorder
-from hil.runner import CaseResult, run_case
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
@@ -235,7 +235,7 @@ def _ratio(value: float | None) -> str:
 
 
 def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
-    from hil.compare_models import compare_models
+    from hil.case.compare_models import compare_models
 
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{resolution.describe()}[/bold]")

@@ -13,11 +13,11 @@ import numpy as np
 
 from hil.accuracy.dataset import Dataset, DatasetError, model_inputs
 from hil.accuracy.metrics import anomaly_figures, classification_figures
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, run_case
 from hil.errors import HilError
-from hil.models import IOSpec, ModelFile
+from hil.model.file import IOSpec, ModelFile
 from hil.references import Reference, make_references
-from hil.runner import CaseResult, run_case
 
 TASKS = ("auto", "classification", "anomaly")
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from hil.errors import ModelFileError
 from hil.link.protocol import DTYPES
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 from hil.boards.board import Board, load_board
 from hil.boards.resolve import Resolution, resolve
 from hil.errors import HilError, TargetError
+from hil.link.urls import register as register_url_handlers
 from hil.rack.rack import Instance
 from hil.rack.serial_match import find_port, parse_serial_match
-from hil.serial_urls import register as register_url_handlers
 from hil.targets.base import LinkRoute
 
 EMULATORS = ("qemu", "fvp")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.errors import DeviceFaultError, DeviceHangError, LinkError
 from hil.results.runs import process_started
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.reports.json_report import git_revision
 from hil.results.engines import is_postgres
 from hil.results.record import (

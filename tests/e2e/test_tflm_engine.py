@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import Dut
-from hil.models import ModelFile
-from hil.runner import run_case
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
+from hil.model.file import ModelFile
 from tests.e2e.helpers import BOARDS
 
 ENGINES = ("tflm", "tflm-cmsis-nn")

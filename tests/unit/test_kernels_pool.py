@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.engine_host import HostEngine
+from hil.devtools.engine_host import HostEngine
 from hil.link.protocol import Status
 from tests.unit.kernel_oracle import (
     OPS,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.cli import main
 from hil.errors import DeviceFaultError, DeviceHangError, HilError, LinkError
 from hil.results.html_report import render_html

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hil.models import IOSpec
+from hil.model.file import IOSpec
 
 SHOWN_MISMATCHES = 8
 

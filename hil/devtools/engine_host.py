@@ -258,7 +258,7 @@ def load_library(sanitize: bool | None = None) -> ctypes.CDLL:
         if want:
             raise HilError(
                 f"cannot load the ASan build {path}: {exc}. Run it in a subprocess "
-                "with LD_PRELOAD set (see hil.engine_host.asan_env())"
+                "with LD_PRELOAD set (see hil.devtools.engine_host.asan_env())"
             ) from exc
         raise
 

@@ -58,7 +58,7 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from hil.errors import HilError, ModelFileError
-from hil.models import IOSpec, ModelFile
+from hil.model.file import IOSpec, ModelFile
 
 MAC_UNIT = "MAC/inference"
 SHAPE_UNIT = "elements per dimension"
@@ -87,7 +87,7 @@ UNMODELLED_MAC_OPS = frozenset(
         "EMBEDDING_LOOKUP_SPARSE",
     }
 )
-UNMODELLED_RULE = "0 (MAC-bearing operator not modelled by hil.model_facts)"
+UNMODELLED_RULE = "0 (MAC-bearing operator not modelled by hil.model.facts)"
 
 # UNIDIRECTIONAL_SEQUENCE_LSTM input slots holding gate-matmul weights:
 # 1-4 input-to-gate, 5-8 recurrent-to-gate, 9-11 peephole, 16 projection.

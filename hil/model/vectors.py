@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import InputError
-from hil.models import IOSpec
+from hil.model.file import IOSpec
 
 Vector = list[np.ndarray]  # one array per model input
 

@@ -1,6 +1,6 @@
 """The pytest side of a rack (`pytest --rack RACK`): options, which instances
 run, their header lines, one xdist group per instance, the instance lock, and
-the results store. hil/plugin.py calls these."""
+the results store. hil/pytestplugin/plugin.py calls these."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 
 from hil.boards.resolve import Resolution
 from hil.errors import HilError
+from hil.pytestplugin.labgrid import header as labgrid_header
+from hil.pytestplugin.labgrid import take_places
 from hil.rack.lock import InstanceLock, default_lock_dir
-from hil.rack.pytest_labgrid import header as labgrid_header
-from hil.rack.pytest_labgrid import take_places
 from hil.rack.rack import load_rack
 from hil.rack.resolve import RackEntry, resolve_instance
 from hil.rack.select import select_instances, split_selectors

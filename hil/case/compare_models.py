@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from hil.cases import ModelCase
-from hil.dut import Dut
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, run_case
+from hil.device.dut import Dut
 from hil.errors import HilError
-from hil.model_facts import ModelFacts, model_facts
-from hil.models import IOSpec, ModelFile
-from hil.runner import CaseResult, run_case
-from hil.vectors import Vector
+from hil.model.facts import ModelFacts, model_facts
+from hil.model.file import IOSpec, ModelFile
+from hil.model.vectors import Vector
 
 
 def _real_range(specs: Sequence[IOSpec], fallback: tuple[float, float]) -> tuple[float, float]:

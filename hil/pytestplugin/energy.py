@@ -1,7 +1,7 @@
 """The pytest side of measured energy: which meter a board's cases use (a
 rack instance's `power_meter`, or `--meter` for the boards on the command
 line), how each case is measured, and the meter's life: opened once per
-board session, closed at its end. hil/plugin.py calls these."""
+board session, closed at its end. hil/pytestplugin/plugin.py calls these."""
 
 from __future__ import annotations
 

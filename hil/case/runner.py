@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from hil.boards.board import Board
-from hil.cases import ModelCase
-from hil.compare import TensorComparison, compare_tensor
-from hil.dut import Dut
+from hil.case.compare import TensorComparison, compare_tensor
+from hil.case.model_case import ModelCase
+from hil.device.dut import Dut
 from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
 from hil.energy.meter import Meter
@@ -24,10 +24,10 @@ from hil.firmware.footprint import Footprint, footprint
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.measurements.profile import Profile
-from hil.model_facts import ModelFacts, efficiency, model_facts
-from hil.models import ModelFile
+from hil.model.facts import ModelFacts, efficiency, model_facts
+from hil.model.file import ModelFile
+from hil.model.vectors import Vector, check_vector, load_npy_vectors, random_vectors
 from hil.references import Reference, make_references
-from hil.vectors import Vector, check_vector, load_npy_vectors, random_vectors
 
 MAX_REPORTED_DIFFS = 5
 

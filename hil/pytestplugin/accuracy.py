@@ -15,7 +15,7 @@ from hil.accuracy.budgets import Budgets, judge
 from hil.accuracy.dataset import load_dataset
 from hil.accuracy.evaluate import Evaluation, evaluate
 from hil.accuracy.variants import variants_table
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.errors import HilError
 
 

@@ -2,7 +2,7 @@
 the rack's labgrid instances before anything resolves them, xdist workers get
 the places' links from it, and every case on a place first checks with the
 coordinator that the place is still this session's (a stolen place fails
-the case with the reason). hil/rack/pytest_rack.py calls `take_places`."""
+the case with the reason). hil/pytestplugin/rack.py calls `take_places`."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class PlaceGuard:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        from hil.rack.pytest_rack import instance_of
+        from hil.pytestplugin.rack import instance_of
 
         name = instance_of(item.nodeid, list(self.places))
         if name and (reason := self.why_lost(name)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hil.compare import EXACT, Tolerance
+from hil.case.compare import EXACT, Tolerance
 
 # TFLM float kernels on the device and on the host should agree to the bit, but
 # libm differences (expf, tanhf) may move the last place: a stated tolerance.

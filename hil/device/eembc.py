@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.dut import Inference
+from hil.device.dut import Inference
 from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
@@ -22,7 +22,7 @@ from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.protocol import TensorSpec
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
-from hil.models import IOSpec, ModelFile
+from hil.model.file import IOSpec, ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 
@@ -40,7 +40,7 @@ def _spec(s: IOSpec) -> TensorSpec:
 
 
 class EembcDut:
-    """Same surface as hil.dut.Dut, over EEMBC: build, load, infer, recover."""
+    """Same surface as hil.device.dut.Dut, over EEMBC: build, load, infer, recover."""
 
     def __init__(
         self,

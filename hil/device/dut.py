@@ -24,13 +24,13 @@ from hil.link.protocol import MAX_REPEATS, CounterKind, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
 from hil.measurements.profile import OpProfile, Profile
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 from hil.targets.memory_link import ask_transport, transport_used
 
 if TYPE_CHECKING:
-    from hil.eembc_dut import EembcDut
+    from hil.device.eembc import EembcDut
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ def create_dut(
 ) -> Dut | EembcDut:
     """The device for a resolved board, speaking the board's protocol."""
     if resolution.board.protocol == "eembc":
-        from hil.eembc_dut import EembcDut
+        from hil.device.eembc import EembcDut
 
         return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
     return Dut(

@@ -12,22 +12,25 @@ from typing import Any
 import pytest
 
 from hil import config as hil_config
-from hil import pytest_energy, pytest_engine, pytest_nightly, pytest_project
 from hil.boards import Resolution, load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import Dut, create_dut
-from hil.eembc_dut import EembcDut
+from hil.case.model_case import ModelCase
+from hil.case.retry import earlier_attempts, with_retries
+from hil.case.runner import CaseResult, run_case
+from hil.device.dut import Dut, create_dut
+from hil.device.eembc import EembcDut
 from hil.energy.meter import Meter
 from hil.errors import HilError
-from hil.pytest_accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
-from hil.rack import pytest_rack
+from hil.pytestplugin import energy as pytest_energy
+from hil.pytestplugin import engine as pytest_engine
+from hil.pytestplugin import nightly as pytest_nightly
+from hil.pytestplugin import project as pytest_project
+from hil.pytestplugin import rack as pytest_rack
+from hil.pytestplugin.accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
 from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
 from hil.results.junit import junit_properties
 from hil.results.recorder import error_row, result_row
 from hil.results.runs import RunState
-from hil.retry import earlier_attempts, with_retries
-from hil.runner import CaseResult, run_case
 
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
@@ -371,8 +374,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.fixture
 def compare_models(dut: Dut, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`compare_models(a, b, vectors=100, seed=0)`: run two variants of a model on
-    the device on the same inputs; returns a hil.compare_models.ModelComparison."""
-    from hil.compare_models import compare_models as run_comparison
+    the device on the same inputs; returns a hil.case.compare_models.ModelComparison."""
+    from hil.case.compare_models import compare_models as run_comparison
 
     def run(a: Any, b: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("litert_resolver", request.config.getoption("litert_resolver"))

@@ -1,6 +1,6 @@
 """The nightly side of the pytest plugin: the run's lifecycle in the results
 store (opened, cases expected, skipped, finished; earlier incomplete runs
-reported), `--baseline`, `--retries` and `--quarantine`. hil/plugin.py calls
+reported), `--baseline`, `--retries` and `--quarantine`. hil/pytestplugin/plugin.py calls
 these; check_model does the per-case part."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.firmware.build import check_cflags
-from hil.quarantine import Quarantined, find, load_quarantine
-from hil.rack import pytest_rack
+from hil.pytestplugin import rack as pytest_rack
+from hil.pytestplugin.quarantine import Quarantined, find, load_quarantine
 from hil.rack.resolve import RackEntry
 from hil.results.recorder import Recorder
 from hil.results.regressions import LAST_GREEN, Finding, resolve_baseline
