@@ -20,9 +20,9 @@ from hil.errors import (
     note_reset,
 )
 from hil.firmware.build import FirmwareImage, build_firmware
-from hil.link.protocol import MAX_REPEATS, CounterKind, Hello
+from hil.link.protocol import MAX_REPEATS, Hello
 from hil.link.session import LoadedModel, Session
-from hil.measurements.counters import Measurement, interpret_counter
+from hil.measurements.counters import CounterKind, Measurement, interpret_counter
 from hil.measurements.profile import OpProfile, Profile
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target

@@ -26,8 +26,8 @@ from types import TracebackType
 
 import numpy as np
 
-from hil.errors import BuildError, HilError, ToolMissingError
-from hil.link.protocol import Status
+from hil.errors import BuildError, HilError, Status, ToolMissingError
+from hil.model.dtypes import TFLITE_DTYPES as DTYPES
 from hil.paths import cache_dir, firmware_dir
 
 CC = os.environ.get("CC", "cc")
@@ -44,22 +44,6 @@ HASHED_DIRS = ("include", "common", "engine", "kernels", "host")
 LIB_NAME = "libhilengine.so"
 HOST_ABI = 1
 MAX_RANK = 6
-
-# TFLite TensorType codes -> numpy dtypes.
-DTYPES: dict[int, np.dtype] = {
-    0: np.dtype(np.float32),
-    1: np.dtype(np.float16),
-    2: np.dtype(np.int32),
-    3: np.dtype(np.uint8),
-    4: np.dtype(np.int64),
-    6: np.dtype(np.bool_),
-    7: np.dtype(np.int16),
-    9: np.dtype(np.int8),
-    10: np.dtype(np.float64),
-    12: np.dtype(np.uint64),
-    15: np.dtype(np.uint32),
-    16: np.dtype(np.uint16),
-}
 
 
 class EngineError(HilError):

@@ -19,6 +19,7 @@ from hil.errors import (
     DeviceHangError,
     DeviceResetError,
     LinkError,
+    Status,
 )
 from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
 from hil.link.io import read_some
@@ -28,17 +29,16 @@ from hil.link.protocol import (
     RESPONSE_BIT,
     Calibration,
     Command,
-    CounterKind,
     Counters,
     DebugOp,
     Event,
     FaultReport,
     Hello,
     ProtocolError,
-    Status,
     TensorSpec,
 )
 from hil.link.recovery import SHRINK_AFTER_DAMAGE, ChunkSizer, backoff_delay, needs_resync
+from hil.measurements.counters import CounterKind
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +201,7 @@ class Session:
             if (silent > self.retries and not damaged) or now >= give_up:
                 self.stats.failed_requests += 1
                 self.last_attempts = attempts
-                raise DeviceHangError(
-                    command.name, limit, attempts, now - start, silent, damaged
-                )
+                raise DeviceHangError(command.name, limit, attempts, now - start, silent, damaged)
             if shrinkable and damaged > SHRINK_AFTER_DAMAGE:
                 self.last_attempts = attempts
                 raise _TooBig

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import ModelFileError
-from hil.link.protocol import DTYPES
+from hil.model.dtypes import DTYPES
 
 TFLITE_IDENTIFIER = b"TFL3"
 

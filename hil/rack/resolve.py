@@ -11,7 +11,6 @@ from typing import Any
 from hil.boards.board import Board, load_board
 from hil.boards.resolve import Resolution, resolve
 from hil.errors import HilError, TargetError
-from hil.link.urls import register as register_url_handlers
 from hil.rack.rack import Instance
 from hil.rack.serial_match import find_port, parse_serial_match
 from hil.targets.base import LinkRoute
@@ -71,8 +70,6 @@ def resolve_instance(inst: Instance, ports: Sequence[Any] | None = None) -> Rack
         link = find_port(parse_serial_match(inst.serial), ports) if inst.serial else ""
     except (HilError, ValueError) as exc:
         return RackEntry(inst, None, f"serial {inst.serial!r}: {exc}")
-    if link.startswith("rfc2217://"):
-        register_url_handlers()  # timeouts set per read stay on this host
     board = _with_tables(board, inst, link)
     forced = inst.backend or ("pyocd" if inst.probe else None)
     remote = inst.remote_probe

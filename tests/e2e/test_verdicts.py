@@ -9,8 +9,8 @@ import pytest
 from hil.case.model_case import ModelCase
 from hil.case.runner import run_case
 from hil.device.dut import Dut
-from hil.errors import DeviceError
-from hil.link.protocol import DebugOp, Status
+from hil.errors import DeviceError, Status
+from hil.link.protocol import DebugOp
 
 
 def test_one_corrupted_output_byte_fails_the_case(test_dut: Dut, models_dir: Path) -> None:

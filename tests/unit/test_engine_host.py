@@ -26,8 +26,7 @@ from hil.devtools.engine_host import (
     multiply_by_quantized_multiplier,
 )
 from hil.devtools.engine_host import quantize_multiplier as engine_quantize_multiplier
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.errors import Status, ToolMissingError
 
 REPO = Path(__file__).resolve().parents[2]
 ARENA = 16 * 1024

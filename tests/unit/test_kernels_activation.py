@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from hil.link.protocol import Status
+from hil.errors import Status
 from tests.unit.kernel_oracle import (
     OPS,
     OPTS,

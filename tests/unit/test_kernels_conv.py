@@ -32,8 +32,7 @@ from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from hil.devtools.engine_host import EngineError, HostEngine, asan_env, build_library
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.errors import Status, ToolMissingError
 from tests.model_builder import ModelBuilder
 
 REPO = Path(__file__).resolve().parents[2]

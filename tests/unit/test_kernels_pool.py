@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hil.devtools.engine_host import HostEngine
-from hil.link.protocol import Status
+from hil.errors import Status
 from tests.unit.kernel_oracle import (
     OPS,
     OPTS,

@@ -29,8 +29,7 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime
 
 from hil.devtools.engine_host import EngineError, HostEngine, asan_env, build_library
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.errors import Status, ToolMissingError
 from tests.model_builder import ModelBuilder
 from tests.unit.kernel_oracle import OPS, OPTS, schema
 

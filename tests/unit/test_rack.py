@@ -460,3 +460,17 @@ def test_a_labgrid_place_gives_its_serial_port_and_probe() -> None:
         "p2", [("NetworkSerialPort", {"host": "h", "port": 1, "protocol": "raw"})]
     )
     assert (raw.serial, raw.probe) == ("socket://h:1", "")
+
+
+def test_rfc2217_urls_get_hils_handler_without_a_rack() -> None:
+    with Rfc2217Server("loop://") as server:
+        from hil.link.urls import open_url
+
+        serial.protocol_handler_packages[:] = [
+            p for p in serial.protocol_handler_packages if p != "hil.link.urls"
+        ]
+        link = open_url(server.url, timeout=0.05)
+        try:
+            assert isinstance(link, HilRfc2217)
+        finally:
+            link.close()
