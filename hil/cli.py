@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         vectors=args.vectors if args.vectors is not None else (0 if args.inputs else 10),
         seed=args.seed,
         inputs=tuple(Path(p) for p in args.inputs),
-        float_range=tuple(args.float_range),  # type: ignore[arg-type]
+        float_range=tuple(args.float_range),
         litert_lsb=args.litert_lsb,
         sequence_length=args.sequence_length,
     )
@@ -247,7 +247,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
             Path(args.b),
             vectors=args.vectors,
             seed=args.seed,
-            float_range=tuple(args.float_range),  # type: ignore[arg-type]
+            float_range=tuple(args.float_range),
             litert_resolver=args.litert_resolver,
         )
     table = Table(title=f"B = {cmp.b.case.name} against A = {cmp.a.case.name}")

@@ -83,7 +83,7 @@ class Evaluation:
     stored_bit_exact: bool = True  # every stored chunk's outputs matched the host bit for bit
 
     def predictions(self, source: str) -> np.ndarray:
-        return np.argmax(self.scores[source], axis=1)
+        return np.asarray(np.argmax(self.scores[source], axis=1))
 
     def figures(self, source: str) -> dict[str, Any]:
         if self.task == "anomaly":
@@ -142,7 +142,7 @@ def _sample_score(
             for o, v in zip(outputs, vectors, strict=True)
         ]
         return np.array(np.mean(errs))
-    return np.mean([_real(o[0], out_spec).ravel() for o in outputs], axis=0)
+    return np.asarray(np.mean([_real(o[0], out_spec).ravel() for o in outputs], axis=0))
 
 
 def evaluate(

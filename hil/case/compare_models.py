@@ -12,7 +12,7 @@ import numpy as np
 
 from hil.case.model_case import ModelCase
 from hil.case.runner import CaseResult, run_case
-from hil.device.dut import Dut
+from hil.device.protocol import Device
 from hil.errors import HilError
 from hil.model.facts import ModelFacts, model_facts
 from hil.model.file import IOSpec, ModelFile
@@ -81,8 +81,8 @@ class ModelComparison:
         return None if self.top1_agreement is None else 1.0 - self.top1_agreement
 
     def ratios(self) -> dict[str, float | None]:
-        def ratio(b: float, a: float) -> float | None:
-            return b / a if a else None
+        def ratio(b: float | None, a: float | None) -> float | None:
+            return b / a if a and b is not None else None
 
         ca, cb = self.a.counter_summary(), self.b.counter_summary()
         counter = None
@@ -125,7 +125,7 @@ class ModelComparison:
 
 
 def compare_models(
-    dut: Dut,
+    dut: Device,
     a: Path,
     b: Path,
     *,

@@ -13,7 +13,7 @@ import numpy as np
 from hil.boards.board import Board
 from hil.case.compare import TensorComparison, compare_tensor
 from hil.case.model_case import ModelCase
-from hil.device.dut import Dut
+from hil.device.protocol import Device
 from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
 from hil.energy.meter import Meter
@@ -299,7 +299,7 @@ def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
 
 
 def run_case(
-    dut: Dut,
+    dut: Device,
     case: ModelCase,
     *,
     warmup: int = 0,
@@ -341,7 +341,7 @@ def run_case(
         board=dut.board.name,
         firmware_build_id=dut.build_id,
         firmware_variant=dut.variant,
-        firmware_cflags=tuple(getattr(dut, "cflags", ())),
+        firmware_cflags=dut.cflags,
         engine=dut.engine,
         loaded=loaded,
         references={r.name: r.version for r in refs},
@@ -403,7 +403,7 @@ def run_case(
         try:
             result.energy = measure_energy(
                 meter,
-                lambda n: dut.run_marked(model, loaded, vector, n),
+                lambda n: dut.run_marked(model, vector, n),
                 energy_plan or EnergyPlan(),
                 core_clock_hz=dut.board.clock_hz,
             )

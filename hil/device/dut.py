@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
+from hil.device.protocol import (
+    RESET_ERRORS,
+    STARTUP_TIMEOUT,
+    Device,
+    Inference,
+    invoke_timeout,
+)
 from hil.errors import (
     DeviceError,
-    DeviceFaultError,
     HilError,
     LinkError,
     ModelFileError,
@@ -29,29 +33,12 @@ from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 from hil.targets.memory_link import ask_transport, transport_used
 
-if TYPE_CHECKING:
-    from hil.device.eembc import EembcDut
-
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Inference:
-    """What one vector's run on the device gave."""
-
-    outputs: list[np.ndarray]
-    measurements: list[Measurement]  # one per timed repeat
-    stack_bytes: int | None  # None where the protocol cannot tell
-    profile: Profile | None = None
-
-
-# An inference may take this long per MiB of model on the slowest target
-# (QEMU under -icount), on top of the per-request timeout.
-INVOKE_SECONDS_PER_MIB = 60.0
-STARTUP_TIMEOUT = 5.0
-
-
 class Dut:
+    """A device running hil's firmware, over hil's protocol (a hil.device.protocol.Device)."""
+
     def __init__(
         self,
         resolution: Resolution,
@@ -117,7 +104,7 @@ class Dut:
     def recover(self, error: BaseException) -> bool:
         """After a fault, hang or broken link, reset so the next case starts
         clean. Returns whether `error` called for it."""
-        if not isinstance(error, (LinkError, DeviceFaultError)):
+        if not isinstance(error, RESET_ERRORS):
             return False
         self.restart()
         note_reset(error)
@@ -172,6 +159,12 @@ class Dut:
     def engine(self) -> str:
         return f"{self.hello.engine} {self.hello.engine_version}"
 
+    @property
+    def engine_identity(self) -> tuple[str, str]:
+        if self._hello is None:
+            return "", ""  # nothing is known before the device answers
+        return self._hello.engine, self._hello.engine_version
+
     def infer(
         self,
         model: ModelFile,
@@ -219,7 +212,8 @@ class Dut:
 
     def reset_state(self, model: ModelFile) -> None:
         """Put a stateful model back to its initial state (a no-op otherwise)."""
-        self.session.reset()
+        if model.has_variables:
+            self.session.reset()
 
     def load_cost(self, loaded: LoadedModel) -> Measurement | None:
         """What parsing, planning and preparing the model cost on the device."""
@@ -227,13 +221,10 @@ class Dut:
             return None
         return self.measure(loaded.load_counter, loaded.load_ticks)
 
-    def run_marked(
-        self, model: ModelFile, loaded: LoadedModel, vector: Sequence[np.ndarray], inferences: int
-    ) -> int:
+    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
         """`inferences` timed inferences on `vector` for an energy capture. The
         agent raises the marker around each one, so they make as many marker
         windows; returns that count."""
-        del loaded  # the model is loaded already; kept for the EEMBC device's signature
         session = self.session
         for i, data in enumerate(vector):
             session.set_input(i, np.ascontiguousarray(data).tobytes())
@@ -245,7 +236,7 @@ class Dut:
         return inferences
 
     def invoke_timeout(self, model_bytes: int) -> float:
-        return self.timeout + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)
+        return invoke_timeout(self.timeout, model_bytes)
 
     def load(self, model: ModelFile) -> LoadedModel:
         """Send the model unless the device already holds exactly these bytes."""
@@ -268,7 +259,7 @@ def create_dut(
     route: LinkRoute | None = None,
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
-) -> Dut | EembcDut:
+) -> Device:
     """The device for a resolved board, speaking the board's protocol."""
     if resolution.board.protocol == "eembc":
         from hil.device.eembc import EembcDut

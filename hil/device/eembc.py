@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.device.dut import Inference
+from hil.device.protocol import RESET_ERRORS, STARTUP_TIMEOUT, Inference, invoke_timeout
 from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
@@ -40,12 +40,12 @@ def _spec(s: IOSpec) -> TensorSpec:
 
 
 class EembcDut:
-    """Same surface as hil.device.dut.Dut, over EEMBC: build, load, infer, recover."""
+    """A device running MLPerf Tiny firmware, over EEMBC's protocol (a
+    hil.device.protocol.Device): build, load, infer, recover."""
 
     def __init__(
         self,
         resolution: Resolution,
-        variant: str = "eembc",
         timeout: float = 10.0,
         route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
@@ -98,11 +98,15 @@ class EembcDut:
     def engine(self) -> str:
         return f"EEMBC firmware: {self.info.profile}" if self.info else "EEMBC firmware"
 
+    @property
+    def engine_identity(self) -> tuple[str, str]:
+        return self.engine, ""  # the protocol names no engine version
+
     def _boot(self) -> None:
         assert self.target is not None
         self._session = EembcSession(self.target.start(), timeout=self.timeout)
         try:
-            self._session.wait_ready(timeout=max(self.timeout, 5.0))
+            self._session.wait_ready(timeout=max(self.timeout, STARTUP_TIMEOUT))
             self.info = self._session.hello()
         except HilError as exc:
             raise LinkError(
@@ -176,7 +180,7 @@ class EembcDut:
             self._boot()
 
     def recover(self, error: BaseException) -> bool:
-        if not isinstance(error, HilError) or self.target is None:
+        if not isinstance(error, RESET_ERRORS) or self.target is None:
             return False
         self.restart()
         note_reset(error)
@@ -192,20 +196,19 @@ class EembcDut:
         repeats: int = 1,
         profile: bool = False,
     ) -> Inference:
+        if loaded is not self._loaded:
+            raise HilError(f"{model.path} is not the model loaded on {self.description}")
         session = self.session
         session.load(np.ascontiguousarray(vector[0]).tobytes())
-        timeout = self.timeout * (warmup + repeats) + len(model.data) / (1 << 20) * 60.0
+        timeout = invoke_timeout(self.timeout, len(model.data), warmup + repeats)
         run = session.infer(repeats, warmup, timeout=timeout)
         outputs = self._outputs(model, run.results, run.decimals)
         us = Measurement("device_timer_us", round(run.us_per_inference), TIMER_METHOD)
         return Inference(outputs, [us], None, None)
 
-    def run_marked(
-        self, model: ModelFile, loaded: LoadedModel, vector: Sequence[np.ndarray], inferences: int
-    ) -> int:
+    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
         """`infer N 0` for an energy capture: EEMBC firmware raises the marker
         once around the whole loop, so it makes one window."""
-        del loaded
         if self.variant == "prebuilt":
             raise EnergyError(
                 f"{self.board.name} runs prebuilt MLPerf Tiny firmware, which marks an energy "
@@ -214,7 +217,7 @@ class EembcDut:
                 "eembc without [eembc] images) or with the EEMBC runner"
             )
         self.session.load(np.ascontiguousarray(vector[0]).tobytes())
-        timeout = self.timeout * inferences + len(model.data) / (1 << 20) * 60.0
+        timeout = invoke_timeout(self.timeout, len(model.data), inferences)
         self.session.infer(inferences, 0, timeout=timeout)
         return 1
 
@@ -241,7 +244,7 @@ class EembcDut:
         return out
 
 
-def _model_key(model: ModelFile, table: dict[str, object]) -> str | None:
+def _model_key(model: ModelFile, table: Mapping[str, object]) -> str | None:
     """The board file's key for a model: its sha256 or its file stem."""
     for key in (f"sha256:{model.sha256}", model.path.stem):
         if key in table:

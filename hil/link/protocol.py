@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,7 @@ class _Reader:
         self.pos = 0
         self.what = what
 
-    def take(self, fmt: str) -> tuple:
+    def take(self, fmt: str) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
             raise ProtocolError(
@@ -123,7 +124,7 @@ class _Reader:
     def string(self) -> str:
         (n,) = self.take("<B")
         (raw,) = self.take(f"<{n}s")
-        return raw.decode("utf-8", errors="replace")
+        return bytes(raw).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)

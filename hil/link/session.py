@@ -10,6 +10,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import serial
 
@@ -506,7 +507,7 @@ class Session:
     # -- helpers ---------------------------------------------------------------
 
     @staticmethod
-    def _unpack(fmt: str, data: bytes, what: str) -> tuple:
+    def _unpack(fmt: str, data: bytes, what: str) -> tuple[Any, ...]:
         if len(data) < struct.calcsize(fmt):
             raise LinkError(f"{what}: response of {len(data)} bytes is too short")
         return struct.unpack_from(fmt, data)

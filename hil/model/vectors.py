@@ -72,7 +72,7 @@ def _read_array(path: str | Path, spec: IOSpec) -> np.ndarray:
                 f"{path}: {len(raw)} bytes is not a whole number of {spec.dtype} vectors "
                 f"of shape {list(spec.shape)} ({per_vector} bytes each)"
             )
-        return np.frombuffer(raw, dtype=spec.dtype).reshape(-1, *spec.shape).copy()
+        return np.asarray(np.frombuffer(raw, dtype=spec.dtype).reshape(-1, *spec.shape).copy())
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:

@@ -17,6 +17,7 @@ import pytest
 from hil.boards.board import load_board
 from hil.rack.labgrid_places import Farm, FarmError, PlaceLinks, PlaceWatch
 from hil.rack.rack import Instance, Rack
+from hil.rack.select import instance_of
 
 PLACES_KEY = "hil_labgrid_places"
 
@@ -48,8 +49,6 @@ class PlaceGuard:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        from hil.pytestplugin.rack import instance_of
-
         name = instance_of(item.nodeid, list(self.places))
         if name and (reason := self.why_lost(name)):
             pytest.fail(reason, pytrace=False)

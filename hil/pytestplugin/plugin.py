@@ -18,6 +18,7 @@ from hil.case.retry import earlier_attempts, with_retries
 from hil.case.runner import CaseResult, run_case
 from hil.device.dut import Dut, create_dut
 from hil.device.eembc import EembcDut
+from hil.device.protocol import Device
 from hil.energy.meter import Meter
 from hil.errors import HilError
 from hil.pytestplugin import energy as pytest_energy
@@ -241,7 +242,7 @@ def board(request: pytest.FixtureRequest) -> Resolution:
 
 
 @pytest.fixture(scope="session")
-def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
+def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
     """The running device with an open session, shared by every test on the board."""
     config = request.config
     entry = pytest_rack.entry_for(config, board)
@@ -277,7 +278,7 @@ def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Met
 
 @pytest.fixture
 def check_model(
-    dut: Dut | EembcDut, hil_meter: Meter | None, request: pytest.FixtureRequest
+    dut: Device, hil_meter: Meter | None, request: pytest.FixtureRequest
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks."""
@@ -372,7 +373,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture
-def compare_models(dut: Dut, request: pytest.FixtureRequest) -> Callable[..., Any]:
+def compare_models(dut: Device, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`compare_models(a, b, vectors=100, seed=0)`: run two variants of a model on
     the device on the same inputs; returns a hil.case.compare_models.ModelComparison."""
     from hil.case.compare_models import compare_models as run_comparison
@@ -445,7 +446,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         energy = r.get("energy")
         joules = energy and energy["energy_per_inference"]
         energy_text = ""
-        if joules:
+        if joules and energy:
             kind = "modeled" if energy["modeled"] else "measured"
             energy_text = f"; {joules['value'] * 1e6:.3f} uJ/inference ({kind})"
         tr.write_line(

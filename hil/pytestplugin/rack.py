@@ -19,7 +19,7 @@ from hil.pytestplugin.labgrid import take_places
 from hil.rack.lock import InstanceLock, default_lock_dir
 from hil.rack.rack import load_rack
 from hil.rack.resolve import RackEntry, resolve_instance
-from hil.rack.select import select_instances, split_selectors
+from hil.rack.select import instance_of, select_instances, split_selectors
 from hil.results.record import RunContext
 from hil.results.recorder import Recorder, new_run
 
@@ -86,25 +86,6 @@ def configure(config: pytest.Config, selectors: list[str]) -> list[RackEntry] | 
     elif config.getoption("dist", "no") not in ("no", "loadgroup"):
         config.option.dist = "loadgroup"
     return entries
-
-
-def instance_of(nodeid: str, names: list[str]) -> str | None:
-    """Which rack instance a test id names: xdist's `@instance` suffix, else
-    the instance's name as one `-`-separated part of the parameter ids
-    (`test[a300-1-kws]`; the longest name that fits wins)."""
-    at, close = nodeid.rfind("@"), nodeid.rfind("]")
-    if at > close and nodeid[at + 1 :] in names:
-        return nodeid[at + 1 :]
-    params = nodeid[nodeid.find("[") + 1 : close] if "[" in nodeid and close > 0 else ""
-    for name in sorted(names, key=len, reverse=True):
-        if (
-            params == name
-            or params.startswith(f"{name}-")
-            or params.endswith(f"-{name}")
-            or f"-{name}-" in params
-        ):
-            return name
-    return None
 
 
 def make_scheduler(config: pytest.Config, log: Any) -> Any:

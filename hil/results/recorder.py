@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.case.model_case import ModelCase
-from hil.reports.json_report import git_revision
+from hil.paths import git_revision
 from hil.results.engines import is_postgres
 from hil.results.record import (
     RunContext,

@@ -415,7 +415,7 @@ def test_rack_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_the_instance_a_test_id_names() -> None:
-    from hil.pytestplugin.rack import instance_of
+    from hil.rack.select import instance_of
 
     names = ["a300", "a300-1", "a386"]
     assert instance_of("t.py::test[a300-hello]", names) == "a300"

@@ -15,7 +15,7 @@ import pytest
 
 from hil.case.model_case import ModelCase
 from hil.case.runner import CaseResult, _check_device_specs, run_case
-from hil.device.dut import Inference
+from hil.device.protocol import Inference
 from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
 from hil.link.protocol import TensorSpec
@@ -26,7 +26,7 @@ from tests.unit.test_kernels_recurrent import LstmSpec, build_lstm, build_svdf
 
 
 class EngineDut:
-    """Just enough of hil.device.dut.Dut for run_case, with hil's C engine built
+    """Just enough of a hil.device.protocol.Device for run_case, with hil's C engine built
     for the host in place of a device: the same kernels, no emulator."""
 
     description = "host engine"
@@ -34,6 +34,7 @@ class EngineDut:
     board = SimpleNamespace(name="host")
     build_id = "host"
     variant = "test"
+    cflags: tuple[str, ...] = ()
     engine = "hil host"
     image = None
 
