@@ -454,9 +454,6 @@ class Session:
         except ProtocolError as exc:
             raise LinkError(str(exc)) from exc
 
-    def read_counters(self) -> Counters:
-        return self._counters(self.request(Command.READ_COUNTERS))
-
     def get_output(self, index: int, nbytes: int) -> bytes:
         out = bytearray()
         while len(out) < nbytes:
