@@ -13,6 +13,7 @@ from hil.device.protocol import (
     RESET_ERRORS,
     STARTUP_TIMEOUT,
     Device,
+    DeviceState,
     Inference,
     invoke_timeout,
 )
@@ -61,6 +62,8 @@ class Dut:
         self.target: Target | None = None
         self._session: Session | None = None
         self._hello: Hello | None = None
+        self.state = DeviceState.OFF
+        self._stats_before: dict[str, int | float] = {}  # of sessions ended by a reset
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -75,6 +78,8 @@ class Dut:
 
     def _connect(self) -> None:
         assert self.target is not None
+        if self._session is not None:
+            self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
         link = self.target.start()
         self._session = Session(link, timeout=self.timeout)
         try:
@@ -91,6 +96,7 @@ class Dut:
                 f"device runs firmware {self._hello.build_id}, expected "
                 f"{self.image.build_id}: the wrong image was started"
             )
+        self.state = DeviceState.BOOTED
 
     @property
     def transport_used(self) -> str:
@@ -100,12 +106,14 @@ class Dut:
         """Reset the target (a fresh emulator) and greet it again."""
         log.info("restarting %s", self.description)
         self._connect()
+        self.state = DeviceState.RESET
 
     def recover(self, error: BaseException) -> bool:
         """After a fault, hang or broken link, reset so the next case starts
         clean. Returns whether `error` called for it."""
         if not isinstance(error, RESET_ERRORS):
             return False
+        self.state = DeviceState.FAULTED
         self.restart()
         note_reset(error)
         return True
@@ -113,7 +121,17 @@ class Dut:
     def close(self) -> None:
         if self.target is not None:
             self.target.stop()
+        if self._session is not None:
+            self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
         self._session = None
+        self.state = DeviceState.OFF
+
+    def link_stats(self) -> dict[str, int | float]:
+        now = self._session.stats.as_dict() if self._session is not None else {}
+        return _added(self._stats_before, now)
+
+    def log(self) -> str:
+        return self.target.diagnostics() if self.target is not None else ""
 
     def __enter__(self) -> Dut:
         return self.start()
@@ -242,6 +260,7 @@ class Dut:
         """Send the model unless the device already holds exactly these bytes."""
         held = self.session.loaded
         if held is not None and held.sha256 == model.sha256:
+            self.state = DeviceState.MODEL_LOADED
             return held
         capacity = self.hello.model_capacity
         if len(model.data) > capacity:
@@ -249,7 +268,13 @@ class Dut:
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
                 f"at most {capacity:,} bytes in RAM"
             )
-        return self.session.load_model(model.data)
+        loaded = self.session.load_model(model.data)
+        self.state = DeviceState.MODEL_LOADED
+        return loaded
+
+
+def _added(a: dict[str, int | float], b: dict[str, int | float]) -> dict[str, int | float]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
 
 
 def create_dut(

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.device.protocol import RESET_ERRORS, STARTUP_TIMEOUT, Inference, invoke_timeout
+from hil.device.protocol import (
+    RESET_ERRORS,
+    STARTUP_TIMEOUT,
+    DeviceState,
+    Inference,
+    invoke_timeout,
+)
 from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
@@ -63,6 +69,7 @@ class EembcDut:
         self._session: EembcSession | None = None
         self.info: EembcInfo | None = None
         self._loaded: LoadedModel | None = None
+        self.state = DeviceState.OFF
 
     def start(self) -> EembcDut:
         return self  # nothing runs until a model is chosen: it is part of the image
@@ -72,6 +79,13 @@ class EembcDut:
             self.target.stop()
         self._session = None
         self._loaded = None
+        self.state = DeviceState.OFF
+
+    def link_stats(self) -> dict[str, int | float]:
+        return {}  # EEMBC's text protocol has no resends or frames to count
+
+    def log(self) -> str:
+        return self.target.diagnostics() if self.target is not None else ""
 
     def __enter__(self) -> EembcDut:
         return self.start()
@@ -116,6 +130,7 @@ class EembcDut:
 
     def load(self, model: ModelFile) -> LoadedModel:
         if self._loaded is not None and self._loaded.sha256 == model.sha256:
+            self.state = DeviceState.MODEL_LOADED
             return self._loaded
         if len(model.inputs) != 1:
             raise HilError(
@@ -135,6 +150,7 @@ class EembcDut:
             tuple(_spec(s) for s in model.inputs),
             tuple(_spec(s) for s in model.outputs),
         )
+        self.state = DeviceState.MODEL_LOADED
         return self._loaded
 
     def _image_for(self, model: ModelFile) -> FirmwareImage:
@@ -171,6 +187,7 @@ class EembcDut:
         the target (its image holds the model); a stateless one needs nothing."""
         if model.has_variables:
             self.restart()
+            self.state = DeviceState.MODEL_LOADED  # the image holds the model
 
     def load_cost(self, loaded: LoadedModel) -> Measurement | None:
         return None  # the protocol does not tell
@@ -178,10 +195,12 @@ class EembcDut:
     def restart(self) -> None:
         if self.target is not None:
             self._boot()
+            self.state = DeviceState.RESET
 
     def recover(self, error: BaseException) -> bool:
         if not isinstance(error, RESET_ERRORS) or self.target is None:
             return False
+        self.state = DeviceState.FAULTED
         self.restart()
         note_reset(error)
         return True

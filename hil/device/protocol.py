@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +38,16 @@ def invoke_timeout(request_timeout: float, model_bytes: int, runs: int = 1) -> f
     return request_timeout * runs + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)
 
 
+class DeviceState(Enum):
+    """Where a device is, as its methods move it (start, load, recover, restart, close)."""
+
+    OFF = "off"  # not started, or closed (an EEMBC device until its first model)
+    BOOTED = "booted"  # the firmware answered; no model held
+    MODEL_LOADED = "model loaded"
+    FAULTED = "faulted"  # one of RESET_ERRORS happened; recover() resets it
+    RESET = "reset"  # restarted (after a fault, or by hand); the model is to be loaded again
+
+
 @dataclass
 class Inference:
     """What one vector's run on the device gave."""
@@ -57,6 +68,7 @@ class Device(Protocol):
     timeout: float
     image: FirmwareImage | None
     target: Target | None
+    state: DeviceState
 
     @property
     def description(self) -> str: ...
@@ -70,6 +82,15 @@ class Device(Protocol):
     @property
     def engine_identity(self) -> tuple[str, str]:
         """(engine, version) as the device reports them; ("", "") before it answered."""
+        ...
+
+    def link_stats(self) -> dict[str, int | float]:
+        """What the link went through since the device started (resends, bad
+        frames, bytes); empty where the protocol does not count."""
+        ...
+
+    def log(self) -> str:
+        """The backend's output worth showing when something went wrong."""
         ...
 
     def start(self) -> Device: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -282,58 +283,91 @@ def check_model(
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks."""
-    config = request.config
+    return ModelCheck(dut, hil_meter, request).check
 
-    def check(case: ModelCase) -> CaseResult:
+
+@dataclass
+class ModelCheck:
+    """check_model's work for one test: run with retries, then record the
+    result or the error (store, JSON report, JUnit properties) and judge it."""
+
+    dut: Device
+    meter: Meter | None
+    request: pytest.FixtureRequest
+
+    def check(self, case: ModelCase) -> CaseResult:
         case = hil_config.resolve_case(case)  # relative paths: from the project root
-        profile = bool(config.getoption("hil_profile")) or (
-            request.node.get_closest_marker("hil_profile") is not None
-        )
-        instance = dut.resolution.instance or dut.board.name
-        test = plain_nodeid(request.node.nodeid, instance)
-        recorder = pytest_rack.recorder(config)
-        run = pytest_rack.run_context(config)
-        props = request.node.user_properties
-
-        def attempt() -> CaseResult:
-            return run_case(
-                dut,
-                case,
-                litert_resolver=config.getoption("litert_resolver"),
-                warmup=config.getoption("hil_warmup"),
-                repeats=config.getoption("hil_repeats"),
-                profile=profile,
-                meter=hil_meter,
-                energy_plan=pytest_energy.plan(config),
-            )
-
-        def recover(exc: BaseException) -> None:
-            if not dut.recover(exc):  # e.g. a TargetError: start the device afresh
-                dut.restart()
-
+        instance = self.dut.resolution.instance or self.dut.board.name
+        test = plain_nodeid(self.request.node.nodeid, instance)
         try:
-            result, earlier = with_retries(attempt, config.getoption("retries"), recover)
+            result, earlier = with_retries(
+                lambda: self._attempt(case), self.config.getoption("retries"), self._recover
+            )
         except HilError as exc:  # the store keeps failures too, with their status
-            earlier = earlier_attempts(exc)
-            row = error_row(exc, case, dut, instance, test, run, earlier)
-            props.extend(junit_properties(row))
-            if earlier:
-                request.node.add_report_section(
-                    "call",
-                    "hil retries",
-                    f"{len(earlier) + 1} attempts, each an infrastructure failure: {row['error']}",
-                )
-            if recorder:
-                recorder.add(row)
+            self._failed(exc, case, instance, test)
             raise
+        self._passed(result, case, instance, test, earlier)
+        return result
+
+    @property
+    def config(self) -> pytest.Config:
+        return self.request.config
+
+    def _attempt(self, case: ModelCase) -> CaseResult:
+        config = self.config
+        profile = bool(config.getoption("hil_profile")) or (
+            self.request.node.get_closest_marker("hil_profile") is not None
+        )
+        return run_case(
+            self.dut,
+            case,
+            litert_resolver=config.getoption("litert_resolver"),
+            warmup=config.getoption("hil_warmup"),
+            repeats=config.getoption("hil_repeats"),
+            profile=profile,
+            meter=self.meter,
+            energy_plan=pytest_energy.plan(config),
+        )
+
+    def _recover(self, exc: BaseException) -> None:
+        if not self.dut.recover(exc):  # e.g. a TargetError: start the device afresh
+            self.dut.restart()
+
+    def _failed(self, exc: HilError, case: ModelCase, instance: str, test: str) -> None:
+        earlier = earlier_attempts(exc)
+        run = pytest_rack.run_context(self.config)
+        row = error_row(exc, case, self.dut, instance, test, run, earlier)
+        self.request.node.user_properties.extend(junit_properties(row))
+        if earlier:
+            self.request.node.add_report_section(
+                "call",
+                "hil retries",
+                f"{len(earlier) + 1} attempts, each an infrastructure failure: {row['error']}",
+            )
+        recorder = pytest_rack.recorder(self.config)
+        if recorder:
+            recorder.add(row)
+
+    def _passed(
+        self,
+        result: CaseResult,
+        case: ModelCase,
+        instance: str,
+        test: str,
+        earlier: list[HilError],
+    ) -> None:
+        """Record a result; fail the test on a mismatch, an energy error or a
+        regression; warn when it passed only after infrastructure failures."""
+        config, node = self.config, self.request.node
+        props = node.user_properties
         if result.profile:
-            request.node.add_report_section(
+            node.add_report_section(
                 "call", "hil profile", f"{result.profile.method}\n{result.profile.table()}"
             )
         record = result.to_dict()
         record["test"] = test
         record["instance"] = instance
-        row = result_row(record, case, dut, instance, run, earlier)
+        row = result_row(record, case, self.dut, instance, pytest_rack.run_context(config), earlier)
         config.stash[RESULTS].append(record)
         props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
@@ -341,6 +375,7 @@ def check_model(
         failures = [] if result.passed else [result.failure_report()]
         if result.energy_error:
             failures.append(f"{case.name} on {instance}: energy: {result.energy_error}")
+        recorder = pytest_rack.recorder(config)
         if recorder:
             recorder.add(row)
             regressed = pytest_nightly.judge(config, recorder, row, props)
@@ -352,24 +387,52 @@ def check_model(
                 pytest_nightly.HilFlakyWarning(
                     pytest_nightly.flaky_message(case.name, instance, earlier)
                 ),
-                stacklevel=2,
+                stacklevel=3,
             )
-        return result
-
-    return check
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A test that dies by a device fault, hang or broken link leaves a freshly
     reset device for the next test, and says so in its report."""
+    found = getattr(item, "funcargs", {}).get("dut")
+    device: Device | None = found if isinstance(found, Dut | EembcDut) else None
+    before = device.link_stats() if device is not None else {}
+    backend_log = ""
     try:
         return (yield)
     except HilError as exc:
-        device = getattr(item, "funcargs", {}).get("dut")
-        if isinstance(device, Dut | EembcDut) and device.recover(exc):
-            item.user_properties.append(("hil_device_reset", str(exc)))
+        if device is not None:
+            backend_log = device.log()  # before a reset replaces the backend
+            if device.recover(exc):
+                item.user_properties.append(("hil_device_reset", str(exc)))
         raise
+    finally:
+        if device is not None:
+            report_device(item, device, before, backend_log)
+
+
+# Link counters that say the link was not clean: a test that passed through
+# them says so in its JUnit properties too, so a flaky link shows where people look.
+LINK_TROUBLE = ("retries", "bad_frames", "stale_frames", "naks", "timeouts", "resyncs")
+
+
+def report_device(
+    item: pytest.Item, device: Device, before: dict[str, int | float], backend_log: str
+) -> None:
+    """The device's state, what the link went through during the test, and
+    the backend's log after a failure, as a "hil device" section of the report."""
+    after = device.link_stats()
+    link = {k: round(v - before.get(k, 0), 3) for k, v in after.items()}
+    lines = [f"device: {device.description}", f"state: {device.state.value}"]
+    if link:
+        lines.append("link: " + ", ".join(f"{k}={v}" for k, v in sorted(link.items())))
+    if backend_log:
+        lines.append(backend_log)
+    item.add_report_section("call", "hil device", "\n".join(lines))
+    trouble = {k: link[k] for k in LINK_TROUBLE if link.get(k)}
+    if trouble:
+        item.user_properties.append(("hil_link_trouble", json.dumps(trouble)))
 
 
 @pytest.fixture

@@ -184,6 +184,7 @@ class FakeDut:
     variant = "release"
     cflags = ()
     build_id = "fake-build"
+    engine_identity = ("", "")
     image = None
     restarts = 0
 
