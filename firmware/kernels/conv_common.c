@@ -525,3 +525,21 @@ void hil_conv_dot_pixel(const hil_conv_dot *a, const hil_conv_window *win, void 
         break;
     }
 }
+
+hil_status hil_conv_prepare_common(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                   const hil_conv_option_fields *fields, uint32_t i16_bias,
+                                   hil_conv_tensors *t, hil_conv_options *o, hil_conv_params *p,
+                                   hil_msg *msg)
+{
+    hil_status st = hil_conv_get_tensors(ip, node, 0, 1, 2, t, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_read_options(ip, op, fields, o, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_types(t, i16_bias, p, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_ranks(t, msg);
+    }
+    return st;
+}

@@ -157,6 +157,14 @@ hil_status hil_conv_check_types(const hil_conv_tensors *t, uint32_t i16_bias,
 /* Input, filter and output of rank 4; bias (if any) of out_c elements. */
 hil_status hil_conv_check_ranks(const hil_conv_tensors *t, hil_msg *msg);
 
+/* What CONV_2D and DEPTHWISE_CONV_2D check first at prepare, alike: the
+ * tensors (inputs 0 input, 1 filter, 2 optional bias), the options, the
+ * types (`i16_bias` as for hil_conv_check_types) and the ranks. */
+hil_status hil_conv_prepare_common(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                   const hil_conv_option_fields *fields, uint32_t i16_bias,
+                                   hil_conv_tensors *t, hil_conv_options *o, hil_conv_params *p,
+                                   hil_msg *msg);
+
 /* Leading padding by TFLM's rule (see the top of this file), for an axis of
  * `in` pixels; the result is in [0, INT32_MAX]. */
 hil_status hil_conv_padding(int32_t padding, int32_t in, int32_t filter, int32_t stride,

@@ -19,7 +19,7 @@
 
 #include "engine/interp.h"
 #include "kernels/conv_common.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 enum { IN_INPUT = 0, IN_FILTER = 1, IN_BIAS = 2 };
 
@@ -42,12 +42,6 @@ typedef struct {
 static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
 {
     return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
-}
-
-static hil_status get_tensors(hil_interp *ip, const hil_node *node, hil_conv_tensors *t,
-                              hil_msg *msg)
-{
-    return hil_conv_get_tensors(ip, node, IN_INPUT, IN_FILTER, IN_BIAS, t, msg);
 }
 
 static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o, dw_data *d,
@@ -103,16 +97,7 @@ static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op 
     dw_data *d = node->data;
     hil_conv_tensors t;
     hil_conv_options o;
-    hil_status st = get_tensors(ip, node, &t, msg);
-    if (st == HIL_OK) {
-        st = hil_conv_read_options(ip, op, &dw_fields, &o, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_check_types(&t, 0, &d->p, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_check_ranks(&t, msg);
-    }
+    hil_status st = hil_conv_prepare_common(ip, node, op, &dw_fields, 0, &t, &o, &d->p, msg);
     if (st == HIL_OK) {
         st = check_shapes(&t, &o, d, msg);
     }

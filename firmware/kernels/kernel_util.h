@@ -1,8 +1,8 @@
-/* Shared pieces of the elementwise kernels: tensor access and checks, option
+/* Utilities every kind of kernel uses: tensor access and checks, option
  * reading, broadcast plans for binary operators, and 256-entry lookup tables
  * for int8 unary operators. */
-#ifndef HIL_KERNELS_ELEMENTWISE_COMMON_H
-#define HIL_KERNELS_ELEMENTWISE_COMMON_H
+#ifndef HIL_KERNELS_KERNEL_UTIL_H
+#define HIL_KERNELS_KERNEL_UTIL_H
 
 #include <stdint.h>
 
@@ -14,33 +14,33 @@
 
 /* Inputs `n_in` (all required) and output 0 of a node; MODEL_INVALID when a
  * tensor is missing. `in` has room for n_in pointers. */
-hil_status hil_ew_tensors(hil_interp *ip, const hil_node *node, uint32_t n_in, hil_tensor **in,
+hil_status hil_ku_tensors(hil_interp *ip, const hil_node *node, uint32_t n_in, hil_tensor **in,
                           hil_tensor **out, hil_msg *msg);
 
 /* Type of input `i` of an operator, read from the model (for data_bytes,
  * which sees only the model); 0xFF when it cannot be read. */
-uint8_t hil_ew_model_input_type(hil_model *m, const hil_model_op *op, uint32_t i);
+uint8_t hil_ku_model_input_type(hil_model *m, const hil_model_op *op, uint32_t i);
 
 /* Name of a tensor type for messages ("int8", "float32", ... or "type N"). */
-const char *hil_ew_type_name(uint8_t dtype);
+const char *hil_ku_type_name(uint8_t dtype);
 
 /* Check that a quantized tensor has its parameters: a positive finite scale
  * and a zero point inside the type's range. `what` names it ("input"). */
-hil_status hil_ew_check_quant(const hil_tensor *t, const char *what, hil_msg *msg);
+hil_status hil_ku_check_quant(const hil_tensor *t, const char *what, hil_msg *msg);
 
 /* Same number of elements (unary operators: shapes need not be equal, as in
  * TFLM's MatchingFlatSize only the element counts must agree). */
-hil_status hil_ew_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *msg);
+hil_status hil_ku_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *msg);
 
 /* Options table of `op` when it is of union type `type`; *present = 0 when the
  * operator has no options (TFLM then uses the defaults). */
-hil_status hil_ew_options(hil_interp *ip, const hil_model_op *op, uint8_t type,
+hil_status hil_ku_options(hil_interp *ip, const hil_model_op *op, uint8_t type,
                           const char *type_name, int *present, hil_msg *msg);
 /* A float32 field of an options table (def when absent). */
-float hil_ew_option_f32(hil_interp *ip, const hil_model_op *op, unsigned field, float def);
+float hil_ku_option_f32(hil_interp *ip, const hil_model_op *op, unsigned field, float def);
 
 /* The fused activation of ADD/SUB/MUL/pooling options, refused when unknown. */
-hil_status hil_ew_activation(hil_interp *ip, const hil_model_op *op, unsigned field,
+hil_status hil_ku_activation(hil_interp *ip, const hil_model_op *op, unsigned field,
                              int present, int32_t *act, hil_msg *msg);
 
 /* ---- broadcasting ------------------------------------------------------------ */
@@ -77,6 +77,15 @@ typedef void (*hil_bcast_row)(const void *params, const void *a, uint32_t a_step
 void hil_bcast_run(const hil_bcast *plan, const void *params, const void *a, uint32_t a_size,
                    const void *b, uint32_t b_size, void *out, uint32_t out_size,
                    hil_bcast_row row);
+
+/* What ADD, SUB and MUL check first at prepare, alike: two inputs and an
+ * output of one type (int8, int16, float32 or int32), the options table of
+ * union type `options_type` with its fused activation at `act_field`, and the
+ * broadcast plan. */
+hil_status hil_ku_binary_prepare(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                 uint8_t options_type, const char *options_name,
+                                 unsigned act_field, hil_tensor **in, hil_tensor **out,
+                                 int32_t *act, hil_bcast *plan, hil_msg *msg);
 
 /* ---- int8 lookup tables ------------------------------------------------------- */
 

@@ -1,12 +1,12 @@
-/* Shared pieces of the elementwise kernels; see elementwise_common.h. */
-#include "kernels/elementwise_common.h"
+/* Utilities shared by the kernels; see kernel_util.h. */
+#include "kernels/kernel_util.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "kernels/quant.h"
 
-hil_status hil_ew_tensors(hil_interp *ip, const hil_node *node, uint32_t n_in, hil_tensor **in,
+hil_status hil_ku_tensors(hil_interp *ip, const hil_node *node, uint32_t n_in, hil_tensor **in,
                           hil_tensor **out, hil_msg *msg)
 {
     if (node->n_inputs != n_in || node->n_outputs != 1) {
@@ -26,7 +26,7 @@ hil_status hil_ew_tensors(hil_interp *ip, const hil_node *node, uint32_t n_in, h
     return HIL_OK;
 }
 
-uint8_t hil_ew_model_input_type(hil_model *m, const hil_model_op *op, uint32_t i)
+uint8_t hil_ku_model_input_type(hil_model *m, const hil_model_op *op, uint32_t i)
 {
     const int32_t index = i < op->inputs.len ? hil_model_op_tensor(m, op, 0, i) : -1;
     hil_model_tensor mt;
@@ -36,7 +36,7 @@ uint8_t hil_ew_model_input_type(hil_model *m, const hil_model_op *op, uint32_t i
     return mt.dtype;
 }
 
-const char *hil_ew_type_name(uint8_t dtype)
+const char *hil_ku_type_name(uint8_t dtype)
 {
     switch (dtype) {
     case HIL_DT_FLOAT32:
@@ -60,11 +60,11 @@ const char *hil_ew_type_name(uint8_t dtype)
     }
 }
 
-hil_status hil_ew_check_quant(const hil_tensor *t, const char *what, hil_msg *msg)
+hil_status hil_ku_check_quant(const hil_tensor *t, const char *what, hil_msg *msg)
 {
     if (!t->quantized) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "%s %s tensor has no quantization parameters",
-                        hil_ew_type_name(t->dtype), what);
+                        hil_ku_type_name(t->dtype), what);
     }
     if (!(t->scale > 0.0f) || !isfinite(t->scale)) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "%s scale is not positive and finite", what);
@@ -83,12 +83,12 @@ hil_status hil_ew_check_quant(const hil_tensor *t, const char *what, hil_msg *ms
     }
     if (t->zero_point < lo || t->zero_point > hi) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "%s zero point %d is outside the %s range",
-                        what, t->zero_point, hil_ew_type_name(t->dtype));
+                        what, t->zero_point, hil_ku_type_name(t->dtype));
     }
     return HIL_OK;
 }
 
-hil_status hil_ew_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *msg)
+hil_status hil_ku_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *msg)
 {
     if (hil_tensor_elems(a) != hil_tensor_elems(b)) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID,
@@ -98,7 +98,7 @@ hil_status hil_ew_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *
     return HIL_OK;
 }
 
-hil_status hil_ew_options(hil_interp *ip, const hil_model_op *op, uint8_t type,
+hil_status hil_ku_options(hil_interp *ip, const hil_model_op *op, uint8_t type,
                           const char *type_name, int *present, hil_msg *msg)
 {
     (void)ip;
@@ -114,7 +114,7 @@ hil_status hil_ew_options(hil_interp *ip, const hil_model_op *op, uint8_t type,
     return HIL_OK;
 }
 
-float hil_ew_option_f32(hil_interp *ip, const hil_model_op *op, unsigned field, float def)
+float hil_ku_option_f32(hil_interp *ip, const hil_model_op *op, unsigned field, float def)
 {
     uint32_t bits;
     memcpy(&bits, &def, sizeof bits);
@@ -124,7 +124,7 @@ float hil_ew_option_f32(hil_interp *ip, const hil_model_op *op, unsigned field, 
     return f;
 }
 
-hil_status hil_ew_activation(hil_interp *ip, const hil_model_op *op, unsigned field,
+hil_status hil_ku_activation(hil_interp *ip, const hil_model_op *op, unsigned field,
                              int present, int32_t *act, hil_msg *msg)
 {
     *act = HIL_ACT_NONE;
@@ -260,4 +260,34 @@ void hil_lut8_run(const int8_t *lut, const int8_t *in, int8_t *out, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         out[i] = lut[(uint8_t)in[i]];
     }
+}
+
+hil_status hil_ku_binary_prepare(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                 uint8_t options_type, const char *options_name,
+                                 unsigned act_field, hil_tensor **in, hil_tensor **out,
+                                 int32_t *act, hil_bcast *plan, hil_msg *msg)
+{
+    int present;
+    hil_status st = hil_ku_tensors(ip, node, 2, in, out, msg);
+    if (st == HIL_OK) {
+        st = hil_ku_options(ip, op, options_type, options_name, &present, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ku_activation(ip, op, act_field, present, act, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    const uint8_t t = (*out)->dtype;
+    if (in[0]->dtype != t || in[1]->dtype != t) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                        "%s and %s inputs with %s output are not supported (types must match)",
+                        hil_ku_type_name(in[0]->dtype), hil_ku_type_name(in[1]->dtype),
+                        hil_ku_type_name(t));
+    }
+    if (t != HIL_DT_INT8 && t != HIL_DT_INT16 && t != HIL_DT_FLOAT32 && t != HIL_DT_INT32) {
+        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
+                        hil_ku_type_name(t));
+    }
+    return hil_bcast_plan(in[0], in[1], *out, HIL_MAX_RANK, plan, msg);
 }

@@ -1,8 +1,10 @@
-/* Kernel dispatch: TFLite builtin code -> kernel. Adding an operator means
- * one kernel file defining a `const hil_kernel hil_kernel_<name>` and one
- * line in HIL_KERNELS (registry.c). */
-#ifndef HIL_KERNELS_REGISTRY_H
-#define HIL_KERNELS_REGISTRY_H
+/* The kernel interface the interpreter calls. The engine declares it; the
+ * kernel set linked in provides hil_kernel_find (firmware/kernels/registry.c),
+ * so the engine never includes a kernel header. Adding an operator means one
+ * kernel file defining a `const hil_kernel hil_kernel_<name>` and one line in
+ * HIL_KERNELS (kernels/registry.c). */
+#ifndef HIL_ENGINE_KERNEL_H
+#define HIL_ENGINE_KERNEL_H
 
 #include <stdint.h>
 #include "engine/interp.h"
@@ -22,7 +24,8 @@ typedef struct hil_kernel {
     hil_status (*eval)(hil_interp *ip, const hil_node *node, hil_msg *msg);
 } hil_kernel;
 
-/* The kernel for a builtin code, or NULL when the engine lacks it. */
+/* The kernel for a builtin code, or NULL when the kernel set lacks it.
+ * Provided by the kernel set, not by the engine. */
 const hil_kernel *hil_kernel_find(int32_t builtin_code);
 
 #endif
