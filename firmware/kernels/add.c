@@ -162,13 +162,7 @@ static hil_status small_multiplier(double m, const char *what, hil_fx_mul *out, 
 static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
                                     addsub_q *q, hil_msg *msg)
 {
-    hil_status st = hil_ku_check_quant(in[0], "input 1", msg);
-    if (st == HIL_OK) {
-        st = hil_ku_check_quant(in[1], "input 2", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ku_check_quant(out, "output", msg);
-    }
+    hil_status st = hil_ku_check_binary_quant(in, out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -199,21 +193,6 @@ static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *o
                                    msg);
 }
 
-static void int32_range(int32_t act, int32_t *lo, int32_t *hi)
-{
-    *lo = INT32_MIN;
-    *hi = INT32_MAX;
-    if (act == HIL_ACT_RELU) {
-        *lo = 0;
-    } else if (act == HIL_ACT_RELU6) {
-        *lo = 0;
-        *hi = 6;
-    } else if (act == HIL_ACT_RELU_N1_TO_1) {
-        *lo = -1;
-        *hi = 1;
-    }
-}
-
 static hil_status addsub_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
                                  hil_msg *msg, int is_sub)
 {
@@ -239,7 +218,7 @@ static hil_status addsub_prepare(hil_interp *ip, hil_node *node, const hil_model
             return hil_fail(msg, HIL_ERR_UNSUPPORTED, "quantized int32 inputs are not supported");
         }
         if (is_sub) {
-            int32_range(act, &d->u.i.i_min, &d->u.i.i_max);
+            hil_act_range_i32(act, &d->u.i.i_min, &d->u.i.i_max);
         } else {
             d->u.i.i_min = INT32_MIN;
             d->u.i.i_max = INT32_MAX;

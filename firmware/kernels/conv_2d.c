@@ -66,33 +66,10 @@ static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options
                         "input depth %d, filter depth %d, output depth %d: not whole groups",
                         in[3], f[3], out[3]);
     }
-    hil_conv_params *p = &d->p;
-    p->batches = (uint32_t)in[0];
-    p->in_c = (uint32_t)in[3];
-    p->out_c = (uint32_t)out[3];
     d->depth = (uint32_t)f[3];
-    d->groups = p->in_c / d->depth;
-    d->per_group = p->out_c / d->groups;
-    hil_conv_axis *h = &p->h;
-    hil_conv_axis *w = &p->w;
-    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
-    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
-    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
-                                     &h->pad, msg);
-    if (st == HIL_OK) {
-        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(h, "height", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(w, "width", msg);
-    }
-    /* Two taps of a row (column) both inside the input only when the
-     * dilation is smaller than the input: then the step is inside it too. */
-    d->x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
-    d->x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
-    return st;
+    d->groups = (uint32_t)in[3] / d->depth;
+    d->per_group = (uint32_t)out[3] / d->groups;
+    return hil_conv_plan_window(t, o, &d->p, &d->x_col, &d->x_row, msg);
 }
 
 static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,

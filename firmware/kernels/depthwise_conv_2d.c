@@ -66,29 +66,8 @@ static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options
     if (f[0] < 1 || f[1] < 1 || f[2] < 1) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[0], f[1], f[2]);
     }
-    hil_conv_params *p = &d->p;
-    p->batches = (uint32_t)in[0];
-    p->in_c = (uint32_t)in[3];
-    p->out_c = (uint32_t)out[3];
     d->multiplier = (uint32_t)o->depth_multiplier;
-    hil_conv_axis *h = &p->h;
-    hil_conv_axis *w = &p->w;
-    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
-    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
-    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
-                                     &h->pad, msg);
-    if (st == HIL_OK) {
-        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(h, "height", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(w, "width", msg);
-    }
-    d->x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
-    d->x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
-    return st;
+    return hil_conv_plan_window(t, o, &d->p, &d->x_col, &d->x_row, msg);
 }
 
 static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,

@@ -291,3 +291,16 @@ hil_status hil_ku_binary_prepare(hil_interp *ip, const hil_node *node, const hil
     }
     return hil_bcast_plan(in[0], in[1], *out, HIL_MAX_RANK, plan, msg);
 }
+
+hil_status hil_ku_check_binary_quant(hil_tensor *const in[2], const hil_tensor *out,
+                                     hil_msg *msg)
+{
+    hil_status st = hil_ku_check_quant(in[0], "input 1", msg);
+    if (st == HIL_OK) {
+        st = hil_ku_check_quant(in[1], "input 2", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_ku_check_quant(out, "output", msg);
+    }
+    return st;
+}

@@ -28,6 +28,10 @@ const char *hil_ku_type_name(uint8_t dtype);
  * and a zero point inside the type's range. `what` names it ("input"). */
 hil_status hil_ku_check_quant(const hil_tensor *t, const char *what, hil_msg *msg);
 
+/* hil_ku_check_quant of a binary operator's "input 1", "input 2" and "output". */
+hil_status hil_ku_check_binary_quant(hil_tensor *const in[2], const hil_tensor *out,
+                                     hil_msg *msg);
+
 /* Same number of elements (unary operators: shapes need not be equal, as in
  * TFLM's MatchingFlatSize only the element counts must agree). */
 hil_status hil_ku_same_elems(const hil_tensor *a, const hil_tensor *b, hil_msg *msg);

@@ -116,13 +116,7 @@ PLAIN_ROW(mul_row_i32, int32_t, hil_fx_mul_wrap, hil_clamp_i32, i)
 static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
                                     mul_q *q, hil_msg *msg)
 {
-    hil_status st = hil_ku_check_quant(in[0], "input 1", msg);
-    if (st == HIL_OK) {
-        st = hil_ku_check_quant(in[1], "input 2", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ku_check_quant(out, "output", msg);
-    }
+    hil_status st = hil_ku_check_binary_quant(in, out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -165,18 +159,7 @@ static hil_status mul_prepare(hil_interp *ip, hil_node *node, const hil_model_op
         return HIL_OK;
     }
     if (t == HIL_DT_INT32) {
-        d->u.i.lo = INT32_MIN;
-        d->u.i.hi = INT32_MAX;
-        if (act == HIL_ACT_RELU || act == HIL_ACT_RELU6) {
-            d->u.i.lo = 0;
-        }
-        if (act == HIL_ACT_RELU6) {
-            d->u.i.hi = 6;
-        }
-        if (act == HIL_ACT_RELU_N1_TO_1) {
-            d->u.i.lo = -1;
-            d->u.i.hi = 1;
-        }
+        hil_act_range_i32(act, &d->u.i.lo, &d->u.i.hi);
         return HIL_OK;
     }
     return prepare_quantized(in, out, act, &d->u.q, msg);
