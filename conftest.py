@@ -3,5 +3,5 @@ unless an installed hil already registered it through its entry point."""
 
 from importlib.metadata import entry_points
 
-_installed = any(ep.value == "hil.plugin" for ep in entry_points(group="pytest11"))
-pytest_plugins = () if _installed else ("hil.plugin",)
+_installed = any(ep.value == "hil.pytestplugin.plugin" for ep in entry_points(group="pytest11"))
+pytest_plugins = () if _installed else ("hil.pytestplugin.plugin",)

@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hil.boards import load_board, resolve  # noqa: E402
-from hil.cases import ModelCase  # noqa: E402
-from hil.dut import Dut  # noqa: E402
+from hil.case.model_case import ModelCase  # noqa: E402
+from hil.case.runner import run_case  # noqa: E402
+from hil.device.dut import Dut  # noqa: E402
 from hil.errors import HilError  # noqa: E402
-from hil.runner import run_case  # noqa: E402
 
 MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
 PUBLISHED = tomllib.loads((REPO / "benchmarks" / "tflm_reference.toml").read_text())

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hil.boards import load_board, resolve  # noqa: E402
-from hil.dut import Dut  # noqa: E402
+from hil.device.dut import Dut  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

@@ -26,9 +26,9 @@ sys.path.insert(0, str(REPO))
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # noqa: E402
 
 from hil.boards import load_board, resolve  # noqa: E402
-from hil.dut import Dut  # noqa: E402
-from hil.eembc_dut import EembcDut  # noqa: E402
-from hil.models import ModelFile  # noqa: E402
+from hil.device.dut import Dut  # noqa: E402
+from hil.device.eembc import EembcDut  # noqa: E402
+from hil.model.file import ModelFile  # noqa: E402
 from tests.model_builder import ModelBuilder  # noqa: E402
 
 

@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from hil.cases import ModelCase  # after __version__, which submodules read
+from hil.case.model_case import ModelCase  # after __version__, which submodules read
 
 __all__ = ["ModelCase", "__version__"]

@@ -10,18 +10,22 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import create_dut
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, run_case
+from hil.device.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
-from hil.engine_cli import add_compare_engines_parser, add_engine_arguments, engine_from_args
 from hil.errors import HilError
+from hil.firmware import tflm_tree
+from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
+from hil.firmware.tflm_firmware import ENGINES
 from hil.paths import board_dirs
 from hil.project_cli import add_project_options, apply_project
 from hil.rack.cli import add_rack_parser
@@ -30,7 +34,6 @@ from hil.results.baseline_cli import add_baseline_parser
 from hil.results.cli import add_results_parser
 from hil.results.history import add_history_parser
 from hil.results.recorder import Recorder
-from hil.runner import CaseResult, run_case
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
@@ -157,7 +160,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         vectors=args.vectors if args.vectors is not None else (0 if args.inputs else 10),
         seed=args.seed,
         inputs=tuple(Path(p) for p in args.inputs),
-        float_range=tuple(args.float_range),  # type: ignore[arg-type]
+        float_range=tuple(args.float_range),
         litert_lsb=args.litert_lsb,
         sequence_length=args.sequence_length,
     )
@@ -235,7 +238,7 @@ def _ratio(value: float | None) -> str:
 
 
 def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
-    from hil.compare_models import compare_models
+    from hil.case.compare_models import compare_models
 
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{resolution.describe()}[/bold]")
@@ -247,7 +250,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
             Path(args.b),
             vectors=args.vectors,
             seed=args.seed,
-            float_range=tuple(args.float_range),  # type: ignore[arg-type]
+            float_range=tuple(args.float_range),
             litert_resolver=args.litert_resolver,
         )
     table = Table(title=f"B = {cmp.b.case.name} against A = {cmp.a.case.name}")
@@ -303,6 +306,97 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     for failure in failures:
         console.print(f"[red]fail:[/red] {failure}", highlight=False)
     return EXIT_MISMATCH if failures else EXIT_OK
+
+
+def add_compare_engines_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "compare-engines",
+        help="run one model under several engines on the same inputs and compare them",
+    )
+    p.add_argument("model", help="a .tflite file")
+    p.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
+    p.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        choices=tuple(ENGINES),
+        default=list(ENGINES),
+        metavar="ENGINE",
+        help=f"two or more of {', '.join(ENGINES)}; the first is the base of the ratios "
+        "(default: all)",
+    )
+    p.add_argument("--tflm", metavar="PATH", default=None, help="TensorFlow Lite Micro tree")
+    p.add_argument("--vectors", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--float-range", nargs=2, type=float, default=(-1.0, 1.0), metavar=("LO", "HI"))
+    p.add_argument("--sequence-length", type=int, default=1, metavar="L")
+    p.add_argument("--transport", choices=("serial", "memory"), default="serial")
+    p.add_argument("--timeout", type=float, default=60.0, help="per-request timeout (s)")
+    p.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
+    p.set_defaults(handler=cmd_compare_engines)
+
+
+def _cell(value: float | None, base: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:,.0f}{unit}"
+    return f"{text} ({value / base:.2f}x)" if base else text
+
+
+def cmd_compare_engines(args: argparse.Namespace, console: Console) -> int:
+    from hil.case.compare_engines import compare_engines
+
+    if args.vectors < 1:
+        raise HilError(f"--vectors must be at least 1, got {args.vectors}")
+    if any(e != "hil" for e in args.engines):
+        tflm_tree.choose(args.tflm)  # no tree: one error naming where hil looked, before building
+    resolution = resolve(load_board(args.board), args.backend)
+    console.print(escape(resolution.describe()), highlight=False)
+    cmp = compare_engines(
+        resolution,
+        Path(args.model),
+        args.engines,
+        vectors=args.vectors,
+        seed=args.seed,
+        float_range=tuple(args.float_range),
+        sequence_length=args.sequence_length,
+        timeout=args.timeout,
+        transport=args.transport,
+        on_engine=lambda e: console.print(f"running under {e} ...", highlight=False),
+    )
+    rows = [cmp.figures(e, r) for e, r in zip(cmp.engines, cmp.runs, strict=True)]
+    base = rows[0]
+    table = Table(title=escape(f"{Path(args.model).name} on {cmp.board}, {args.vectors} vectors"))
+    table.add_column("figure")
+    for row in rows:
+        table.add_column(row["engine"], justify="right")
+    kind = base["counter_kind"] or "counter"
+
+    def line(label: str, key: str, unit: str = "") -> None:
+        table.add_row(label, *(_cell(r[key], base[key], unit) for r in rows))
+
+    table.add_row("firmware", *(escape(r["firmware_engine"]) for r in rows))
+    table.add_row(
+        "device vs TFLM host (exact)",
+        *(f"{r['agreement'].get('tflm', 0)}/{r['vectors']}" for r in rows),
+    )
+    table.add_row(
+        f"outputs identical to {base['engine']}",
+        *(f"{r['identical_to_base']}/{r['vectors']}" for r in rows),
+    )
+    line(f"{kind} per inference (median)", "per_inference_median")
+    line(f"load and prepare ({kind})", "load_and_prepare")
+    line("arena used", "arena_bytes", " B")
+    line(".text", "text_bytes", " B")
+    line("flash (.text + .rodata + .data)", "flash_bytes", " B")
+    console.print(table)
+    if args.json:
+        Path(args.json).write_text(json.dumps(cmp.to_dict(), indent=2) + "\n")
+        console.print(f"JSON written to {escape(args.json)}", highlight=False)
+    for engine, run in zip(cmp.engines, cmp.runs, strict=True):
+        if not run.passed:
+            console.print(f"{engine}: {run.failure_report()}", markup=False)
+    return 0 if cmp.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

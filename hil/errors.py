@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class Status(IntEnum):
+    """Status codes the device agent and hil's engine answer with (hil/status.h)."""
+
+    OK = 0
+    BAD_FRAME = 1
+    UNKNOWN_COMMAND = 2
+    BAD_REQUEST = 3
+    STATE = 4
+    MODEL_INVALID = 5
+    UNSUPPORTED = 6
+    ARENA_TOO_SMALL = 7
+    MODEL_TOO_LARGE = 8
+    TENSOR = 9
+    INVOKE = 10
+    CHECKSUM = 11
+    INTERNAL = 12
+
 
 class HilError(Exception):
     """Base class for hil's errors."""

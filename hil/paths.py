@@ -68,3 +68,8 @@ def cache_dir() -> Path:
         return Path(home) / ".hil-cache"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "hil"
+
+
+def git_revision() -> str | None:
+    """hil's own git commit, when it runs from a checkout."""
+    return config.project_revision(project_root())

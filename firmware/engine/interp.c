@@ -17,7 +17,7 @@
 #include <string.h>
 #include "engine/op_names.h"
 #include "engine/planner.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 /* Node and graph tensor lists are read in place from the model. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

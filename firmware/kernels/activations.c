@@ -9,10 +9,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 typedef struct {
     uint32_t n;
@@ -26,7 +26,7 @@ typedef struct {
 
 static uint32_t relu_data_bytes(hil_model *m, const hil_model_op *op)
 {
-    const int int8 = hil_ew_model_input_type(m, op, 0) == HIL_DT_INT8;
+    const int int8 = hil_ku_model_input_type(m, op, 0) == HIL_DT_INT8;
     return (uint32_t)sizeof(act_data) + (int8 ? 256u : 0u);
 }
 
@@ -45,9 +45,9 @@ static int8_t *lut_of(const act_data *d)
 static hil_status unary_types(hil_interp *ip, const hil_node *node, hil_tensor **in,
                               hil_tensor **out, act_data *d, hil_msg *msg)
 {
-    hil_status st = hil_ew_tensors(ip, node, 1, in, out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, in, out, msg);
     if (st == HIL_OK) {
-        st = hil_ew_same_elems(*in, *out, msg);
+        st = hil_ku_same_elems(*in, *out, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -56,16 +56,16 @@ static hil_status unary_types(hil_interp *ip, const hil_node *node, hil_tensor *
     if ((*out)->dtype != t ||
         (t != HIL_DT_FLOAT32 && t != HIL_DT_INT8 && t != HIL_DT_INT16)) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(t), hil_ew_type_name((*out)->dtype));
+                        hil_ku_type_name(t), hil_ku_type_name((*out)->dtype));
     }
     d->n = hil_tensor_elems(*in);
     d->dtype = t;
     if (t == HIL_DT_FLOAT32) {
         return HIL_OK;
     }
-    st = hil_ew_check_quant(*in, "input", msg);
+    st = hil_ku_check_quant(*in, "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(*out, "output", msg);
+        st = hil_ku_check_quant(*out, "output", msg);
     }
     return st;
 }

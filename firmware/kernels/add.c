@@ -10,10 +10,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define ADD_OPTIONS_TYPE 11u /* BuiltinOptions.AddOptions */
 #define SUB_OPTIONS_TYPE 28u /* BuiltinOptions.SubOptions */
@@ -162,13 +162,7 @@ static hil_status small_multiplier(double m, const char *what, hil_fx_mul *out, 
 static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
                                     addsub_q *q, hil_msg *msg)
 {
-    hil_status st = hil_ew_check_quant(in[0], "input 1", msg);
-    if (st == HIL_OK) {
-        st = hil_ew_check_quant(in[1], "input 2", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
-    }
+    hil_status st = hil_ku_check_binary_quant(in, out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -199,57 +193,22 @@ static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *o
                                    msg);
 }
 
-static void int32_range(int32_t act, int32_t *lo, int32_t *hi)
-{
-    *lo = INT32_MIN;
-    *hi = INT32_MAX;
-    if (act == HIL_ACT_RELU) {
-        *lo = 0;
-    } else if (act == HIL_ACT_RELU6) {
-        *lo = 0;
-        *hi = 6;
-    } else if (act == HIL_ACT_RELU_N1_TO_1) {
-        *lo = -1;
-        *hi = 1;
-    }
-}
-
 static hil_status addsub_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
                                  hil_msg *msg, int is_sub)
 {
     addsub_data *d = node->data;
     hil_tensor *in[2];
     hil_tensor *out;
-    int present;
     int32_t act;
-    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
-    if (st == HIL_OK) {
-        st = hil_ew_options(ip, op, is_sub ? SUB_OPTIONS_TYPE : ADD_OPTIONS_TYPE,
-                            is_sub ? "SubOptions" : "AddOptions", &present, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ew_activation(ip, op, OPT_ACTIVATION, present, &act, msg);
-    }
+    hil_status st = hil_ku_binary_prepare(
+        ip, node, op, is_sub ? SUB_OPTIONS_TYPE : ADD_OPTIONS_TYPE,
+        is_sub ? "SubOptions" : "AddOptions", OPT_ACTIVATION, in, &out, &act, &d->plan, msg);
     if (st != HIL_OK) {
         return st;
     }
     const uint8_t t = out->dtype;
-    if (in[0]->dtype != t || in[1]->dtype != t) {
-        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
-                        "%s and %s inputs with %s output are not supported (types must match)",
-                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
-                        hil_ew_type_name(t));
-    }
-    if (t != HIL_DT_INT8 && t != HIL_DT_INT16 && t != HIL_DT_FLOAT32 && t != HIL_DT_INT32) {
-        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
-                        hil_ew_type_name(t));
-    }
     d->dtype = t;
     d->is_sub = (uint8_t)is_sub;
-    st = hil_bcast_plan(in[0], in[1], out, HIL_MAX_RANK, &d->plan, msg);
-    if (st != HIL_OK) {
-        return st;
-    }
     if (t == HIL_DT_FLOAT32) {
         hil_act_range_float(act, &d->u.f.f_min, &d->u.f.f_max);
         return HIL_OK;
@@ -259,7 +218,7 @@ static hil_status addsub_prepare(hil_interp *ip, hil_node *node, const hil_model
             return hil_fail(msg, HIL_ERR_UNSUPPORTED, "quantized int32 inputs are not supported");
         }
         if (is_sub) {
-            int32_range(act, &d->u.i.i_min, &d->u.i.i_max);
+            hil_act_range_i32(act, &d->u.i.i_min, &d->u.i.i_max);
         } else {
             d->u.i.i_min = INT32_MIN;
             d->u.i.i_max = INT32_MAX;

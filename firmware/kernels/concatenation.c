@@ -14,7 +14,7 @@
  * asserts. */
 #include "engine/interp.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define CONCAT_OPTIONS 10u /* BuiltinOptions.ConcatenationOptions */

@@ -525,3 +525,53 @@ void hil_conv_dot_pixel(const hil_conv_dot *a, const hil_conv_window *win, void 
         break;
     }
 }
+
+hil_status hil_conv_prepare_common(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                   const hil_conv_option_fields *fields, uint32_t i16_bias,
+                                   hil_conv_tensors *t, hil_conv_options *o, hil_conv_params *p,
+                                   hil_msg *msg)
+{
+    hil_status st = hil_conv_get_tensors(ip, node, 0, 1, 2, t, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_read_options(ip, op, fields, o, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_types(t, i16_bias, p, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_check_ranks(t, msg);
+    }
+    return st;
+}
+
+hil_status hil_conv_plan_window(const hil_conv_tensors *t, const hil_conv_options *o,
+                                hil_conv_params *p, int32_t *x_col, int32_t *x_row,
+                                hil_msg *msg)
+{
+    const int32_t *in = t->in->dims;
+    const int32_t *f = t->filter->dims;
+    const int32_t *out = t->out->dims;
+    p->batches = (uint32_t)in[0];
+    p->in_c = (uint32_t)in[3];
+    p->out_c = (uint32_t)out[3];
+    hil_conv_axis *h = &p->h;
+    hil_conv_axis *w = &p->w;
+    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
+    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
+    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
+                                     &h->pad, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(h, "height", msg);
+    }
+    if (st == HIL_OK) {
+        st = hil_conv_axis_fits(w, "width", msg);
+    }
+    /* Two taps of a row (column) both inside the input only when the
+     * dilation is smaller than the input: then the step is inside it too. */
+    *x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
+    *x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
+    return st;
+}

@@ -157,6 +157,22 @@ hil_status hil_conv_check_types(const hil_conv_tensors *t, uint32_t i16_bias,
 /* Input, filter and output of rank 4; bias (if any) of out_c elements. */
 hil_status hil_conv_check_ranks(const hil_conv_tensors *t, hil_msg *msg);
 
+/* The sliding window of CONV_2D and DEPTHWISE_CONV_2D (NHWC input and output,
+ * filter dims 1 and 2 its height and width), once their shapes are checked:
+ * batches and channels, both axes with their padding, and the input steps
+ * between taps (*x_col, *x_row; 0 where two taps cannot both be inside). */
+hil_status hil_conv_plan_window(const hil_conv_tensors *t, const hil_conv_options *o,
+                                hil_conv_params *p, int32_t *x_col, int32_t *x_row,
+                                hil_msg *msg);
+
+/* What CONV_2D and DEPTHWISE_CONV_2D check first at prepare, alike: the
+ * tensors (inputs 0 input, 1 filter, 2 optional bias), the options, the
+ * types (`i16_bias` as for hil_conv_check_types) and the ranks. */
+hil_status hil_conv_prepare_common(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                   const hil_conv_option_fields *fields, uint32_t i16_bias,
+                                   hil_conv_tensors *t, hil_conv_options *o, hil_conv_params *p,
+                                   hil_msg *msg);
+
 /* Leading padding by TFLM's rule (see the top of this file), for an axis of
  * `in` pixels; the result is in [0, INT32_MAX]. */
 hil_status hil_conv_padding(int32_t padding, int32_t in, int32_t filter, int32_t stride,

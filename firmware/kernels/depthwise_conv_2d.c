@@ -19,7 +19,7 @@
 
 #include "engine/interp.h"
 #include "kernels/conv_common.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 enum { IN_INPUT = 0, IN_FILTER = 1, IN_BIAS = 2 };
 
@@ -44,12 +44,6 @@ static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
     return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
 }
 
-static hil_status get_tensors(hil_interp *ip, const hil_node *node, hil_conv_tensors *t,
-                              hil_msg *msg)
-{
-    return hil_conv_get_tensors(ip, node, IN_INPUT, IN_FILTER, IN_BIAS, t, msg);
-}
-
 static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o, dw_data *d,
                                hil_msg *msg)
 {
@@ -72,29 +66,8 @@ static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options
     if (f[0] < 1 || f[1] < 1 || f[2] < 1) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[0], f[1], f[2]);
     }
-    hil_conv_params *p = &d->p;
-    p->batches = (uint32_t)in[0];
-    p->in_c = (uint32_t)in[3];
-    p->out_c = (uint32_t)out[3];
     d->multiplier = (uint32_t)o->depth_multiplier;
-    hil_conv_axis *h = &p->h;
-    hil_conv_axis *w = &p->w;
-    *h = (hil_conv_axis){in[1], out[1], f[1], o->stride_h, o->dilation_h, 0};
-    *w = (hil_conv_axis){in[2], out[2], f[2], o->stride_w, o->dilation_w, 0};
-    hil_status st = hil_conv_padding(o->padding, h->in, h->filter, h->stride, h->dilation,
-                                     &h->pad, msg);
-    if (st == HIL_OK) {
-        st = hil_conv_padding(o->padding, w->in, w->filter, w->stride, w->dilation, &w->pad, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(h, "height", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_axis_fits(w, "width", msg);
-    }
-    d->x_col = w->dilation < w->in ? w->dilation * (int32_t)p->in_c : 0;
-    d->x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
-    return st;
+    return hil_conv_plan_window(t, o, &d->p, &d->x_col, &d->x_row, msg);
 }
 
 static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
@@ -103,16 +76,7 @@ static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op 
     dw_data *d = node->data;
     hil_conv_tensors t;
     hil_conv_options o;
-    hil_status st = get_tensors(ip, node, &t, msg);
-    if (st == HIL_OK) {
-        st = hil_conv_read_options(ip, op, &dw_fields, &o, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_check_types(&t, 0, &d->p, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_conv_check_ranks(&t, msg);
-    }
+    hil_status st = hil_conv_prepare_common(ip, node, op, &dw_fields, 0, &t, &o, &d->p, msg);
     if (st == HIL_OK) {
         st = check_shapes(&t, &o, d, msg);
     }

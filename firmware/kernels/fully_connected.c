@@ -20,7 +20,7 @@
 #include "engine/interp.h"
 #include "kernels/dot_i8.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define FC_OPTIONS_TYPE 8u /* BuiltinOptions.FullyConnectedOptions */
 enum { OPT_ACTIVATION = 0, OPT_WEIGHTS_FORMAT = 1 };

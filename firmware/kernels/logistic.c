@@ -13,10 +13,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 typedef struct {
     uint32_t n;
@@ -27,7 +27,7 @@ typedef struct {
 
 static uint32_t sigmoid_data_bytes(hil_model *m, const hil_model_op *op)
 {
-    const int int8 = hil_ew_model_input_type(m, op, 0) == HIL_DT_INT8;
+    const int int8 = hil_ku_model_input_type(m, op, 0) == HIL_DT_INT8;
     return (uint32_t)sizeof(sigmoid_data) + (int8 ? 256u : 0u);
 }
 
@@ -60,9 +60,9 @@ static hil_status sigmoid_prepare(hil_interp *ip, hil_node *node, int is_tanh, h
     sigmoid_data *d = node->data;
     hil_tensor *in;
     hil_tensor *out;
-    hil_status st = hil_ew_tensors(ip, node, 1, &in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, &in, &out, msg);
     if (st == HIL_OK) {
-        st = hil_ew_same_elems(in, out, msg);
+        st = hil_ku_same_elems(in, out, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -70,16 +70,16 @@ static hil_status sigmoid_prepare(hil_interp *ip, hil_node *node, int is_tanh, h
     if (in->dtype != out->dtype ||
         (in->dtype != HIL_DT_FLOAT32 && in->dtype != HIL_DT_INT8)) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(in->dtype), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(in->dtype), hil_ku_type_name(out->dtype));
     }
     d->n = hil_tensor_elems(in);
     d->dtype = in->dtype;
     if (in->dtype == HIL_DT_FLOAT32) {
         return HIL_OK;
     }
-    st = hil_ew_check_quant(in, "input", msg);
+    st = hil_ku_check_quant(in, "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
     }
     if (st != HIL_OK) {
         return st;

@@ -47,10 +47,10 @@
 #include <string.h>
 
 #include "engine/interp.h"
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define LSTM_OPTIONS_TYPE 71u /* BuiltinOptions.UnidirectionalSequenceLSTMOptions */
 #define LSTM_INPUTS 24u
@@ -205,7 +205,7 @@ static hil_status read_options(hil_interp *ip, const hil_model_op *op, lstm_data
     }
     hil_fb *fb = &ip->model.fb;
     const int32_t act = hil_fb_i8(fb, &op->options, OPT_ACTIVATION, HIL_ACT_NONE);
-    d->clip = hil_ew_option_f32(ip, op, OPT_CELL_CLIP, 0.0f);
+    d->clip = hil_ku_option_f32(ip, op, OPT_CELL_CLIP, 0.0f);
     d->time_major = hil_fb_u8(fb, &op->options, OPT_TIME_MAJOR, 0) != 0;
     if (fb->status != HIL_OK) {
         return fb->status;
@@ -277,22 +277,22 @@ static hil_status check_types(const lstm_tensors *t, uint8_t act, uint8_t weight
 {
     if (t->hidden->dtype != act || t->out->dtype != act) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input needs %s hidden state and output",
-                        hil_ew_type_name(act), hil_ew_type_name(act));
+                        hil_ku_type_name(act), hil_ku_type_name(act));
     }
     if (t->cell->dtype != cell) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s cell state is not supported",
-                        hil_ew_type_name(act), hil_ew_type_name(t->cell->dtype));
+                        hil_ku_type_name(act), hil_ku_type_name(t->cell->dtype));
     }
     for (uint32_t g = 0; g < GATES; g++) {
         if (t->w[g]->dtype != weight || t->r[g]->dtype != weight) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "%s input with %s weights is not supported (expected %s)",
-                            hil_ew_type_name(act), hil_ew_type_name(t->w[g]->dtype),
-                            hil_ew_type_name(weight));
+                            hil_ku_type_name(act), hil_ku_type_name(t->w[g]->dtype),
+                            hil_ku_type_name(weight));
         }
         if (t->bias[g]->dtype != bias) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s bias is not supported (expected %s)",
-                            hil_ew_type_name(t->bias[g]->dtype), hil_ew_type_name(bias));
+                            hil_ku_type_name(t->bias[g]->dtype), hil_ku_type_name(bias));
         }
     }
     return HIL_OK;
@@ -324,7 +324,7 @@ static hil_status check_weights(hil_interp *ip, const hil_node *node, uint32_t i
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "per-channel weights (input %u) are not supported", input);
     }
-    return hil_ew_check_quant(w, "weights", msg);
+    return hil_ku_check_quant(w, "weights", msg);
 }
 
 /* log2 of the cell scale, rounded as TFLM's CheckedLog2 rounds it (float
@@ -340,13 +340,13 @@ static hil_status prepare_int8(hil_interp *ip, const hil_node *node, const lstm_
 {
     hil_status st = check_types(t, HIL_DT_INT8, HIL_DT_INT8, HIL_DT_INT32, HIL_DT_INT16, msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(t->x, "input", msg);
+        st = hil_ku_check_quant(t->x, "input", msg);
     }
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(t->hidden, "hidden state", msg);
+        st = hil_ku_check_quant(t->hidden, "hidden state", msg);
     }
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(t->cell, "cell state", msg);
+        st = hil_ku_check_quant(t->cell, "cell state", msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -428,7 +428,7 @@ static hil_status lstm_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     }
     if (t.x->dtype != HIL_DT_INT8) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s activations are not supported",
-                        hil_ew_type_name(t.x->dtype));
+                        hil_ku_type_name(t.x->dtype));
     }
     return prepare_int8(ip, node, &t, d, msg);
 }

@@ -5,8 +5,8 @@
  * quantization parameters are not looked at (TFLM ignores them too). */
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
-#include "kernels/registry.h"
+#include "kernels/kernel_util.h"
+#include "engine/kernel.h"
 
 typedef struct {
     hil_bcast plan;
@@ -68,7 +68,7 @@ static hil_status maxmin_prepare(hil_interp *ip, hil_node *node, const hil_model
     hil_tensor *in[2];
     hil_tensor *out;
     (void)op; /* MaximumMinimumOptions has no fields */
-    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 2, in, &out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -76,8 +76,8 @@ static hil_status maxmin_prepare(hil_interp *ip, hil_node *node, const hil_model
     if (in[0]->dtype != t || in[1]->dtype != t) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "%s and %s inputs with %s output are not supported (types must match)",
-                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
-                        hil_ew_type_name(t));
+                        hil_ku_type_name(in[0]->dtype), hil_ku_type_name(in[1]->dtype),
+                        hil_ku_type_name(t));
     }
     switch (t) {
     case HIL_DT_FLOAT32:
@@ -95,7 +95,7 @@ static hil_status maxmin_prepare(hil_interp *ip, hil_node *node, const hil_model
         break;
     default:
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
-                        hil_ew_type_name(t));
+                        hil_ku_type_name(t));
     }
     d->dtype = t;
     return hil_bcast_plan(in[0], in[1], out, HIL_MAX_RANK, &d->plan, msg);

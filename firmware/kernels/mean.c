@@ -13,10 +13,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define REDUCER_OPTIONS_TYPE 27u /* BuiltinOptions.ReducerOptions */
 
@@ -60,7 +60,7 @@ static hil_status resolve_axes(const hil_tensor *in, const hil_tensor *axis, uin
 {
     if (axis->dtype != HIL_DT_INT32) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s axis tensor is not supported (int32 only)",
-                        hil_ew_type_name(axis->dtype));
+                        hil_ku_type_name(axis->dtype));
     }
     const uint32_t n = hil_tensor_elems(axis);
     if (axis->kind != HIL_TENSOR_CONST && n != 0) {
@@ -170,10 +170,10 @@ static hil_status mean_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     hil_tensor *out;
     int present;
     uint8_t reduced[HIL_MAX_RANK];
-    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 2, in, &out, msg);
     if (st == HIL_OK) {
         /* keep_dims changes only the output's shape, which the model states */
-        st = hil_ew_options(ip, op, REDUCER_OPTIONS_TYPE, "ReducerOptions", &present, msg);
+        st = hil_ku_options(ip, op, REDUCER_OPTIONS_TYPE, "ReducerOptions", &present, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -181,11 +181,11 @@ static hil_status mean_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     const uint8_t t = in[0]->dtype;
     if (t != HIL_DT_FLOAT32 && t != HIL_DT_INT8 && t != HIL_DT_INT16) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input is not supported",
-                        hil_ew_type_name(t));
+                        hil_ku_type_name(t));
     }
     if (out->dtype != t) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(t), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(t), hil_ku_type_name(out->dtype));
     }
     st = resolve_axes(in[0], in[1], reduced, msg);
     if (st != HIL_OK) {
@@ -202,9 +202,9 @@ static hil_status mean_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     if (t == HIL_DT_FLOAT32) {
         return HIL_OK;
     }
-    st = hil_ew_check_quant(in[0], "input", msg);
+    st = hil_ku_check_quant(in[0], "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
     }
     if (st != HIL_OK) {
         return st;

@@ -7,10 +7,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define MUL_OPTIONS_TYPE 21u /* BuiltinOptions.MulOptions */
 enum { OPT_ACTIVATION = 0 };
@@ -116,13 +116,7 @@ PLAIN_ROW(mul_row_i32, int32_t, hil_fx_mul_wrap, hil_clamp_i32, i)
 static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
                                     mul_q *q, hil_msg *msg)
 {
-    hil_status st = hil_ew_check_quant(in[0], "input 1", msg);
-    if (st == HIL_OK) {
-        st = hil_ew_check_quant(in[1], "input 2", msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
-    }
+    hil_status st = hil_ku_check_binary_quant(in, out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -152,51 +146,20 @@ static hil_status mul_prepare(hil_interp *ip, hil_node *node, const hil_model_op
     mul_data *d = node->data;
     hil_tensor *in[2];
     hil_tensor *out;
-    int present;
     int32_t act;
-    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
-    if (st == HIL_OK) {
-        st = hil_ew_options(ip, op, MUL_OPTIONS_TYPE, "MulOptions", &present, msg);
-    }
-    if (st == HIL_OK) {
-        st = hil_ew_activation(ip, op, OPT_ACTIVATION, present, &act, msg);
-    }
+    hil_status st = hil_ku_binary_prepare(ip, node, op, MUL_OPTIONS_TYPE, "MulOptions",
+                                          OPT_ACTIVATION, in, &out, &act, &d->plan, msg);
     if (st != HIL_OK) {
         return st;
     }
     const uint8_t t = out->dtype;
-    if (in[0]->dtype != t || in[1]->dtype != t) {
-        return hil_fail(msg, HIL_ERR_UNSUPPORTED,
-                        "%s and %s inputs with %s output are not supported (types must match)",
-                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
-                        hil_ew_type_name(t));
-    }
-    if (t != HIL_DT_INT8 && t != HIL_DT_INT16 && t != HIL_DT_FLOAT32 && t != HIL_DT_INT32) {
-        return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
-                        hil_ew_type_name(t));
-    }
     d->dtype = t;
-    st = hil_bcast_plan(in[0], in[1], out, HIL_MAX_RANK, &d->plan, msg);
-    if (st != HIL_OK) {
-        return st;
-    }
     if (t == HIL_DT_FLOAT32) {
         hil_act_range_float(act, &d->u.f.lo, &d->u.f.hi);
         return HIL_OK;
     }
     if (t == HIL_DT_INT32) {
-        d->u.i.lo = INT32_MIN;
-        d->u.i.hi = INT32_MAX;
-        if (act == HIL_ACT_RELU || act == HIL_ACT_RELU6) {
-            d->u.i.lo = 0;
-        }
-        if (act == HIL_ACT_RELU6) {
-            d->u.i.hi = 6;
-        }
-        if (act == HIL_ACT_RELU_N1_TO_1) {
-            d->u.i.lo = -1;
-            d->u.i.hi = 1;
-        }
+        hil_act_range_i32(act, &d->u.i.lo, &d->u.i.hi);
         return HIL_OK;
     }
     return prepare_quantized(in, out, act, &d->u.q, msg);

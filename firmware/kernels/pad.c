@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "engine/interp.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define PAD_OPTIONS 22u   /* BuiltinOptions.PadOptions */

@@ -11,9 +11,9 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define POOL_OPTIONS_TYPE 5u /* BuiltinOptions.Pool2DOptions */
 enum {
@@ -80,9 +80,9 @@ static hil_status read_options(hil_interp *ip, const hil_model_op *op, pool_data
                                int32_t *padding, int32_t *act, hil_msg *msg)
 {
     int present;
-    hil_status st = hil_ew_options(ip, op, POOL_OPTIONS_TYPE, "Pool2DOptions", &present, msg);
+    hil_status st = hil_ku_options(ip, op, POOL_OPTIONS_TYPE, "Pool2DOptions", &present, msg);
     if (st == HIL_OK) {
-        st = hil_ew_activation(ip, op, OPT_ACTIVATION, present, act, msg);
+        st = hil_ku_activation(ip, op, OPT_ACTIVATION, present, act, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -150,7 +150,7 @@ static hil_status prepare_types(const hil_tensor *in, const hil_tensor *out, int
     const uint8_t t = in->dtype;
     if (out->dtype != t) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(t), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(t), hil_ku_type_name(out->dtype));
     }
     d->dtype = t;
     if (t == HIL_DT_FLOAT32) {
@@ -159,11 +159,11 @@ static hil_status prepare_types(const hil_tensor *in, const hil_tensor *out, int
     }
     if (t != HIL_DT_INT8 && t != HIL_DT_INT16) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s tensors are not supported",
-                        hil_ew_type_name(t));
+                        hil_ku_type_name(t));
     }
-    hil_status st = hil_ew_check_quant(in, "input", msg);
+    hil_status st = hil_ku_check_quant(in, "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -192,7 +192,7 @@ static hil_status pool_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     hil_tensor *out;
     int32_t padding = PADDING_SAME;
     int32_t act = HIL_ACT_NONE;
-    hil_status st = hil_ew_tensors(ip, node, 1, &in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, &in, &out, msg);
     if (st == HIL_OK) {
         st = read_options(ip, op, d, &padding, &act, msg);
     }

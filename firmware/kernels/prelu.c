@@ -7,10 +7,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 typedef struct {
     int32_t in_off;
@@ -100,12 +100,12 @@ static hil_status multiplier(double real, const char *what, hil_fx_mul *m, hil_m
 static hil_status prepare_quantized(const hil_tensor *in, const hil_tensor *alpha,
                                     const hil_tensor *out, prelu_q *q, hil_msg *msg)
 {
-    hil_status st = hil_ew_check_quant(in, "input", msg);
+    hil_status st = hil_ku_check_quant(in, "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(alpha, "alpha", msg);
+        st = hil_ku_check_quant(alpha, "alpha", msg);
     }
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -130,7 +130,7 @@ static hil_status prelu_prepare(hil_interp *ip, hil_node *node, const hil_model_
     hil_tensor *in[2];
     hil_tensor *out;
     (void)op;
-    hil_status st = hil_ew_tensors(ip, node, 2, in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 2, in, &out, msg);
     if (st != HIL_OK) {
         return st;
     }
@@ -140,8 +140,8 @@ static hil_status prelu_prepare(hil_interp *ip, hil_node *node, const hil_model_
         in[1]->dtype != alpha_type) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "%s input with %s alpha and %s output is not supported",
-                        hil_ew_type_name(in[0]->dtype), hil_ew_type_name(in[1]->dtype),
-                        hil_ew_type_name(t));
+                        hil_ku_type_name(in[0]->dtype), hil_ku_type_name(in[1]->dtype),
+                        hil_ku_type_name(t));
     }
     d->dtype = t;
     st = hil_bcast_plan(in[0], in[1], out, t == HIL_DT_FLOAT32 ? 4u : HIL_MAX_RANK, &d->plan, msg);

@@ -376,3 +376,18 @@ void hil_act_range_float(int32_t act, float *act_min, float *act_max)
         break;
     }
 }
+
+void hil_act_range_i32(int32_t act, int32_t *act_min, int32_t *act_max)
+{
+    *act_min = INT32_MIN;
+    *act_max = INT32_MAX;
+    if (act == HIL_ACT_RELU) {
+        *act_min = 0;
+    } else if (act == HIL_ACT_RELU6) {
+        *act_min = 0;
+        *act_max = 6;
+    } else if (act == HIL_ACT_RELU_N1_TO_1) {
+        *act_min = -1;
+        *act_max = 1;
+    }
+}

@@ -135,6 +135,8 @@ hil_status hil_act_range_quantized(int32_t act, float scale, int32_t zero_point,
                                    int32_t qmax, int32_t *act_min, int32_t *act_max,
                                    hil_msg *msg);
 void hil_act_range_float(int32_t act, float *act_min, float *act_max);
+/* The same for int32 tensors (no quantization: the bounds are the values). */
+void hil_act_range_i32(int32_t act, int32_t *act_min, int32_t *act_max);
 
 /* std::min(std::max(x, lo), hi) with std's comparison order, so NaN passes
  * through and -0.0 stays -0.0, exactly as in TFLM. */

@@ -14,10 +14,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 typedef struct {
     uint32_t n;
@@ -35,7 +35,7 @@ typedef struct {
 
 static int lut_case(hil_model *m, const hil_model_op *op)
 {
-    if (hil_ew_model_input_type(m, op, 0) != HIL_DT_INT8 || op->outputs.len < 1) {
+    if (hil_ku_model_input_type(m, op, 0) != HIL_DT_INT8 || op->outputs.len < 1) {
         return 0;
     }
     const int32_t index = hil_model_op_tensor(m, op, 1, 0);
@@ -93,9 +93,9 @@ static hil_status quantize_prepare(hil_interp *ip, hil_node *node, const hil_mod
     quant_data *d = node->data;
     hil_tensor *in;
     hil_tensor *out;
-    hil_status st = hil_ew_tensors(ip, node, 1, &in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, &in, &out, msg);
     if (st == HIL_OK) {
-        st = hil_ew_same_elems(in, out, msg);
+        st = hil_ku_same_elems(in, out, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -109,14 +109,14 @@ static hil_status quantize_prepare(hil_interp *ip, hil_node *node, const hil_mod
                                  !(in->dtype == HIL_DT_INT32 && out->dtype == HIL_DT_INT32));
     if (!ok) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(in->dtype), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(in->dtype), hil_ku_type_name(out->dtype));
     }
-    st = hil_ew_check_quant(out, "output", msg);
+    st = hil_ku_check_quant(out, "output", msg);
     if (st == HIL_OK) {
         st = per_tensor(ip, node, 1, "output", msg);
     }
     if (st == HIL_OK && !from_float) {
-        st = hil_ew_check_quant(in, "input", msg);
+        st = hil_ku_check_quant(in, "input", msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -227,9 +227,9 @@ static hil_status dequantize_prepare(hil_interp *ip, hil_node *node, const hil_m
     hil_tensor *in;
     hil_tensor *out;
     (void)op;
-    hil_status st = hil_ew_tensors(ip, node, 1, &in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, &in, &out, msg);
     if (st == HIL_OK) {
-        st = hil_ew_same_elems(in, out, msg);
+        st = hil_ku_same_elems(in, out, msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -237,9 +237,9 @@ static hil_status dequantize_prepare(hil_interp *ip, hil_node *node, const hil_m
     if ((in->dtype != HIL_DT_INT8 && in->dtype != HIL_DT_INT16) ||
         out->dtype != HIL_DT_FLOAT32) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(in->dtype), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(in->dtype), hil_ku_type_name(out->dtype));
     }
-    st = hil_ew_check_quant(in, "input", msg);
+    st = hil_ku_check_quant(in, "input", msg);
     if (st == HIL_OK) {
         st = per_tensor(ip, node, 0, "input", msg);
     }

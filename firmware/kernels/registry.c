@@ -1,5 +1,5 @@
 /* The dispatch table. One line per operator: X(BUILTIN_NAME, kernel_symbol). */
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #include <stddef.h>
 #include "engine/op_names.h"

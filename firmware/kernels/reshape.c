@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "engine/interp.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define RESHAPE_OPTIONS 17u      /* BuiltinOptions.ReshapeOptions */

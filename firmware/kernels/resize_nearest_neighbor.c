@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "engine/interp.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define RESIZE_NN_OPTIONS 74u /* BuiltinOptions.ResizeNearestNeighborOptions */

@@ -13,10 +13,10 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define SOFTMAX_OPTIONS_TYPE 9u /* BuiltinOptions.SoftmaxOptions */
 #define LUT16_SIZE 513u
@@ -36,7 +36,7 @@ typedef struct {
 
 static int is_int16_input(hil_model *m, const hil_model_op *op)
 {
-    return hil_ew_model_input_type(m, op, 0) == HIL_DT_INT16;
+    return hil_ku_model_input_type(m, op, 0) == HIL_DT_INT16;
 }
 
 static uint32_t softmax_data_bytes(hil_model *m, const hil_model_op *op)
@@ -118,14 +118,14 @@ static hil_status check_output(const hil_tensor *in, const hil_tensor *out, soft
     hil_status st = HIL_OK;
     if (in->dtype == HIL_DT_INT8 && out->dtype == HIL_DT_INT8) {
         d->kind = KIND_INT8_INT8;
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
         if (st == HIL_OK && (out->zero_point != -128 || out->scale != 1.0f / 256.0f)) {
             return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                             "int8 output needs scale 1/256 and zero point -128");
         }
     } else if (in->dtype == HIL_DT_INT8 && out->dtype == HIL_DT_INT16) {
         d->kind = KIND_INT8_INT16;
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
         if (st == HIL_OK &&
             (out->zero_point != -32768 ||
              !(fabsf(out->scale - 1.0f / 65536.0f) <= 0.001f * 1.0f / 65536.0f))) {
@@ -134,7 +134,7 @@ static hil_status check_output(const hil_tensor *in, const hil_tensor *out, soft
         }
     } else if (in->dtype == HIL_DT_INT16 && out->dtype == HIL_DT_INT16) {
         d->kind = KIND_INT16;
-        st = hil_ew_check_quant(out, "output", msg);
+        st = hil_ku_check_quant(out, "output", msg);
         if (st == HIL_OK &&
             (out->zero_point != 0 ||
              !(fabsf(out->scale - 1.0f / 32768.0f) <= 0.001f * 1.0f / 32768.0f))) {
@@ -143,10 +143,10 @@ static hil_status check_output(const hil_tensor *in, const hil_tensor *out, soft
         }
     } else {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input with %s output is not supported",
-                        hil_ew_type_name(in->dtype), hil_ew_type_name(out->dtype));
+                        hil_ku_type_name(in->dtype), hil_ku_type_name(out->dtype));
     }
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(in, "input", msg);
+        st = hil_ku_check_quant(in, "input", msg);
     }
     return st;
 }
@@ -191,14 +191,14 @@ static hil_status softmax_prepare(hil_interp *ip, hil_node *node, const hil_mode
     hil_tensor *in;
     hil_tensor *out;
     int present;
-    hil_status st = hil_ew_tensors(ip, node, 1, &in, &out, msg);
+    hil_status st = hil_ku_tensors(ip, node, 1, &in, &out, msg);
     if (st == HIL_OK) {
-        st = hil_ew_options(ip, op, SOFTMAX_OPTIONS_TYPE, "SoftmaxOptions", &present, msg);
+        st = hil_ku_options(ip, op, SOFTMAX_OPTIONS_TYPE, "SoftmaxOptions", &present, msg);
     }
     if (st != HIL_OK) {
         return st;
     }
-    d->beta = present ? hil_ew_option_f32(ip, op, 0, 0.0f) : 0.0f;
+    d->beta = present ? hil_ku_option_f32(ip, op, 0, 0.0f) : 0.0f;
     if (ip->model.fb.status != HIL_OK) {
         return ip->model.fb.status;
     }

@@ -15,7 +15,7 @@
  *   - UNPACK: `num` must equal the number of outputs (TFLM loops over num);
  *     each output is the input without the axis dim. */
 #include "engine/interp.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define SPLIT_OPTIONS 35u  /* BuiltinOptions.SplitOptions */

@@ -20,7 +20,7 @@
  * dim in [0, rank). hil also requires perm to be a permutation and the
  * output shape to be the permuted input shape (TFLM checks neither). */
 #include "engine/interp.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 #include "kernels/shape_common.h"
 
 #define STRIDED_SLICE_OPTIONS 32u /* BuiltinOptions.StridedSliceOptions */

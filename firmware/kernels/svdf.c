@@ -31,10 +31,10 @@
 #include <string.h>
 
 #include "engine/interp.h"
-#include "kernels/elementwise_common.h"
+#include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 #define SVDF_OPTIONS_TYPE 6u /* BuiltinOptions.SVDFOptions */
 enum { OPT_RANK = 0, OPT_ACTIVATION = 1 };
@@ -242,25 +242,25 @@ static hil_status prepare_int8(const svdf_tensors *t, svdf_data *d, hil_msg *msg
     if (t->feature->dtype != HIL_DT_INT8 || t->out->dtype != HIL_DT_INT8) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "int8 input needs int8 weights_feature and output, has %s and %s",
-                        hil_ew_type_name(t->feature->dtype), hil_ew_type_name(t->out->dtype));
+                        hil_ku_type_name(t->feature->dtype), hil_ku_type_name(t->out->dtype));
     }
     const uint8_t wt = t->time->dtype;
     if ((wt != HIL_DT_INT16 && wt != HIL_DT_INT8) || t->state->dtype != wt) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED,
                         "%s weights_time with %s state is not supported (int16 or int8 pairs)",
-                        hil_ew_type_name(wt), hil_ew_type_name(t->state->dtype));
+                        hil_ku_type_name(wt), hil_ku_type_name(t->state->dtype));
     }
     d->kind = wt == HIL_DT_INT16 ? KIND_INT8_S16 : KIND_INT8_S8;
     if (t->bias->dtype != HIL_DT_INT32) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s bias is not supported (expected int32)",
-                        hil_ew_type_name(t->bias->dtype));
+                        hil_ku_type_name(t->bias->dtype));
     }
-    hil_status st = hil_ew_check_quant(t->x, "input", msg);
+    hil_status st = hil_ku_check_quant(t->x, "input", msg);
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(t->state, "state", msg);
+        st = hil_ku_check_quant(t->state, "state", msg);
     }
     if (st == HIL_OK) {
-        st = hil_ew_check_quant(t->out, "output", msg);
+        st = hil_ku_check_quant(t->out, "output", msg);
     }
     if (st != HIL_OK) {
         return st;
@@ -317,7 +317,7 @@ static hil_status svdf_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     }
     if (t.x->dtype != HIL_DT_INT8) {
         return hil_fail(msg, HIL_ERR_UNSUPPORTED, "%s input is not supported",
-                        hil_ew_type_name(t.x->dtype));
+                        hil_ku_type_name(t.x->dtype));
     }
     return prepare_int8(&t, d, msg);
 }

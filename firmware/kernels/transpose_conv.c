@@ -21,7 +21,7 @@
 
 #include "engine/interp.h"
 #include "kernels/conv_common.h"
-#include "kernels/registry.h"
+#include "engine/kernel.h"
 
 enum { IN_OUTPUT_SHAPE = 0, IN_FILTER = 1, IN_INPUT = 2, IN_BIAS = 3 };
 

@@ -19,9 +19,9 @@ from hil.accuracy.dataset import Dataset, load_dataset, parse_shard
 from hil.accuracy.evaluate import TASKS, Evaluation, evaluate
 from hil.accuracy.variants import COLUMNS, cell, variants_table
 from hil.boards import load_board, resolve
-from hil.dut import create_dut
+from hil.device.dut import create_dut
 from hil.errors import HilError
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 
 EXIT_OK, EXIT_FAIL = 0, 1
 

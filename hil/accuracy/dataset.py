@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import HilError
-from hil.models import IOSpec
+from hil.model.file import IOSpec
 
 LABELS_CSV = "y_labels.csv"
 SAMPLE_SUFFIXES = (".npy", ".bin", ".wav", ".bmp", ".png")

@@ -13,11 +13,11 @@ import numpy as np
 
 from hil.accuracy.dataset import Dataset, DatasetError, model_inputs
 from hil.accuracy.metrics import anomaly_figures, classification_figures
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, run_case
 from hil.errors import HilError
-from hil.models import IOSpec, ModelFile
+from hil.model.file import IOSpec, ModelFile
 from hil.references import Reference, make_references
-from hil.runner import CaseResult, run_case
 
 TASKS = ("auto", "classification", "anomaly")
 
@@ -83,7 +83,7 @@ class Evaluation:
     stored_bit_exact: bool = True  # every stored chunk's outputs matched the host bit for bit
 
     def predictions(self, source: str) -> np.ndarray:
-        return np.argmax(self.scores[source], axis=1)
+        return np.asarray(np.argmax(self.scores[source], axis=1))
 
     def figures(self, source: str) -> dict[str, Any]:
         if self.task == "anomaly":
@@ -142,7 +142,7 @@ def _sample_score(
             for o, v in zip(outputs, vectors, strict=True)
         ]
         return np.array(np.mean(errs))
-    return np.mean([_real(o[0], out_spec).ravel() for o in outputs], axis=0)
+    return np.asarray(np.mean([_real(o[0], out_spec).ravel() for o in outputs], axis=0))
 
 
 def evaluate(

@@ -11,9 +11,9 @@ from typing import Any
 
 from hil.accuracy.dataset import Dataset
 from hil.accuracy.evaluate import Evaluation, evaluate, merge_records
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.errors import HilError
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.results.recorder import Recorder, result_row
 
 CHUNK_SAMPLES = 60

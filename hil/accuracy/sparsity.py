@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.errors import ModelFileError
-from hil.link.protocol import DTYPES
-from hil.models import ModelFile
+from hil.model.dtypes import DTYPES
+from hil.model.file import ModelFile
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from hil.accuracy.evaluate import Evaluation
 from hil.accuracy.sparsity import sparsity
-from hil.model_facts import model_facts
+from hil.model.facts import model_facts
 
 COLUMNS = (
     ("variant", "variant"),

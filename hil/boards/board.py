@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.boards.energy import EnergyParams, parse_energy
+from hil.boards.fields import TomlTable
 from hil.boards.memory import MemoryMap, parse_memory
 from hil.boards.regression import RegressionThresholds, parse_regression
 from hil.errors import BoardFileError
@@ -51,40 +52,6 @@ class Board:
         return self.backends.get(kind, {})
 
 
-class _Fields:
-    """Typed access to one TOML table that names the file and key in every error."""
-
-    def __init__(self, data: dict[str, Any], path: Path, prefix: str = "") -> None:
-        self.data = data
-        self.path = path
-        self.prefix = prefix
-
-    def _fail(self, key: str, problem: str) -> BoardFileError:
-        return BoardFileError(f"{self.path}: {self.prefix}{key}: {problem}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self._fail(key, "missing (required)")
-            return default
-        value = self.data[key]
-        # bool is an int in Python; a board file's `true` is never a number.
-        if (isinstance(value, bool) and kind in (int, (int,))) or not isinstance(value, kind):
-            kinds = (kind,) if isinstance(kind, type) else kind
-            expected = "/".join(k.__name__ for k in kinds)
-            raise self._fail(key, f"expected {expected}, got {type(value).__name__} {value!r}")
-        return value
-
-    def str_list(self, key: str, default: Any = ...) -> tuple[str, ...]:
-        value = self.get(key, list, default)
-        if not all(isinstance(v, str) for v in value):
-            raise self._fail(key, "expected a list of strings")
-        return tuple(value)
-
-    def table(self, key: str, default: Any = ...) -> _Fields:
-        return _Fields(self.get(key, dict, default), self.path, f"{self.prefix}{key}.")
-
-
 def load_board(name_or_path: str | Path) -> Board:
     """Load a board by name (from the boards directory) or by file path."""
     path = Path(name_or_path)
@@ -116,7 +83,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path in chain:
         raise BoardFileError(f"{path}: extends itself through {' -> '.join(map(str, chain))}")
     try:
-        data = tomllib.loads(path.read_text())
+        data: dict[str, Any] = tomllib.loads(path.read_text())
     except OSError as exc:
         raise BoardFileError(f"cannot read board file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -147,7 +114,7 @@ def _overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], path: Path) -> Board:
-    top = _Fields(data, path)
+    top = TomlTable(data, path)
     firmware = top.table("firmware")
     link = top.table("link", {})
     backends = top.table("backends")
@@ -214,7 +181,7 @@ def _engine(name: str, path: Path) -> str:
 
 
 def _eembc_images(
-    top: _Fields, path: Path, protocol: str
+    top: TomlTable, path: Path, protocol: str
 ) -> tuple[dict[str, Path], dict[str, str]]:
     """[eembc] images and model_ids, both keyed by model; image paths are
     relative to the board file. Whether each image exists is checked when a

@@ -5,12 +5,9 @@ by. Every figure must carry its citation; docs/energy.md has the rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from hil.boards.fields import TomlTable
 from hil.errors import BoardFileError
-
-if TYPE_CHECKING:
-    from hil.boards.board import _Fields
 
 REQUIRED = ("supply_v", "active_ua_per_mhz", "core_mhz", "source")
 
@@ -31,14 +28,14 @@ class EnergyParams:
         )
 
 
-def _positive(table: _Fields, key: str) -> float:
+def _positive(table: TomlTable, key: str) -> float:
     value = float(table.get(key, (int, float)))
     if not value > 0:
         raise table._fail(key, f"must be positive, got {value:g}")
     return value
 
 
-def parse_energy(top: _Fields) -> EnergyParams | None:
+def parse_energy(top: TomlTable) -> EnergyParams | None:
     """[energy] supply_v, active_ua_per_mhz, core_mhz and source, all or none;
     proxy optional. A figure without its citation is refused."""
     if "energy" not in top.data:

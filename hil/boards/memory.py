@@ -5,12 +5,9 @@ the part (tests/e2e/test_board_images.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from hil.boards.fields import TomlTable
 from hil.errors import BoardFileError
-
-if TYPE_CHECKING:
-    from hil.boards.board import _Fields
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class MemoryMap:
         return None
 
 
-def _region(table: _Fields, default_name: str) -> MemoryRegion:
+def _region(table: TomlTable, default_name: str) -> MemoryRegion:
     base = table.get("base", int)
     size = table.get("size", int)
     name = table.get("name", str, default_name)
@@ -55,7 +52,7 @@ def _region(table: _Fields, default_name: str) -> MemoryRegion:
     return MemoryRegion(name, base, size)
 
 
-def parse_memory(top: _Fields) -> MemoryMap | None:
+def parse_memory(top: TomlTable) -> MemoryMap | None:
     """[memory.code] base/size and [[memory.ram]] name/base/size; optional."""
     if "memory" not in top.data:
         return None

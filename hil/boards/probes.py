@@ -69,7 +69,7 @@ def matches(board: Board, probe: ProbeInfo) -> bool:
     if not pyocd:
         return False
     if pyocd.get("unique_id"):
-        return probe.unique_id == pyocd["unique_id"]
+        return bool(probe.unique_id == pyocd["unique_id"])
     if probe.board_target and probe.board_target == pyocd.get("target"):
         return True
     vendors = {v.casefold() for v in pyocd.get("probe_vendors", [])}

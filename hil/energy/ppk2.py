@@ -64,7 +64,9 @@ class Calibration:
             k: np.asarray(getattr(self, k))[rng] for k in ("r", "gs", "gi", "o", "s", "i", "ug")
         }
         x = (adc.astype(np.float64) * ADC_SCALE - coef["o"]) * (ADC_MULT / coef["r"])
-        return coef["ug"] * (x * (coef["gs"] * x + coef["gi"]) + coef["s"] * vdd_v + coef["i"])
+        return np.asarray(
+            coef["ug"] * (x * (coef["gs"] * x + coef["gi"]) + coef["s"] * vdd_v + coef["i"])
+        )
 
 
 def parse_metadata(text: str) -> dict[str, float | None]:

@@ -76,11 +76,11 @@ class Trace:
 
     @property
     def marker(self) -> np.ndarray:
-        return (self.marker_bits.astype(np.int64) & self.marker_mask) != 0
+        return np.asarray((self.marker_bits.astype(np.int64) & self.marker_mask) != 0)
 
     @property
     def power_w(self) -> np.ndarray:
-        return self.current_a * self.voltage_v
+        return np.asarray(self.current_a * self.voltage_v)
 
     @property
     def lost_samples(self) -> int:

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hil.errors import BuildError
-from hil.firmware.tflm_build import CXX_FLAGS, GXX, TflmLibrary
+from hil.firmware.tflm_build import CXX_FLAGS, TflmLibrary
+from hil.firmware.toolchain import GXX
 
 # Engine name -> TFLM kernel library (None: hil's own interpreter).
 ENGINES: dict[str, str | None] = {"hil": None, "tflm": "reference", "tflm-cmsis-nn": "cmsis-nn"}

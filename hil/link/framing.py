@@ -34,7 +34,8 @@ def encode_frame(
     body = HEADER.pack(version, type_, seq & 0xFFFF, status, 0, len(payload)) + payload
     crc = zlib.crc32(body).to_bytes(CRC_BYTES, "little")
     # The leading delimiter ends any garbage the receiver holds.
-    return b"\x00" + cobs.encode(body + crc) + b"\x00"
+    encoded: bytes = cobs.encode(body + crc)  # cobs is untyped
+    return b"\x00" + encoded + b"\x00"
 
 
 def decode_frame(encoded: bytes) -> Frame | BadFrame:

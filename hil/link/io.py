@@ -16,4 +16,5 @@ def read_some(port: serial.SerialBase, timeout: float) -> bytes:
     if not first:
         return b""
     port.timeout = 0
-    return first + port.read(CHUNK)
+    rest: bytes = port.read(CHUNK)
+    return bytes(first) + rest

@@ -52,7 +52,7 @@ def mailbox_symbols(elf: Path) -> tuple[int, int]:
     return found[0], found[1]
 
 
-class MailboxPort(serial.SerialBase):
+class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyped
     """A pyserial-like port over the mailbox rings."""
 
     def __init__(
@@ -148,7 +148,7 @@ class MailboxPort(serial.SerialBase):
                 pause = min(pause * 2, POLL_MAX)
         return bytes(out)
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: bytes) -> int:
         _, buf, size, _, _, _ = self._down
         view = memoryview(bytes(data))
         deadline = time.monotonic() + max(self.timeout or 0, 5.0)

@@ -8,8 +8,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
+
+from hil.measurements.counters import CounterKind
+from hil.model.dtypes import DTYPES
 
 PROTOCOL_VERSION = 1
 HEADER = struct.Struct("<BBHBBH")  # version, type, seq, status, flags, payload_len
@@ -38,28 +42,6 @@ class Event(IntEnum):
     NAK = 0x7D
     BOOT = 0x7E
     FAULT = 0x7F
-
-
-class Status(IntEnum):
-    OK = 0
-    BAD_FRAME = 1
-    UNKNOWN_COMMAND = 2
-    BAD_REQUEST = 3
-    STATE = 4
-    MODEL_INVALID = 5
-    UNSUPPORTED = 6
-    ARENA_TOO_SMALL = 7
-    MODEL_TOO_LARGE = 8
-    TENSOR = 9
-    INVOKE = 10
-    CHECKSUM = 11
-    INTERNAL = 12
-
-
-class CounterKind(IntEnum):
-    NONE = 0
-    CYCLES = 1
-    SYSTICK = 2
 
 
 class DebugOp(IntEnum):
@@ -117,17 +99,6 @@ def _flags(value: int, names: dict[int, str]) -> str:
 
 CAP_DEBUG_COMMANDS = 0x1
 
-# TFLite TensorType codes, as the device reports them.
-DTYPES: dict[int, np.dtype] = {
-    0: np.dtype(np.float32),
-    2: np.dtype(np.int32),
-    3: np.dtype(np.uint8),
-    4: np.dtype(np.int64),
-    6: np.dtype(np.bool_),
-    7: np.dtype(np.int16),
-    9: np.dtype(np.int8),
-}
-
 
 class ProtocolError(ValueError):
     """A response's payload does not have the layout its type promises."""
@@ -139,7 +110,7 @@ class _Reader:
         self.pos = 0
         self.what = what
 
-    def take(self, fmt: str) -> tuple:
+    def take(self, fmt: str) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
             raise ProtocolError(
@@ -153,7 +124,7 @@ class _Reader:
     def string(self) -> str:
         (n,) = self.take("<B")
         (raw,) = self.take(f"<{n}s")
-        return raw.decode("utf-8", errors="replace")
+        return bytes(raw).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)

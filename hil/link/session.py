@@ -10,6 +10,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import serial
 
@@ -19,6 +20,7 @@ from hil.errors import (
     DeviceHangError,
     DeviceResetError,
     LinkError,
+    Status,
 )
 from hil.link.framing import BadFrame, Frame, FrameSplitter, encode_frame
 from hil.link.io import read_some
@@ -28,17 +30,16 @@ from hil.link.protocol import (
     RESPONSE_BIT,
     Calibration,
     Command,
-    CounterKind,
     Counters,
     DebugOp,
     Event,
     FaultReport,
     Hello,
     ProtocolError,
-    Status,
     TensorSpec,
 )
 from hil.link.recovery import SHRINK_AFTER_DAMAGE, ChunkSizer, backoff_delay, needs_resync
+from hil.measurements.counters import CounterKind
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +202,7 @@ class Session:
             if (silent > self.retries and not damaged) or now >= give_up:
                 self.stats.failed_requests += 1
                 self.last_attempts = attempts
-                raise DeviceHangError(
-                    command.name, limit, attempts, now - start, silent, damaged
-                )
+                raise DeviceHangError(command.name, limit, attempts, now - start, silent, damaged)
             if shrinkable and damaged > SHRINK_AFTER_DAMAGE:
                 self.last_attempts = attempts
                 raise _TooBig
@@ -455,9 +454,6 @@ class Session:
         except ProtocolError as exc:
             raise LinkError(str(exc)) from exc
 
-    def read_counters(self) -> Counters:
-        return self._counters(self.request(Command.READ_COUNTERS))
-
     def get_output(self, index: int, nbytes: int) -> bytes:
         out = bytearray()
         while len(out) < nbytes:
@@ -508,7 +504,7 @@ class Session:
     # -- helpers ---------------------------------------------------------------
 
     @staticmethod
-    def _unpack(fmt: str, data: bytes, what: str) -> tuple:
+    def _unpack(fmt: str, data: bytes, what: str) -> tuple[Any, ...]:
         if len(data) < struct.calcsize(fmt):
             raise LinkError(f"{what}: response of {len(data)} bytes is too short")
         return struct.unpack_from(fmt, data)

@@ -4,9 +4,17 @@ instructions on QEMU; never one called the other (docs/counters.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from hil.errors import HilError
-from hil.link.protocol import CounterKind
+
+
+class CounterKind(IntEnum):
+    """Which counter the device's firmware reads (its HELLO response says)."""
+
+    NONE = 0
+    CYCLES = 1
+    SYSTICK = 2
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from hil.boards.resolve import Resolution, resolve
 from hil.errors import HilError, TargetError
 from hil.rack.rack import Instance
 from hil.rack.serial_match import find_port, parse_serial_match
-from hil.serial_urls import register as register_url_handlers
 from hil.targets.base import LinkRoute
 
 EMULATORS = ("qemu", "fvp")
@@ -71,8 +70,6 @@ def resolve_instance(inst: Instance, ports: Sequence[Any] | None = None) -> Rack
         link = find_port(parse_serial_match(inst.serial), ports) if inst.serial else ""
     except (HilError, ValueError) as exc:
         return RackEntry(inst, None, f"serial {inst.serial!r}: {exc}")
-    if link.startswith("rfc2217://"):
-        register_url_handlers()  # timeouts set per read stay on this host
     board = _with_tables(board, inst, link)
     forced = inst.backend or ("pyocd" if inst.probe else None)
     remote = inst.remote_probe

@@ -43,3 +43,22 @@ def select_instances(rack: Rack, selectors: Iterable[str]) -> list[Instance]:
                 f"{', '.join(tags) or 'none'})"
             )
     return [i for i in rack.instances if any(_matches(i, s) for s in wanted)]
+
+
+def instance_of(nodeid: str, names: list[str]) -> str | None:
+    """Which rack instance a test id names: xdist's `@instance` suffix, else
+    the instance's name as one `-`-separated part of the parameter ids
+    (`test[a300-1-kws]`; the longest name that fits wins)."""
+    at, close = nodeid.rfind("@"), nodeid.rfind("]")
+    if at > close and nodeid[at + 1 :] in names:
+        return nodeid[at + 1 :]
+    params = nodeid[nodeid.find("[") + 1 : close] if "[" in nodeid and close > 0 else ""
+    for name in sorted(names, key=len, reverse=True):
+        if (
+            params == name
+            or params.startswith(f"{name}-")
+            or params.endswith(f"-{name}")
+            or f"-{name}-" in params
+        ):
+            return name
+    return None

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from hil import __version__
 from hil.config import current, project_revision
-from hil.paths import project_root
+from hil.paths import git_revision
 
 SCHEMA = "hil-report/1"
-
-
-def git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(project_root()), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
 
 
 def build_report(cases: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:

@@ -119,8 +119,8 @@ def energy_vs_macs(cases: Sequence[dict[str, Any]]) -> bytes | None:
                 edgecolors=MODELED if modeled else MEASURED,
                 label="modeled" if modeled else "measured",
             )
-    for n, uj, _, name in points:
-        ax.annotate(name, (n, uj), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for x, uj, _, name in points:
+        ax.annotate(name, (x, uj), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("MACs per inference")

@@ -4,14 +4,14 @@ or the `record` column of a results store) with the run each belongs to."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hil.errors import HilError
 from hil.reports.json_report import SCHEMA
-from hil.results.engines import describe, is_postgres, open_engine
+from hil.results.engines import describe, is_postgres
+from hil.results.read import StoreReadError, stored_cases
 
 
 class ReportSourceError(HilError):
@@ -35,26 +35,19 @@ class ReportData:
         return [c for c in self.cases if c["run_id"] == runs[-1]] if runs else []
 
 
-CASES_SQL = (
-    "SELECT x.run_id, x.time, x.instance, x.status, x.record "
-    "FROM results x JOIN runs r ON r.run_id = x.run_id "
-    "ORDER BY r.started, {run_order}, x.id"
-)
-
-
 def load_sources(locations: list[Path | str]) -> ReportData:
     """JSON reports and/or results stores (SQLite files or postgresql://
     URLs), in the order given."""
     data = ReportData([describe(p) for p in locations])
     for location in locations:
         if is_postgres(location):
-            data.cases += _from_postgres(str(location))
+            data.cases += _stored(location)
             continue
         path = Path(location)
         if not path.is_file():
             raise ReportSourceError(f"report source {path} does not exist")
         if path.read_bytes()[:16] == b"SQLite format 3\x00":
-            data.cases += _from_store(path)
+            data.cases += _stored(path)
         else:
             data.cases += _from_json(path)
     if not data.cases:
@@ -73,39 +66,11 @@ def _from_json(path: Path) -> list[dict[str, Any]]:
     return [{**c, "run_id": run_id, "time": report.get("created")} for c in report["cases"]]
 
 
-def _from_store(path: Path) -> list[dict[str, Any]]:
-    # Read-only, without the store's schema checks: a report never writes.
+def _stored(location: Path | str) -> list[dict[str, Any]]:
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(CASES_SQL.format(run_order="r.rowid")).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise ReportSourceError(f"{path}: cannot read the results store: {exc}") from exc
-    return _cases(rows)
-
-
-def _from_postgres(url: str) -> list[dict[str, Any]]:
-    engine = open_engine(url)  # StoreError (a HilError) names the store
-    try:
-        rows = [tuple(r.values()) for r in engine.query(CASES_SQL)]
-    except engine.errors as exc:
-        raise ReportSourceError(f"{describe(url)}: cannot read the results store: {exc}") from exc
-    finally:
-        engine.close()
-    return _cases(rows)
-
-
-def _cases(rows: list[Any]) -> list[dict[str, Any]]:
-    cases = []
-    for run_id, time, instance, status, record in rows:
-        case = json.loads(record) if record else {}
-        case.update(run_id=run_id, time=time, status=status)
-        case.setdefault("instance", instance)
-        case.setdefault("case", case.get("model", {}).get("path", "?"))
-        cases.append(case)
-    return cases
+        return stored_cases(location)
+    except StoreReadError as exc:
+        raise ReportSourceError(str(exc)) from exc
 
 
 def case_label(case: dict[str, Any]) -> str:

@@ -170,7 +170,7 @@ class PostgresEngine(Engine):
         return super().sql(text).replace("?", "%s")
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(self.sql(text), tuple(params))  # type: ignore[call-overload]
+        return self.conn.execute(self.sql(text), tuple(params))
 
     @contextmanager
     def transaction(self) -> Iterator[Engine]:

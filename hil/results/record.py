@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
+from hil.device.protocol import Device
 from hil.errors import DeviceFaultError, DeviceHangError, LinkError
 from hil.results.runs import process_started
 
@@ -72,15 +73,9 @@ class RunContext:
 RUN_CONTEXT_FIELDS = ("run_id", "git_revision", "started", "host", "command", "pid", "pid_started")
 
 
-def engine_of(dut: Any) -> tuple[str, str]:
+def engine_of(dut: Device) -> tuple[str, str]:
     """(engine, version) as the device reports them."""
-    hello = getattr(dut, "_hello", None)
-    if hello is not None:
-        return str(hello.engine), str(hello.engine_version)
-    try:
-        return str(dut.engine), ""
-    except Exception:  # nothing is known before the device answers
-        return "", ""
+    return dut.engine_identity
 
 
 def _sha256(path: Path) -> str | None:

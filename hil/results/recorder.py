@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hil.cases import ModelCase
-from hil.reports.json_report import git_revision
+from hil.case.model_case import ModelCase
+from hil.device.protocol import Device
+from hil.errors import HilError
+from hil.paths import git_revision
 from hil.results.engines import is_postgres
 from hil.results.record import (
     RunContext,
@@ -38,7 +40,7 @@ def _describe_errors(errors: Sequence[BaseException]) -> str:
 def result_row(
     record: dict[str, Any],
     case: ModelCase,
-    dut: Any,
+    dut: Device,
     instance: str,
     run: RunContext,
     earlier: Sequence[BaseException] = (),
@@ -60,7 +62,7 @@ def result_row(
 def error_row(
     exc: BaseException,
     case: ModelCase,
-    dut: Any,
+    dut: Device,
     instance: str,
     test: str | None,
     run: RunContext,
@@ -69,9 +71,9 @@ def error_row(
     """The row of a case that ended in an error instead of a result."""
     res = dut.resolution
     try:
-        build_id = dut.build_id
-    except Exception:  # the device never answered
-        build_id = dut.image.build_id if getattr(dut, "image", None) else None
+        build_id: str | None = dut.build_id
+    except HilError:  # the device never answered
+        build_id = dut.image.build_id if dut.image else None
     row = row_from_error(
         exc,
         case,
@@ -83,8 +85,8 @@ def error_row(
         firmware_build_id=build_id,
         engine=engine_of(dut),
         test=test,
-        firmware_variant=getattr(dut, "variant", None),
-        firmware_cflags=" ".join(getattr(dut, "cflags", ())),
+        firmware_variant=dut.variant,
+        firmware_cflags=" ".join(dut.cflags),
     )
     if earlier:
         row["attempts"] = len(earlier) + 1
@@ -133,11 +135,11 @@ class Recorder:
     def add(self, row: dict[str, Any]) -> int:
         return self.store.add(row, self.run.run_row())
 
-    def result(self, record: dict[str, Any], case: ModelCase, dut: Any, instance: str) -> int:
+    def result(self, record: dict[str, Any], case: ModelCase, dut: Device, instance: str) -> int:
         return self.add(result_row(record, case, dut, instance, self.run))
 
     def error(
-        self, exc: BaseException, case: ModelCase, dut: Any, instance: str, test: str | None
+        self, exc: BaseException, case: ModelCase, dut: Device, instance: str, test: str | None
     ) -> int:
         return self.add(error_row(exc, case, dut, instance, test, self.run))
 

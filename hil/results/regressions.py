@@ -200,7 +200,8 @@ def compare_rows(
     current: dict[tuple[Any, ...], Row] = {}
     for row in rows:  # the last row of a key in the run wins
         if row["run_id"] == run_id:
-            current[(row["instance"], row["model_name"], *case_key(row))] = row
+            key = (row["instance"], row["model_name"], *case_key(row))
+            current[key] = row
     findings = []
     for key in sorted(current, key=lambda k: tuple(map(str, k))):
         cur = current[key]

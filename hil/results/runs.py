@@ -43,11 +43,6 @@ def process_alive(pid: int, started: int | None) -> bool:
     return now is None or now == started
 
 
-def this_process() -> dict[str, Any]:
-    """pid, pid_started and host for a runs row."""
-    return {"pid": os.getpid(), "pid_started": process_started(os.getpid())}
-
-
 @dataclass(frozen=True)
 class RunState:
     state: str  # complete | incomplete | running

@@ -20,6 +20,7 @@ from pathlib import Path
 import serial
 
 from hil.errors import TargetError
+from hil.link.urls import open_url
 from hil.paths import cache_dir
 from hil.targets.base import Target
 from hil.targets.process import ChildProcess
@@ -112,7 +113,7 @@ class FvpTarget(Target):
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:
             try:
-                return serial.serial_for_url(self.route(url) if self.route else url, timeout=0.05)
+                return open_url(self.route(url) if self.route else url, timeout=0.05)
             except serial.SerialException as exc:
                 if not self.child.alive() or time.monotonic() > deadline:
                     raise TargetError(

@@ -17,6 +17,7 @@ from pyocd.flash.file_programmer import FileProgrammer
 from serial.tools import list_ports
 
 from hil.errors import TargetError
+from hil.link.urls import open_url
 from hil.targets.base import Target
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class PyocdTarget(Target):
     def _open_link(self) -> serial.SerialBase:
         url = self.route(self.serial_url) if self.route else self.serial_url
         try:
-            link = serial.serial_for_url(
+            link = open_url(
                 url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT
             )
         except (serial.SerialException, OSError, ValueError) as exc:

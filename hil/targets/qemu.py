@@ -10,6 +10,7 @@ from pathlib import Path
 import serial
 
 from hil.errors import LinkError, TargetError
+from hil.link.urls import open_url
 from hil.paths import cache_dir
 from hil.targets.base import Target
 from hil.targets.memory_link import gdb_args, memory_or_serial
@@ -94,7 +95,7 @@ class QemuTarget(Target):
                 )
             url = f"socket://127.0.0.1:{port}"
             try:
-                return serial.serial_for_url(self.route(url) if self.route else url, timeout=0.05)
+                return open_url(self.route(url) if self.route else url, timeout=0.05)
             except serial.SerialException:
                 time.sleep(0.05)
         raise TargetError(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.dut import Dut
+from hil.device.dut import Dut
 from tests.e2e.helpers import BOARDS
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hil.cases import ModelCase
-from hil.dut import Dut
-from hil.runner import run_case
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
 
 
 @pytest.mark.parametrize("iterations", [50_000, 1_000_000])

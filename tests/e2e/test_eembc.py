@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.eembc_dut import EembcDut
+from hil.device.eembc import EembcDut
 from hil.errors import BoardFileError, HilError
 from hil.firmware.build import build_firmware
 from hil.link.eembc import EembcError
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from tests.e2e.helpers import REPO, pytest_args, run_child
 
 

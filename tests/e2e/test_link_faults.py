@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.dut import Dut
+from hil.device.dut import Dut
+from hil.devtools.faultproxy import FaultProxy, FaultRates
 from hil.errors import LinkError
-from hil.link.faultproxy import FaultProxy, FaultRates
 from hil.link.framing import Frame, FrameSplitter
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.references import TflmReference
 
 EXCHANGES = 10_000

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from hil.boards import load_board, resolve
-from hil.dut import Dut
+from hil.device.dut import Dut
+from hil.devtools.faultproxy import FaultRates
 from hil.errors import LinkError
-from hil.link.faultproxy import FaultRates
 from hil.link.session import Session
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from tests.e2e.test_link_faults import ProxyRoute
 
 

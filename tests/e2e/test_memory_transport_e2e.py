@@ -14,14 +14,14 @@ import pytest
 
 from hil.boards import load_board
 from hil.boards.resolve import resolve
-from hil.cases import ModelCase
-from hil.dut import Dut
-from hil.errors import LinkError
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
+from hil.errors import LinkError, Status
 from hil.link.framing import Frame, FrameSplitter, encode_frame
 from hil.link.gdbremote import GdbRemote
 from hil.link.mailbox import MailboxPort
-from hil.link.protocol import Command, Event, Status
-from hil.runner import run_case
+from hil.link.protocol import Command, Event
 from hil.targets.memory_link import memory_or_serial
 
 BOARDS = ["corstone300", "mps2-an386"]

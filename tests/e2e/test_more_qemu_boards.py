@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.dut import Dut
+from hil.device.dut import Dut
 from hil.errors import DeviceFaultError
 from hil.link.protocol import DebugOp, FaultKind
 from tests.e2e.helpers import REPO, processes_tagged, pytest_args, run_child

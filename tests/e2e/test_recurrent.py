@@ -28,13 +28,13 @@ import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.cases import ModelCase
-from hil.compare import EXACT
-from hil.dut import Dut
+from hil.case.compare import EXACT
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, case_vectors, run_case
+from hil.device.dut import Dut
 from hil.errors import DeviceError
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.references import make_references
-from hil.runner import CaseResult, case_vectors, run_case
 from tests.e2e.helpers import BOARDS, REPO, run_child
 from tests.unit.kernel_oracle import schema
 from tests.unit.test_kernels_recurrent import (

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import Dut
-from hil.runner import run_case
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
 from tests.e2e.helpers import BOARDS
 
 # model -> sample inputs shipped in shared/models/data/derived (output file beside each)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
-from hil.cases import ModelCase
-from hil.dut import Dut
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
 from hil.errors import HilError
-from hil.models import ModelFile
-from hil.runner import run_case
+from hil.model.file import ModelFile
 from tests.e2e.helpers import BOARDS, REPO, run_child
 
 ENGINES = ("tflm", "tflm-cmsis-nn")
@@ -187,7 +187,7 @@ def test_resource_variables_in_a_second_subgraph_run_and_reset(
 ) -> None:
     """CALL_ONCE, VAR_HANDLE, READ_VARIABLE and ASSIGN_VARIABLE on the device,
     bit-exact with the host, and the sequence resets reach the variable."""
-    from hil.runner import case_vectors
+    from hil.case.runner import case_vectors
 
     model = ModelFile(accumulator)
     assert model.has_resource_variables and model.has_variables

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from hil.cases import ModelCase
-from hil.dut import Dut
-from hil.errors import DeviceError
-from hil.link.protocol import DebugOp, Status
-from hil.runner import run_case
+from hil.case.model_case import ModelCase
+from hil.case.runner import run_case
+from hil.device.dut import Dut
+from hil.errors import DeviceError, Status
+from hil.link.protocol import DebugOp
 
 
 def test_one_corrupted_output_byte_fails_the_case(test_dut: Dut, models_dir: Path) -> None:
@@ -35,7 +35,7 @@ def test_unsupported_operator_is_refused_and_device_answers_next(
 ) -> None:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-    from hil.models import ModelFile
+    from hil.model.file import ModelFile
     from tests.model_builder import fully_connected_then
 
     path = tmp_path / "fc_floor.tflite"
@@ -61,7 +61,7 @@ def test_model_larger_than_the_device_holds(
     test_dut: Dut, models_dir: Path, tmp_path: Path
 ) -> None:
     from hil.errors import ModelFileError
-    from hil.models import ModelFile
+    from hil.model.file import ModelFile
 
     capacity = test_dut.hello.model_capacity
     big = tmp_path / "big.tflite"

@@ -12,7 +12,7 @@ import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from hil.engine_host import EngineError, HostEngine
+from hil.devtools.engine_host import EngineError, HostEngine
 from tests.model_builder import ModelBuilder
 
 OPS = schema.BuiltinOperator

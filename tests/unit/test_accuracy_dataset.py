@@ -17,7 +17,7 @@ from hil.accuracy.dataset import (
     parse_shard,
     to_model_input,
 )
-from hil.models import IOSpec
+from hil.model.file import IOSpec
 
 INT8_IN = IOSpec("in", np.dtype(np.int8), (1, 2, 2, 1), 1 / 255, -128)
 FLOAT_IN = IOSpec("in", np.dtype(np.float32), (1, 2, 2, 1), 0.0, 0)

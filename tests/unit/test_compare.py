@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hil.compare import EXACT, Tolerance, compare_tensor
-from hil.models import IOSpec
+from hil.case.compare import EXACT, Tolerance, compare_tensor
+from hil.model.file import IOSpec
 
 Q = IOSpec("out", np.dtype(np.int8), (1, 4), 0.5, 3)
 F = IOSpec("f", np.dtype(np.float32), (3,), 0.0, 0)

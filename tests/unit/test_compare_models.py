@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.case.compare_models import shared_vectors
 from hil.cli import _fraction
-from hil.compare_models import shared_vectors
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 
 
 def test_shared_vectors_are_the_same_real_values(models_dir: Path) -> None:

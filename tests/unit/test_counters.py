@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hil.errors import HilError
-from hil.link.protocol import CounterKind
-from hil.measurements.counters import interpret_counter, require_comparable
+from hil.measurements.counters import CounterKind, interpret_counter, require_comparable
 
 
 def test_qemu_ticks_become_instructions() -> None:

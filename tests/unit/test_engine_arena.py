@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.engine_host import EngineError, HostEngine
+from hil.devtools.engine_host import EngineError, HostEngine
 
 MODELS = (
     "hello_world_int8",

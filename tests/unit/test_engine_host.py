@@ -18,16 +18,15 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from hil.engine_host import (
+from hil.devtools.engine_host import (
     EngineError,
     HostEngine,
     asan_env,
     build_library,
     multiply_by_quantized_multiplier,
 )
-from hil.engine_host import quantize_multiplier as engine_quantize_multiplier
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.devtools.engine_host import quantize_multiplier as engine_quantize_multiplier
+from hil.errors import Status, ToolMissingError
 
 REPO = Path(__file__).resolve().parents[2]
 ARENA = 16 * 1024
@@ -615,7 +614,7 @@ def test_arena_used_below_tflm(hello_int8: bytes, hello_float: bytes) -> None:
 HOSTILE_SCRIPT = r"""
 import collections, json, sys
 import numpy as np
-from hil.engine_host import EngineError, HostEngine, load_library
+from hil.devtools.engine_host import EngineError, HostEngine, load_library
 
 src = open(sys.argv[1], "rb").read()
 flips = int(sys.argv[2])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.references import IsolatedReference, ReferenceCrashed, TflmReference, make_references
 
 

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from hil.link.protocol import Status
+from hil.errors import Status
 from tests.unit.kernel_oracle import (
     OPS,
     OPTS,
@@ -322,7 +322,7 @@ def test_quantize_refusals() -> None:
 HOSTILE_SCRIPT = r"""
 import collections, json, sys
 import numpy as np
-from hil.engine_host import EngineError, HostEngine, load_library
+from hil.devtools.engine_host import EngineError, HostEngine, load_library
 from tests.unit.test_kernels_activation import hostile_models
 
 lib = load_library(True)
@@ -434,7 +434,7 @@ def test_hostile_single_op_models_never_crash() -> None:
     import sys
     from pathlib import Path
 
-    from hil.engine_host import asan_env, build_library
+    from hil.devtools.engine_host import asan_env, build_library
     from hil.errors import ToolMissingError
 
     try:

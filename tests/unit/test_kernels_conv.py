@@ -31,9 +31,8 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from hil.engine_host import EngineError, HostEngine, asan_env, build_library
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.devtools.engine_host import EngineError, HostEngine, asan_env, build_library
+from hil.errors import Status, ToolMissingError
 from tests.model_builder import ModelBuilder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -949,7 +948,7 @@ def test_output_shape_the_padding_rule_does_not_give() -> None:
 FUZZ_SCRIPT = r"""
 import collections, json, sys
 import numpy as np
-from hil.engine_host import EngineError, HostEngine, load_library
+from hil.devtools.engine_host import EngineError, HostEngine, load_library
 
 blob = open(sys.argv[1], "rb").read()
 models, pos = [], 0
@@ -1060,8 +1059,8 @@ def test_random_models_bit_exact_on_qemu(board: str, tmp_path: Path) -> None:
     where the host build runs portable C: the same random models, run on the
     emulated Cortex-M4 / M55, must match TFLM bit for bit too."""
     from hil.boards import load_board, resolve
-    from hil.dut import Dut
-    from hil.models import ModelFile
+    from hil.device.dut import Dut
+    from hil.model.file import ModelFile
 
     rng = np.random.default_rng(4242)
     runs = 0

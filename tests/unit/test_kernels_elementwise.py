@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from hil.link.protocol import Status
+from hil.errors import Status
 from tests.unit.kernel_oracle import (
     OPS,
     OPTS,
@@ -339,7 +339,7 @@ def test_empty_and_scalar_tensors() -> None:
         [T((0, 3), np.int8, 0.3, 0)],
     )
     model = empty.build()
-    from hil.engine_host import HostEngine
+    from hil.devtools.engine_host import HostEngine
 
     with HostEngine(model, 1 << 16) as engine:
         engine.set_input(0, np.zeros((0, 3), np.int8))

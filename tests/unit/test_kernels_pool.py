@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.engine_host import HostEngine
-from hil.link.protocol import Status
+from hil.devtools.engine_host import HostEngine
+from hil.errors import Status
 from tests.unit.kernel_oracle import (
     OPS,
     OPTS,

@@ -28,9 +28,8 @@ import numpy as np
 import pytest
 from tflite_micro.python.tflite_micro import runtime
 
-from hil.engine_host import EngineError, HostEngine, asan_env, build_library
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.devtools.engine_host import EngineError, HostEngine, asan_env, build_library
+from hil.errors import Status, ToolMissingError
 from tests.model_builder import ModelBuilder
 from tests.unit.kernel_oracle import OPS, OPTS, schema
 
@@ -798,7 +797,7 @@ def test_svdf_refusals() -> None:
 HOSTILE_SCRIPT = r"""
 import collections, json, sys
 import numpy as np
-from hil.engine_host import EngineError, HostEngine, load_library
+from hil.devtools.engine_host import EngineError, HostEngine, load_library
 from tests.unit.test_kernels_recurrent import hostile_models
 
 lib = load_library(True)

@@ -29,9 +29,8 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from hil.engine_host import EngineError, HostEngine, asan_env, build_library
-from hil.errors import ToolMissingError
-from hil.link.protocol import Status
+from hil.devtools.engine_host import EngineError, HostEngine, asan_env, build_library
+from hil.errors import Status, ToolMissingError
 from tests.model_builder import ModelBuilder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -1335,7 +1334,7 @@ def test_hostile_options_refused(build: Callable[[], bytes]) -> None:
 FUZZ_SCRIPT = r"""
 import collections, json, sys
 import numpy as np
-from hil.engine_host import EngineError, HostEngine, load_library
+from hil.devtools.engine_host import EngineError, HostEngine, load_library
 
 lib = load_library(True)
 assert hasattr(lib, "__asan_init"), "not an AddressSanitizer build"

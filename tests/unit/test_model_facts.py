@@ -1,4 +1,4 @@
-"""hil.model_facts: MAC and parameter counts against hand-computed figures.
+"""hil.model.facts: MAC and parameter counts against hand-computed figures.
 
 Every expected number is written as the arithmetic that gives it, from shapes a reader can
 check in the model built beside it (or, for the real models, in the shapes the test reads
@@ -17,7 +17,7 @@ import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from hil.errors import HilError, ModelFileError
-from hil.model_facts import (
+from hil.model.facts import (
     UNMODELLED_RULE,
     ZERO_MAC_RULE,
     ModelFacts,
@@ -25,7 +25,7 @@ from hil.model_facts import (
     efficiency,
     model_facts,
 )
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from tests.model_builder import ModelBuilder
 
 OP = schema.BuiltinOperator

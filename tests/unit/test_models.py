@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hil.errors import ModelFileError
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 
 
 def test_hello_world_specs(models_dir: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from hil import config, paths
 from hil.boards import list_boards, load_board
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.cli import main
 from hil.errors import BoardFileError, BuildError
 from hil.firmware.build import port_folders

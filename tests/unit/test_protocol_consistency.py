@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from hil.errors import Status
 from hil.link.protocol import (
     CAP_DEBUG_COMMANDS,
     CRC_BYTES,
@@ -11,11 +12,10 @@ from hil.link.protocol import (
     PROTOCOL_VERSION,
     RESPONSE_BIT,
     Command,
-    CounterKind,
     DebugOp,
     Event,
-    Status,
 )
+from hil.measurements.counters import CounterKind
 from hil.paths import firmware_dir
 
 

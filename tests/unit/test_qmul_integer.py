@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from hil.engine_host import bias_scale_compare, qmul_compare, qmul_from_scales
+from hil.devtools.engine_host import bias_scale_compare, qmul_compare, qmul_from_scales
 
 F32 = np.float32
 

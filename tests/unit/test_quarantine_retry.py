@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hil.case.retry import earlier_attempts, is_infrastructure, with_retries
 from hil.errors import (
     DeviceError,
     DeviceFaultError,
@@ -18,8 +19,7 @@ from hil.errors import (
     ModelFileError,
     TargetError,
 )
-from hil.quarantine import Quarantined, QuarantineFileError, find, load_quarantine
-from hil.retry import earlier_attempts, is_infrastructure, with_retries
+from hil.pytestplugin.quarantine import Quarantined, QuarantineFileError, find, load_quarantine
 from tests.e2e.helpers import REPO, pytest_args, run_child
 
 GOOD = """
@@ -173,7 +173,7 @@ import pytest
 from types import SimpleNamespace
 from hil import ModelCase
 from hil.errors import LinkError
-import hil.plugin
+import hil.pytestplugin.plugin
 
 class FakeDut:
     def __init__(self, resolution):
@@ -184,6 +184,7 @@ class FakeDut:
     variant = "release"
     cflags = ()
     build_id = "fake-build"
+    engine_identity = ("", "")
     image = None
     restarts = 0
 
@@ -216,7 +217,7 @@ def fake_run_case(dut, case, **kwargs):
         raise LinkError("socket disconnected")
     return FakeResult(kind != "mismatch")
 
-hil.plugin.run_case = fake_run_case
+hil.pytestplugin.plugin.run_case = fake_run_case
 
 @pytest.fixture
 def dut(board):

@@ -16,12 +16,12 @@ from hil.boards.probes import ProbeInfo
 from hil.boards.resolve import QEMU_BINARY
 from hil.cli import main
 from hil.firmware.build import FirmwareImage
+from hil.link.urls.protocol_rfc2217 import Serial as HilRfc2217
 from hil.rack import Instance, RackFileError, load_rack, select_instances
 from hil.rack.check import check_instance
 from hil.rack.discover import propose, usb_ports
 from hil.rack.resolve import resolve_instance
 from hil.rack.serial_match import find_port, parse_serial_match
-from hil.serial_urls.protocol_rfc2217 import Serial as HilRfc2217
 from hil.targets import create_target
 from tests.fakes.fake_pyocd import FakeBoardInfo, FakePort, FakeProbe, install
 from tests.rfc2217_server import Rfc2217Server
@@ -236,7 +236,7 @@ def test_an_emulator_behind_a_serial_url_is_routed_there() -> None:
     assert entry.resolution.board.backend("qemu")["uart_port"] == 5555
     assert entry.route is not None
     assert entry.route("socket://127.0.0.1:5555") == "rfc2217://127.0.0.1:4000"
-    assert serial.protocol_handler_packages[0] == "hil.serial_urls"
+    assert serial.protocol_handler_packages[0] == "hil.link.urls"
 
 
 def test_a_probe_instance_pins_its_probe_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,7 +343,7 @@ def test_a_remote_probe_goes_to_pyocd_and_its_uart_through_rfc2217(
 
 def test_setting_timeouts_does_not_renegotiate_rfc2217() -> None:
     with Rfc2217Server("loop://") as server:
-        from hil.serial_urls import register
+        from hil.link.urls import register
 
         register()
         link = serial.serial_for_url(server.url, timeout=0.05)
@@ -415,7 +415,7 @@ def test_rack_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_the_instance_a_test_id_names() -> None:
-    from hil.rack.pytest_rack import instance_of
+    from hil.rack.select import instance_of
 
     names = ["a300", "a300-1", "a386"]
     assert instance_of("t.py::test[a300-hello]", names) == "a300"
@@ -460,3 +460,17 @@ def test_a_labgrid_place_gives_its_serial_port_and_probe() -> None:
         "p2", [("NetworkSerialPort", {"host": "h", "port": 1, "protocol": "raw"})]
     )
     assert (raw.serial, raw.probe) == ("socket://h:1", "")
+
+
+def test_rfc2217_urls_get_hils_handler_without_a_rack() -> None:
+    with Rfc2217Server("loop://") as server:
+        from hil.link.urls import open_url
+
+        serial.protocol_handler_packages[:] = [
+            p for p in serial.protocol_handler_packages if p != "hil.link.urls"
+        ]
+        link = open_url(server.url, timeout=0.05)
+        try:
+            assert isinstance(link, HilRfc2217)
+        finally:
+            link.close()

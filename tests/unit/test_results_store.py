@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hil.cases import ModelCase
+from hil.case.model_case import ModelCase
 from hil.cli import main
 from hil.errors import DeviceFaultError, DeviceHangError, HilError, LinkError
 from hil.results.html_report import render_html
@@ -313,6 +313,9 @@ def test_the_recorder_stores_a_case_that_died(tmp_path: Path) -> None:
         resolution = resolve(load_board("mps2-an386"))
         image = SimpleNamespace(build_id="img1")
         description = "mps2-an386 -> qemu"
+        variant = "release"
+        cflags = ()
+        engine_identity = ("", "")  # nothing is known before the device answers
 
         @property
         def build_id(self) -> str:

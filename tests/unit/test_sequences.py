@@ -13,20 +13,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hil.cases import ModelCase
-from hil.dut import Inference
-from hil.engine_host import HostEngine
+from hil.case.model_case import ModelCase
+from hil.case.runner import CaseResult, _check_device_specs, run_case
+from hil.device.protocol import Inference
+from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
 from hil.link.protocol import TensorSpec
 from hil.link.session import LoadedModel
-from hil.models import ModelFile
+from hil.model.file import ModelFile
 from hil.references import LiteRtReference, ReferenceUnavailable, make_references
-from hil.runner import CaseResult, _check_device_specs, run_case
 from tests.unit.test_kernels_recurrent import LstmSpec, build_lstm, build_svdf
 
 
 class EngineDut:
-    """Just enough of hil.dut.Dut for run_case, with hil's C engine built
+    """Just enough of a hil.device.protocol.Device for run_case, with hil's C engine built
     for the host in place of a device: the same kernels, no emulator."""
 
     description = "host engine"
@@ -34,6 +34,7 @@ class EngineDut:
     board = SimpleNamespace(name="host")
     build_id = "host"
     variant = "test"
+    cflags: tuple[str, ...] = ()
     engine = "hil host"
     image = None
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hil.errors import InputError
-from hil.models import IOSpec
-from hil.vectors import check_vector, load_npy_vectors, random_vectors
+from hil.model.file import IOSpec
+from hil.model.vectors import check_vector, load_npy_vectors, random_vectors
 
 I8 = IOSpec("in", np.dtype(np.int8), (1, 16), 0.1, -128)
 F32 = IOSpec("x", np.dtype(np.float32), (1, 1), 0.0, 0)
@@ -154,9 +154,9 @@ def test_npz_errors_are_specific(tmp_path: Path) -> None:
 def test_shared_int16_model_refuses_int8_sequence(models_dir: Path, tmp_path: Path) -> None:
     """keyword_scrambled takes int16 [1, 96] (and gives int32 [1, 2]): an
     int8 sequence is refused before anything runs, naming both dtypes."""
-    from hil.cases import ModelCase
-    from hil.models import ModelFile
-    from hil.runner import case_vectors
+    from hil.case.model_case import ModelCase
+    from hil.case.runner import case_vectors
+    from hil.model.file import ModelFile
 
     model = ModelFile(models_dir / "keyword_scrambled_8bit.tflite")
     assert [(s.dtype, s.shape) for s in model.inputs] == [(np.dtype(np.int16), (1, 96))]

@@ -1,0 +1,52 @@
+"""A model case: which model, which vectors, how close the device must come."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hil.case.compare import EXACT, Tolerance
+
+# TFLM float kernels on the device and on the host should agree to the bit, but
+# libm differences (expf, tanhf) may move the last place: a stated tolerance.
+FLOAT_TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """Declare one model to check. `vectors` seeded random vectors (seed
+    `seed`) plus any `.npy` files in `inputs` (one file per model input)."""
+
+    model: Path
+    name: str = ""
+    vectors: int = 10
+    seed: int = 0
+    inputs: tuple[Path, ...] = ()
+    float_range: tuple[float, float] = (-1.0, 1.0)
+    litert_lsb: int = 1
+    #: Vectors per sequence: device and references are reset to the model's
+    #: initial state before every `sequence_length`-th vector (1: before each).
+    sequence_length: int = 1
+    references: tuple[str, ...] = ("tflm", "litert")
+    tolerances: dict[str, Tolerance] = field(default_factory=dict, hash=False)
+    #: A labelled dataset for the `check_accuracy` / `check_variants` fixtures
+    #: (docs/accuracy.md), and budgets such as {"max_accuracy_drop": "2%"}.
+    dataset: Path | str | None = None
+    budgets: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model", Path(self.model))
+        object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
+        if not self.name:
+            object.__setattr__(self, "name", self.model.stem)
+        if self.vectors < 0:
+            raise ValueError(f"vectors must be >= 0, got {self.vectors}")
+        if self.sequence_length < 1:
+            raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
+
+    def tolerance(self, reference: str, is_float: bool) -> Tolerance:
+        if reference in self.tolerances:
+            return self.tolerances[reference]
+        if is_float:
+            return FLOAT_TOLERANCE
+        return Tolerance(lsb=self.litert_lsb) if reference == "litert" else EXACT

@@ -1,0 +1,1 @@
+"""The device under test: hil's protocol (dut) and EEMBC's (eembc)."""

@@ -1,0 +1,295 @@
+"""The device under test: a built image running on a resolved target, with an
+open protocol session. What fixtures and the CLI hand to test code."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from hil.boards.resolve import Resolution
+from hil.device.protocol import (
+    RESET_ERRORS,
+    STARTUP_TIMEOUT,
+    Device,
+    DeviceState,
+    Inference,
+    invoke_timeout,
+)
+from hil.errors import (
+    DeviceError,
+    HilError,
+    LinkError,
+    ModelFileError,
+    note_reset,
+)
+from hil.firmware.build import FirmwareImage, build_firmware
+from hil.link.protocol import MAX_REPEATS, Hello
+from hil.link.session import LoadedModel, Session
+from hil.measurements.counters import CounterKind, Measurement, interpret_counter
+from hil.measurements.profile import OpProfile, Profile
+from hil.model.file import ModelFile
+from hil.targets import Target, create_target
+from hil.targets.base import LinkRoute
+from hil.targets.memory_link import ask_transport, transport_used
+
+log = logging.getLogger(__name__)
+
+
+class Dut:
+    """A device running hil's firmware, over hil's protocol (a hil.device.protocol.Device)."""
+
+    def __init__(
+        self,
+        resolution: Resolution,
+        variant: str = "release",
+        timeout: float = 10.0,
+        route: LinkRoute | None = None,
+        cflags: tuple[str, ...] = (),
+        engine: str = "hil",
+        transport: str = "serial",
+    ) -> None:
+        self.resolution = resolution
+        self.transport = transport  # asked for; transport_used says what runs
+        self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
+        self.board = resolution.board
+        self.variant = variant
+        self.cflags = tuple(cflags)  # extra compiler flags for the image
+        self.timeout = timeout
+        self.route = route
+        self.image: FirmwareImage | None = None
+        self.target: Target | None = None
+        self._session: Session | None = None
+        self._hello: Hello | None = None
+        self.state = DeviceState.OFF
+        self._stats_before: dict[str, int | float] = {}  # of sessions ended by a reset
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> Dut:
+        self.image = build_firmware(
+            self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+        )
+        self.target = create_target(self.resolution, self.image, self.route)
+        ask_transport(self.target, self.transport)
+        self._connect()
+        return self
+
+    def _connect(self) -> None:
+        assert self.target is not None
+        if self._session is not None:
+            self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
+        link = self.target.start()
+        self._session = Session(link, timeout=self.timeout)
+        try:
+            # A target just started may take a while to boot, whatever the link timeout.
+            self._hello = self._session.hello(timeout=max(self.timeout, STARTUP_TIMEOUT))
+        except (LinkError, DeviceError) as exc:
+            detail = self.target.diagnostics()
+            raise LinkError(
+                f"{self.description}: no HELLO from the device: {exc}"
+                + (f"\n{detail}" if detail else "")
+            ) from exc
+        if self.image and self._hello.build_id != self.image.build_id:
+            raise HilError(
+                f"device runs firmware {self._hello.build_id}, expected "
+                f"{self.image.build_id}: the wrong image was started"
+            )
+        self.state = DeviceState.BOOTED
+
+    @property
+    def transport_used(self) -> str:
+        return transport_used(self.target)
+
+    def restart(self) -> None:
+        """Reset the target (a fresh emulator) and greet it again."""
+        log.info("restarting %s", self.description)
+        self._connect()
+        self.state = DeviceState.RESET
+
+    def recover(self, error: BaseException) -> bool:
+        """After a fault, hang or broken link, reset so the next case starts
+        clean. Returns whether `error` called for it."""
+        if not isinstance(error, RESET_ERRORS):
+            return False
+        self.state = DeviceState.FAULTED
+        self.restart()
+        note_reset(error)
+        return True
+
+    def close(self) -> None:
+        if self.target is not None:
+            self.target.stop()
+        if self._session is not None:
+            self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
+        self._session = None
+        self.state = DeviceState.OFF
+
+    def link_stats(self) -> dict[str, int | float]:
+        now = self._session.stats.as_dict() if self._session is not None else {}
+        return _added(self._stats_before, now)
+
+    def log(self) -> str:
+        return self.target.diagnostics() if self.target is not None else ""
+
+    def __enter__(self) -> Dut:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- facts -----------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise HilError("the device is not started")
+        return self._session
+
+    @property
+    def hello(self) -> Hello:
+        if self._hello is None:
+            raise HilError("the device is not started")
+        return self._hello
+
+    @property
+    def description(self) -> str:
+        return self.resolution.describe()
+
+    def measure(self, kind: CounterKind, ticks: int) -> Measurement | None:
+        """Raw device ticks as a named figure (instructions on QEMU, cycles on boards)."""
+        return interpret_counter(
+            kind,
+            ticks,
+            backend=self.resolution.backend,
+            clock_hz=self.hello.clock_hz,
+            icount_shift=self.board.backend("qemu").get("icount_shift"),
+        )
+
+    # -- models ----------------------------------------------------------------
+
+    @property
+    def build_id(self) -> str:
+        return self.hello.build_id
+
+    @property
+    def engine(self) -> str:
+        return f"{self.hello.engine} {self.hello.engine_version}"
+
+    @property
+    def engine_identity(self) -> tuple[str, str]:
+        if self._hello is None:
+            return "", ""  # nothing is known before the device answers
+        return self._hello.engine, self._hello.engine_version
+
+    def infer(
+        self,
+        model: ModelFile,
+        loaded: LoadedModel,
+        vector: Sequence[np.ndarray],
+        *,
+        warmup: int = 0,
+        repeats: int = 1,
+        profile: bool = False,
+    ) -> Inference:
+        """One vector through the loaded model: set inputs, invoke (warm-up,
+        timed repeats, optional profiled run), read outputs."""
+        session = self.session
+        for i, data in enumerate(vector):
+            session.set_input(i, np.ascontiguousarray(data).tobytes())
+        counters = session.invoke(
+            timeout=self.invoke_timeout(len(model.data)),
+            warmup=warmup,
+            repeats=repeats,
+            profile=profile,
+        )
+        outputs = []
+        for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
+            raw = session.get_output(i, dev.nbytes)
+            outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
+        measurements = [m for t in counters.repeats if (m := self.measure(counters.kind, t))]
+        prof = None
+        if counters.profile_total is not None:
+            prof = self._profile(model, counters.kind, counters.repeats[0], counters.profile_total)
+        return Inference(outputs, measurements, counters.stack_bytes, prof)
+
+    def _profile(
+        self, model: ModelFile, kind: CounterKind, whole_ticks: int, profiled_ticks: int
+    ) -> Profile | None:
+        whole = self.measure(kind, whole_ticks)
+        profiled = self.measure(kind, profiled_ticks)
+        if whole is None or profiled is None:
+            return None
+        names = model.op_names
+        ops = []
+        for i, ticks in enumerate(self.session.read_profile()):
+            m = self.measure(kind, ticks)
+            ops.append(OpProfile(i, names[i] if i < len(names) else "?", m.value if m else 0))
+        return Profile(whole.kind, whole.method, ops, whole.value, profiled.value)
+
+    def reset_state(self, model: ModelFile) -> None:
+        """Put a stateful model back to its initial state (a no-op otherwise)."""
+        if model.has_variables:
+            self.session.reset()
+
+    def load_cost(self, loaded: LoadedModel) -> Measurement | None:
+        """What parsing, planning and preparing the model cost on the device."""
+        if loaded.load_ticks is None:
+            return None
+        return self.measure(loaded.load_counter, loaded.load_ticks)
+
+    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
+        """`inferences` timed inferences on `vector` for an energy capture. The
+        agent raises the marker around each one, so they make as many marker
+        windows; returns that count."""
+        session = self.session
+        for i, data in enumerate(vector):
+            session.set_input(i, np.ascontiguousarray(data).tobytes())
+        left = inferences
+        while left:  # one INVOKE runs at most MAX_REPEATS
+            chunk = min(left, MAX_REPEATS)
+            session.invoke(timeout=self.invoke_timeout(len(model.data)), repeats=chunk)
+            left -= chunk
+        return inferences
+
+    def invoke_timeout(self, model_bytes: int) -> float:
+        return invoke_timeout(self.timeout, model_bytes)
+
+    def load(self, model: ModelFile) -> LoadedModel:
+        """Send the model unless the device already holds exactly these bytes."""
+        held = self.session.loaded
+        if held is not None and held.sha256 == model.sha256:
+            self.state = DeviceState.MODEL_LOADED
+            return held
+        capacity = self.hello.model_capacity
+        if len(model.data) > capacity:
+            raise ModelFileError(
+                f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
+                f"at most {capacity:,} bytes in RAM"
+            )
+        loaded = self.session.load_model(model.data)
+        self.state = DeviceState.MODEL_LOADED
+        return loaded
+
+
+def _added(a: dict[str, int | float], b: dict[str, int | float]) -> dict[str, int | float]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+
+
+def create_dut(
+    resolution: Resolution,
+    variant: str = "release",
+    timeout: float = 10.0,
+    route: LinkRoute | None = None,
+    cflags: tuple[str, ...] = (),
+    engine: str = "hil",
+) -> Device:
+    """The device for a resolved board, speaking the board's protocol."""
+    if resolution.board.protocol == "eembc":
+        from hil.device.eembc import EembcDut
+
+        return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
+    return Dut(
+        resolution, variant=variant, timeout=timeout, route=route, cflags=cflags, engine=engine
+    )

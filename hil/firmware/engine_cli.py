@@ -1,0 +1,39 @@
+"""`--engine` and `--tflm` for the hil commands that build firmware, and the
+line that says which engine runs and why."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.markup import escape
+
+from hil.boards.board import Board
+from hil.firmware import tflm_tree
+from hil.firmware.engine_choice import EngineChoice, choose_engine
+from hil.firmware.tflm_firmware import ENGINES
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=tuple(ENGINES),
+        default=None,
+        help="engine in the firmware (default: tflm-cmsis-nn when a TFLM tree is found, else hil)",
+    )
+    parser.add_argument(
+        "--tflm",
+        metavar="PATH",
+        default=None,
+        help="TensorFlow Lite Micro tree (else HIL_TFLM_DIR, [tool.hil] tflm_dir, "
+        "../shared/third_party/tflite-micro)",
+    )
+
+
+def engine_from_args(args: argparse.Namespace, board: Board, console: Console) -> EngineChoice:
+    """The engine for BOARD; prints it. TflmTreeError (a HilError) when TFLM
+    was asked for and no tree is found."""
+    tflm_tree.choose(getattr(args, "tflm", None))
+    choice = choose_engine(board, getattr(args, "engine", None))
+    console.print(f"engine {escape(choice.describe())}", highlight=False)
+    return choice

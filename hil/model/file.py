@@ -1,0 +1,152 @@
+"""A model file as the host sees it: bytes, identity, and I/O tensor specs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from hil.errors import ModelFileError
+from hil.model.dtypes import DTYPES
+
+TFLITE_IDENTIFIER = b"TFL3"
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """One model input or output as the host reads it from the flatbuffer."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    scale: float
+    zero_point: int
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale != 0.0
+
+    def describe(self) -> str:
+        quant = f" s={self.scale:.6g} zp={self.zero_point}" if self.quantized else ""
+        return f"{self.name or '(unnamed)'} {list(self.shape)} {self.dtype.name}{quant}"
+
+
+class ModelFile:
+    """A .tflite file, checked to be a TFLite flatbuffer before anything uses it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.data = self.path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ModelFileError(f"model file {self.path} does not exist") from exc
+        except OSError as exc:
+            raise ModelFileError(f"cannot read model file {self.path}: {exc}") from exc
+        if len(self.data) < 8 or self.data[4:8] != TFLITE_IDENTIFIER:
+            found = self.data[4:8] if len(self.data) >= 8 else b"(file too short)"
+            raise ModelFileError(
+                f"{self.path} is not a TFLite model: expected identifier {TFLITE_IDENTIFIER!r} "
+                f"at byte 4, found {found!r}"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @cached_property
+    def _schema_model(self):  # type: ignore[no-untyped-def]
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        try:
+            model = schema.Model.GetRootAsModel(self.data, 0)
+            if model.SubgraphsLength() < 1:
+                raise ModelFileError(f"{self.path}: model has no subgraph")
+            return model
+        except (IndexError, ValueError, TypeError) as exc:  # flatbuffers' own errors
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    def _specs(self, outputs: bool) -> tuple[IOSpec, ...]:
+        model = self._schema_model
+        try:
+            graph = model.Subgraphs(0)
+            indices = graph.OutputsAsNumpy() if outputs else graph.InputsAsNumpy()
+            specs = []
+            for index in np.atleast_1d(indices):
+                tensor = graph.Tensors(int(index))
+                code = tensor.Type()
+                if code not in DTYPES:
+                    raise ModelFileError(f"{self.path}: tensor type code {code} is not supported")
+                quant = tensor.Quantization()
+                scale, zero_point = 0.0, 0
+                if quant is not None and quant.ScaleLength() > 0:
+                    scale = float(quant.Scale(0))
+                    zero_point = int(quant.ZeroPoint(0)) if quant.ZeroPointLength() else 0
+                name = (tensor.Name() or b"").decode("utf-8", errors="replace")
+                shape = tuple(int(d) for d in np.atleast_1d(tensor.ShapeAsNumpy()))
+                specs.append(IOSpec(name, DTYPES[code], shape, scale, zero_point))
+            return tuple(specs)
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    @cached_property
+    def has_variables(self) -> bool:
+        """Whether the model keeps state across invocations: variable tensors,
+        or resource variables (VAR_HANDLE in any subgraph)."""
+        try:
+            graph = self._schema_model.Subgraphs(0)
+            tensors = any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+        return tensors or self.has_resource_variables
+
+    @cached_property
+    def has_resource_variables(self) -> bool:
+        """Whether any subgraph holds a VAR_HANDLE: state kept by the
+        interpreter (TFLM's MicroResourceVariables), not in variable tensors."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        model = self._schema_model
+        try:
+            for g in range(model.SubgraphsLength()):
+                graph = model.Subgraphs(g)
+                for i in range(graph.OperatorsLength()):
+                    code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                    if builtin == schema.BuiltinOperator.VAR_HANDLE:
+                        return True
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+        return False
+
+    @cached_property
+    def op_names(self) -> tuple[str, ...]:
+        """Builtin operator name of each operator, in execution order."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        model = self._schema_model
+        try:
+            graph = model.Subgraphs(0)
+            out = []
+            for i in range(graph.OperatorsLength()):
+                opcode = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+                out.append(names.get(code, f"BUILTIN_{code}"))
+            return tuple(out)
+        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    @cached_property
+    def inputs(self) -> tuple[IOSpec, ...]:
+        return self._specs(outputs=False)
+
+    @cached_property
+    def outputs(self) -> tuple[IOSpec, ...]:
+        return self._specs(outputs=True)

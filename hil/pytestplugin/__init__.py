@@ -1,0 +1,2 @@
+"""Everything pytest: options, fixtures, hooks, store, rack, nightly, energy, retries,
+quarantine."""
