@@ -153,3 +153,61 @@ def test_report_sources_read_either_engine(location: str) -> None:
     assert data.runs == ["run-01", "run-02"]
     assert [(c["instance"], c["status"]) for c in data.latest] == [("b300", "mismatch")]
     assert data.sources == [location]
+
+
+def _project(tmp_path: Path, location: str) -> tuple[Path, str]:
+    """A project whose [tool.hil] names the store: a URL as it is, a SQLite
+    file relative to the project root. Returns the root and the store as hil
+    should open it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    store = location if location.startswith("postgresql://") else "results/r.db"
+    (root / "pyproject.toml").write_text(f'[tool.hil]\nstore = "{store}"\n')
+    return root, store if "://" in store else str(root / store)
+
+
+def test_results_commands_read_the_store_from_tool_hil(
+    location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from hil import config as hil_config
+
+    root, store_at = _project(tmp_path, location)
+    with ResultStore(store_at) as store:
+        add(store, make_row("run-01"))
+        add(store, make_row("run-02", median=9000.0))
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("HIL_STORE", raising=False)
+    try:
+        assert main(["results", "list"]) == 0
+        assert "run-02" in capsys.readouterr().out
+        assert main(["results", "regressions"]) == 1
+        assert "REGRESSION" in capsys.readouterr().out
+        assert main(["results", "report", "--html", str(tmp_path / "r.html")]) == 0
+        assert "(1 regression)" in " ".join(capsys.readouterr().out.split())
+        assert (tmp_path / "r.html").is_file()
+        assert main(["baseline", "set", "rel", "run-01"]) == 0
+        assert main(["baseline", "list"]) == 0
+        assert "run-01" in capsys.readouterr().out
+        assert main(["history", "hello_world_int8"]) == 0
+        assert "9,000" in capsys.readouterr().out  # run-02's median
+    finally:
+        hil_config.deactivate()
+    with ResultStore(store_at) as store:
+        assert [(b["name"], b["run_id"]) for b in store.baselines()] == [("rel", "run-01")]
+
+
+def test_pytest_writes_to_the_store_named_in_tool_hil(location: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root, store_at = _project(tmp_path, location)
+    (root / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:labgrid", "-p", "no:cacheprovider", "-q"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with ResultStore(store_at) as store:
+        (run,) = store.runs()
+    assert run["finished"] and run["cases"] == 0
