@@ -4,7 +4,9 @@ background thread, then cancelled (also on Ctrl-C or an error: `close` runs
 from pytest_unconfigure and atexit). hil holds the reservation (state
 `allocated`) and does not acquire the place: labgrid never expires an
 acquired place, so a session killed with SIGKILL would keep it forever,
-while an unrefreshed reservation expires by itself (60 s, coordinator).
+while an unrefreshed reservation expires by itself: 60 s after its last
+poll, noticed by the coordinator's scheduling pass every 15 s, so the place
+is free for the next session within about 75 s.
 
 labgrid's own client session (labgrid.remote.client.ClientSession) talks to
 the coordinator; it is asyncio, so it runs on a loop in a daemon thread."""
@@ -21,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hil.errors import HilError
+from hil.rack.rack import KEEPALIVE_SECONDS
 
 T = TypeVar("T")
-REFRESH_SECONDS = 10.0  # labgrid's reservations expire 60 s after the last poll
 POLL_SECONDS = 0.5
 CONNECT_SECONDS = 10.0
 
@@ -67,8 +69,9 @@ def links_from_resources(place: str, resources: list[tuple[str, dict[str, Any]]]
 class Farm:
     """One coordinator connection; `reserve` one place per call."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, keepalive: float = KEEPALIVE_SECONDS) -> None:
         self.address = address
+        self.keepalive = keepalive  # under the coordinator's 60 s expiry (the rack checks)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._session: Any = None
@@ -208,7 +211,7 @@ class Farm:
     # --- keeping --------------------------------------------------------------
     def _refresh_loop(self) -> None:
         """Polling a reservation is what refreshes it (labgrid)."""
-        while not self._stop.wait(REFRESH_SECONDS):
+        while not self._stop.wait(self.keepalive):
             for token in list(self._tokens):
                 with contextlib.suppress(Exception):  # gone: the cases on it say why
                     self._poll(token)

@@ -82,7 +82,7 @@ def take_places(config: pytest.Config, rack: Rack, instances: list[Instance]) ->
     if given is not None:
         places: dict[str, dict[str, str]] = json.loads(given)
     else:
-        farm = Farm(rack.coordinator)
+        farm = Farm(rack.coordinator, rack.keepalive)
         farm.connect()
         atexit.register(farm.close)  # Ctrl-C before pytest_unconfigure, or an error
         places = {}

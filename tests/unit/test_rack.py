@@ -156,7 +156,17 @@ def test_a_rack_file_loads_with_every_field(tmp_path: Path) -> None:
         ),
         (
             "[labgrid]\naddress = 'lab'\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
-            "labgrid.address: unknown field (known: coordinator)",
+            "labgrid.address: unknown field (known: coordinator, keepalive)",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\nkeepalive = 60\n"
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.keepalive: 60 s: expected more than 0 and less than labgrid's 60 s",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\nkeepalive = '10s'\n"
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.keepalive: expected a number, got str '10s'",
         ),
         (
             "[labgrid]\ncoordinator = ' '\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
@@ -439,6 +449,7 @@ def test_a_rack_names_a_labgrid_coordinator_and_place_tags(tmp_path: Path) -> No
         )
     )
     assert rack.coordinator == "lab.example:20408"
+    assert rack.keepalive == 10.0  # well inside labgrid's 60 s reservation expiry
     far, near = rack.instances
     assert far.labgrid == (("board", "corstone300"), ("npu", "u55"))
     assert near.labgrid == ()  # a local instance in the same rack
