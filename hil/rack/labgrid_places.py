@@ -38,6 +38,9 @@ class PlaceTimeoutError(FarmError):
     """No matching place became free within the wait."""
 
 
+METER = "power_meter"  # the name of a place's meter resource, and of its driver tag
+
+
 @dataclass(frozen=True)
 class PlaceLinks:
     """What hil takes from a place's resources."""
@@ -46,24 +49,37 @@ class PlaceLinks:
     serial: str = ""  # rfc2217://host:port (or socket:// for raw) from NetworkSerialPort
     probe: str = ""  # remote:host:port (NetworkService named pyocd) or a probe unique id
     token: str = ""  # the reservation holding the place
+    meter: str = ""  # the NetworkSerialPort named power_meter: the meter's serial URL
+    meter_driver: str = ""  # the place's power_meter tag (ppk2, lpm01a), if any
 
 
 def _filter_text(tags: Mapping[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(tags.items()))
 
 
-def links_from_resources(place: str, resources: list[tuple[str, dict[str, Any]]]) -> PlaceLinks:
-    """`resources`: (labgrid class, params) of the resources the place matches."""
-    serial = probe = ""
-    for cls, params in resources:
-        if cls == "NetworkSerialPort" and not serial:
-            scheme = "socket" if params.get("protocol") == "raw" else "rfc2217"
-            serial = f"{scheme}://{params.get('host')}:{params.get('port')}"
+def _url(params: Mapping[str, Any]) -> str:
+    scheme = "socket" if params.get("protocol") == "raw" else "rfc2217"
+    return f"{scheme}://{params.get('host')}:{params.get('port')}"
+
+
+def links_from_resources(
+    place: str,
+    resources: list[tuple[str, str, dict[str, Any]]],
+    tags: Mapping[str, str] | None = None,
+) -> PlaceLinks:
+    """`resources`: (labgrid class, resource name, params) of the resources
+    the place matches; `tags`: the place's tags."""
+    serial = probe = meter = ""
+    for cls, name, params in resources:
+        if cls == "NetworkSerialPort" and name == METER:
+            meter = meter or _url(params)
+        elif cls == "NetworkSerialPort" and not serial:
+            serial = _url(params)
         elif cls == "NetworkService" and params.get("username") == "pyocd" and not probe:
             probe = f"remote:{params.get('address')}:{params.get('port')}"
         elif cls in ("NetworkUSBDebugger", "USBDebugger") and not probe:
             probe = str(params.get("ID_SERIAL_SHORT") or params.get("serial") or "")
-    return PlaceLinks(place, serial, probe)
+    return PlaceLinks(place, serial, probe, meter=meter, meter_driver=(tags or {}).get(METER, ""))
 
 
 class Farm:
@@ -205,8 +221,8 @@ class Farm:
             for group_name, group in sorted(groups.items()):
                 for resource_name, resource in sorted(group.items()):
                     if place.hasmatch((exporter, group_name, resource.cls, resource_name)):
-                        found.append((resource.cls, dict(resource.params)))
-        return links_from_resources(place_name, found)
+                        found.append((resource.cls, resource_name, dict(resource.params)))
+        return links_from_resources(place_name, found, dict(place.tags))
 
     # --- keeping --------------------------------------------------------------
     def _refresh_loop(self) -> None:

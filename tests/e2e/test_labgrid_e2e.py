@@ -365,3 +365,61 @@ def test_a_killed_session_leaves_a_reservation_that_expires_for_the_next(
     assert processes_tagged(process_tag) == []
     print(f"killed session's reservation expired {expired_at - killed_at:.1f} s after SIGKILL "
           f"(coordinator clock x{RATE:g}: labgrid's 60 s expiry is {EXPIRY:g} s)", file=sys.stderr)
+
+
+ENERGY_SUITE = """
+from pathlib import Path
+from hil import ModelCase
+
+def test_hello(check_model):
+    check_model(ModelCase(Path({model!r}), vectors=3, seed=2))
+"""
+
+
+def test_the_power_meter_comes_from_the_place(
+    tmp_path: Path, process_tag: str, models_dir: Path
+) -> None:
+    """The place exports the meter's serial port as a NetworkSerialPort named
+    power_meter (here an RFC 2217 server in front of a FAKE PPK2); the rack
+    gives only the driver and its settings."""
+    from tests.energy_synth import five_pulses
+    from tests.fakes.fake_ppk2 import FakePpk2
+
+    fake = FakePpk2(five_pulses(noise=0.01))
+    uart = free_port()
+    farm = LabgridFarm(tmp_path / "farm")
+    with Rfc2217Server(f"socket://127.0.0.1:{uart}") as board, Rfc2217Server(fake.port) as meter:
+        try:
+            farm.start({"m4": {"NetworkSerialPort": board.port, "power_meter": meter.port}})
+            farm.add_place("lg-m4", "m4", board="mps2-an386", power_meter="ppk2")
+            rack = tmp_path / "rack.toml"
+            rack.write_text(
+                f'[labgrid]\ncoordinator = "{farm.address}"\n\n[[instance]]\nname = "m4-meter"\n'
+                f'board = "mps2-an386"\nuart_port = {uart}\nlabgrid = {{ board = "mps2-an386" }}\n'
+                'power_meter = { driver = "ppk2", source_mv = 3300, drain_s = 2.0 }\n'
+            )
+            suite = tmp_path / "test_energy_suite.py"
+            suite.write_text(
+                ENERGY_SUITE.format(model=str(models_dir / "hello_world_int8.tflite"))
+            )
+            report = tmp_path / "report.json"
+            proc = run_child(
+                pytest_args("-p", "no:labgrid", str(suite), f"--rack={rack}",
+                            f"--hil-report={report}", "--energy-inferences=5", "-rA"),
+                cwd=REPO, timeout=180, HIL_PROCESS_TAG=process_tag,
+            )  # fmt: skip
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 0, out
+            (case,) = json.loads(report.read_text())["cases"]
+            assert case["instance"] == "m4-meter" and case["status"] == "pass"
+            energy = case["energy"]
+            assert energy["modeled"] is False
+            assert energy["meter"]["model"] == "Nordic PPK2 (HW 9173)"
+            expected = fake.synth.expected_energy_per_inference_j()
+            assert energy["energy_per_inference"]["value"] == pytest.approx(expected, rel=1e-3)
+            assert meter.to_host > 100_000  # the samples came through the place's meter port
+            assert farm.reservations() == ""
+        finally:
+            farm.stop()
+            fake.close()
+    assert processes_tagged(process_tag) == []

@@ -3,6 +3,7 @@ real-hardware paths against FAKE pyOCD probes and FAKE serial ports."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -461,13 +462,44 @@ def test_a_labgrid_place_gives_its_serial_port_and_probe() -> None:
     links = links_from_resources(
         "p1",
         [
-            ("NetworkPowerPort", {"host": "pdu", "index": 1}),
-            ("NetworkSerialPort", {"host": "exp1", "port": 4001, "speed": 115200}),
-            ("NetworkService", {"address": "exp1", "port": 5555, "username": "pyocd"}),
+            ("NetworkPowerPort", "NetworkPowerPort", {"host": "pdu", "index": 1}),
+            ("NetworkSerialPort", "power_meter", {"host": "exp1", "port": 4002}),
+            ("NetworkSerialPort", "uart", {"host": "exp1", "port": 4001, "speed": 115200}),
+            ("NetworkService", "NetworkService",
+             {"address": "exp1", "port": 5555, "username": "pyocd"}),
         ],
-    )
+        {"board": "nrf", "power_meter": "ppk2"},
+    )  # fmt: skip
     assert (links.serial, links.probe) == ("rfc2217://exp1:4001", "remote:exp1:5555")
+    assert (links.meter, links.meter_driver) == ("rfc2217://exp1:4002", "ppk2")
     raw = links_from_resources(
-        "p2", [("NetworkSerialPort", {"host": "h", "port": 1, "protocol": "raw"})]
+        "p2", [("NetworkSerialPort", "uart", {"host": "h", "port": 1, "protocol": "raw"})]
     )
-    assert (raw.serial, raw.probe) == ("socket://h:1", "")
+    assert (raw.serial, raw.probe, raw.meter) == ("socket://h:1", "", "")
+
+
+def test_a_place_with_a_power_meter_port_gives_the_instance_its_meter(tmp_path: Path) -> None:
+    from hil.energy.spec import meter_spec
+    from hil.rack.labgrid_places import FarmError, PlaceLinks
+    from hil.rack.pytest_labgrid import place_meter
+    from hil.rack.rack import Instance
+
+    bare = Instance("far", "corstone300", labgrid=(("board", "corstone300"),))
+    table = meter_spec("ppk2", {"serial": "C1", "source_mv": 3300})
+    at = "rfc2217://exp1:4002"
+    # The driver from the place's tag; the port from its power_meter resource.
+    tagged = PlaceLinks("p1", "rfc2217://exp1:4001", meter=at, meter_driver="lpm01a")
+    assert place_meter(bare, tagged) == meter_spec("lpm01a", {"port": at})
+    # The rack's table gives driver and settings; the place's port replaces its serial.
+    untagged = PlaceLinks("p1", "rfc2217://exp1:4001", meter=at)
+    with_table = dataclasses.replace(bare, power_meter=table)
+    assert place_meter(with_table, untagged) == meter_spec("ppk2", {"source_mv": 3300, "port": at})
+    # No meter on the place: the rack's own (a meter on this host), if any.
+    assert place_meter(with_table, PlaceLinks("p1", "x")) is table
+    assert place_meter(bare, PlaceLinks("p1", "x")) is None
+    with pytest.raises(FarmError, match=r"lg \(instance far\) has a power_meter port but no "):
+        place_meter(bare, PlaceLinks("lg", "x", meter=at))
+    with pytest.raises(FarmError, match="the place's meter is a lpm01a, the rack's power_meter a"):
+        place_meter(with_table, tagged)
+    with pytest.raises(FarmError, match="meter driver 'joulescope' is not reached through a "):
+        place_meter(bare, PlaceLinks("lg", "x", meter=at, meter_driver="joulescope"))
