@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import re
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,12 @@ import pytest
 from hil.cli import main
 from hil.results.migrations import MIGRATION_1, SCHEMA_VERSION
 from hil.results.store import ResultStore, StoreError
-from tests.pg_cluster import fresh_database
 from tests.unit.test_results_store import add, make_row
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "r.db")
-    server = request.getfixturevalue("pg_server")
-    return fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
+@pytest.fixture
+def location(store_location: str) -> str:
+    return store_location
 
 
 def test_rows_runs_and_baselines_read_back_the_same(location: str) -> None:
