@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -206,3 +207,45 @@ def test_pytest_writes_to_the_store_named_in_tool_hil(location: str, tmp_path: P
     with ResultStore(store_at) as store:
         (run,) = store.runs()
     assert run["finished"] and run["cases"] == 0
+
+
+# Written by hil at 7839976 (schema 1: PRAGMA user_version, no
+# schema_migrations; the last release before numbered migrations) with three
+# rows in two runs and a baseline `rel` -> run-01.
+PREVIOUS_RELEASE_STORE = Path(__file__).parents[1] / "data" / "results" / "store-v1.db"
+
+
+def test_a_store_written_by_the_previous_release_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(PREVIOUS_RELEASE_STORE, path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    with ResultStore(path) as store:
+        versions = store.engine.query("SELECT version FROM schema_migrations ORDER BY version")
+        assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
+        assert [(r["run_id"], r["cases"]) for r in store.runs()] == [("run-01", 2), ("run-02", 1)]
+        assert [(b["name"], b["run_id"]) for b in store.baselines()] == [("rel", "run-01")]
+        assert [r["counter_median"] for r in store.rows()] == [5000.0, 5000.0, 5100.0]
+        add(store, make_row("run-03"))
+    assert main(["results", "regressions", str(path), "--baseline", "rel"]) == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_at_the_previous_migration_is_upgraded(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made by this hil's own migrations stopped one short, then opened by the full set."""
+    from hil.results import migrations
+
+    previous = SCHEMA_VERSION - 1
+    monkeypatch.setattr(migrations, "MIGRATIONS",
+                        {v: d for v, d in migrations.MIGRATIONS.items() if v <= previous})
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", previous)  # fmt: skip
+    with ResultStore(location) as store:
+        add(store, make_row("run-01"))
+        assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == previous
+    monkeypatch.undo()
+    with ResultStore(location) as store:
+        assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == SCHEMA_VERSION
+        assert [r["run_id"] for r in store.rows()] == ["run-01"]
