@@ -423,3 +423,27 @@ def test_the_power_meter_comes_from_the_place(
             farm.stop()
             fake.close()
     assert processes_tagged(process_tag) == []
+
+
+def test_ctrl_c_mid_run_releases_the_place(lab: Setup, tmp_path: Path, process_tag: str) -> None:
+    address = lab.farm.address
+    (tmp_path / "test_hold.py").write_text(HOLDER)
+    session = subprocess.Popen(
+        pytest_args("-p", "no:labgrid", str(tmp_path / "test_hold.py"),
+                    f"--rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}", "-q"),
+        cwd=tmp_path, env=child_env(HIL_PROCESS_TAG=process_tag),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_for("the session's reservation", lambda: "allocated" in states(address).values(), 60)
+        time.sleep(1.0)  # into the case
+        session.send_signal(signal.SIGINT)
+        out, _ = session.communicate(timeout=30)
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.communicate()
+    assert session.returncode == 2, out  # pytest: interrupted
+    assert "KeyboardInterrupt" in out and "Traceback" not in out
+    assert states(address) == {}  # cancelled on the way out, not left to expire
+    assert processes_tagged(process_tag) == []
