@@ -47,7 +47,8 @@ def store_path(given: str | None) -> str:
         store = project.store
         return store if "://" in store else str(project.root / store)
     raise HilError(
-        "name the results store: --store DB, HIL_STORE, or store = \"...\" in [tool.hil]"
+        "name the results store: --store DB, HIL_STORE, or store = \"...\" in the "
+        "project's pyproject.toml (tool.hil table)"
     )
 
 
