@@ -143,5 +143,6 @@ def header(config: pytest.Config) -> list[str]:
         return []
     return [
         f"hil: labgrid place {info['place']} -> instance {name} (reservation {info['token']})"
+        + (f"; power meter {info['meter']}" if info.get("meter") else "")
         for name, info in guard.places.items()
     ]

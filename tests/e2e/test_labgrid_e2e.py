@@ -410,6 +410,7 @@ def test_the_power_meter_comes_from_the_place(
             )  # fmt: skip
             out = proc.stdout + proc.stderr
             assert proc.returncode == 0, out
+            assert f"; power meter rfc2217://127.0.0.1:{meter.port}" in out
             (case,) = json.loads(report.read_text())["cases"]
             assert case["instance"] == "m4-meter" and case["status"] == "pass"
             energy = case["energy"]
