@@ -53,6 +53,11 @@ class PlaceLinks:
     meter_driver: str = ""  # the place's power_meter tag (ppk2, lpm01a), if any
 
 
+def place_matches(name: str, place_tags: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """labgrid's rule: every wanted tag, where `name` is also the place's name."""
+    return all(place_tags.get(k) == v or (k == "name" and v == name) for k, v in wanted.items())
+
+
 def _filter_text(tags: Mapping[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(tags.items()))
 
@@ -82,6 +87,18 @@ def links_from_resources(
     return PlaceLinks(place, serial, probe, meter=meter, meter_driver=(tags or {}).get(METER, ""))
 
 
+def need_labgrid(address: str) -> None:
+    """labgrid is an optional dependency (the `labgrid` extra)."""
+    try:
+        import grpc  # noqa: F401
+        import labgrid.remote.generated.labgrid_coordinator_pb2  # noqa: F401
+    except ImportError as exc:
+        raise FarmError(
+            f"the rack's labgrid coordinator {address} needs labgrid ({exc}): "
+            "pip install 'hil[labgrid]'"
+        ) from None
+
+
 class Farm:
     """One coordinator connection; `reserve` one place per call."""
 
@@ -100,6 +117,7 @@ class Farm:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def connect(self) -> None:
+        need_labgrid(self.address)
         import grpc
         from labgrid.remote.client import ClientSession
         from labgrid.util.proxy import proxymanager
@@ -139,11 +157,7 @@ class Farm:
         return dict(self._session.places)
 
     def matching(self, tags: Mapping[str, str]) -> list[str]:
-        return sorted(
-            name
-            for name, place in self.places().items()
-            if all(place.tags.get(k) == v or (k == "name" and v == name) for k, v in tags.items())
-        )
+        return sorted(n for n, p in self.places().items() if place_matches(n, p.tags, tags))
 
     def reserve(self, tags: Mapping[str, str], timeout: float) -> PlaceLinks:
         from labgrid.remote.common import Reservation
@@ -264,6 +278,7 @@ class PlaceWatch:
 
     def _connect(self) -> Any:
         if self._stub is None:
+            need_labgrid(self.address)
             import grpc
             from labgrid.remote.generated import labgrid_coordinator_pb2_grpc as pb_grpc
             from labgrid.util.proxy import proxymanager
@@ -275,11 +290,11 @@ class PlaceWatch:
 
     def why_lost(self, place: str, token: str) -> str:
         """"" while `token` holds `place` and nobody acquired it; else why not."""
+        stub = self._connect()
         import grpc
         from labgrid.remote.common import Reservation, ReservationState
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
-        stub = self._connect()
         try:
             reply = stub.PollReservation(pb.PollReservationRequest(token=token), timeout=10)
             places = stub.GetPlaces(pb.GetPlacesRequest(), timeout=10).places
@@ -297,6 +312,36 @@ class PlaceWatch:
             if raw.name == place and raw.acquired:
                 return f"labgrid place {place} was taken mid-run: acquired by {raw.acquired}"
         return ""
+
+    def describe(self, tags: Mapping[str, str]) -> tuple[bool, str]:
+        """For `hil rack check`: do places with these tags exist, and who holds
+        each? (False, why) when the coordinator does not answer or none match."""
+        stub = self._connect()
+        import grpc
+        from labgrid.remote.common import Reservation
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+        try:
+            places = stub.GetPlaces(pb.GetPlacesRequest(), timeout=10).places
+            reply = stub.GetReservations(pb.GetReservationsRequest(), timeout=10)
+        except grpc.RpcError as exc:
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            return False, f"labgrid coordinator {self.address} unreachable: {details}"
+        owners = {r.token: r.owner for r in map(Reservation.from_pb2, reply.reservations)}
+        found = []
+        for raw in sorted(places, key=lambda p: p.name):
+            if not place_matches(raw.name, dict(raw.tags), tags):
+                continue
+            if raw.acquired:
+                state = f"acquired by {raw.acquired}"
+            elif raw.reservation:
+                state = f"reserved by {owners.get(raw.reservation, raw.reservation)}"
+            else:
+                state = "free"
+            found.append(f"{raw.name} {state}")
+        if not found:
+            return False, f"labgrid {self.address}: no place has tags {_filter_text(tags)}"
+        return True, f"labgrid {self.address} ({_filter_text(tags)}): {', '.join(found)}"
 
     def close(self) -> None:
         if self._channel is not None:

@@ -448,3 +448,34 @@ def test_ctrl_c_mid_run_releases_the_place(lab: Setup, tmp_path: Path, process_t
     assert "KeyboardInterrupt" in out and "Traceback" not in out
     assert states(address) == {}  # cancelled on the way out, not left to expire
     assert processes_tagged(process_tag) == []
+
+
+def test_rack_check_asks_the_coordinator(lab: Setup, tmp_path: Path) -> None:
+    from hil.rack.check import check_instance
+    from hil.rack.rack import load_rack
+
+    rack = load_rack(lab.rack(
+        tmp_path / "rack.toml",
+        '\n[[instance]]\nname = "lab-x"\nboard = "corstone300"\nlabgrid = { board = "absent" }\n',
+    ))  # fmt: skip
+    address = lab.farm.address
+    free = check_instance(rack.instance("lab-a300"), coordinator=address)
+    assert free.reachable, free.reason
+    assert free.reason.startswith(
+        f"labgrid {address} (board=corstone300 slot=1): lg-a300 free; qemu: "
+    )
+    holder = Farm(address)
+    holder.connect()
+    try:
+        holder.reserve(TAGS, timeout=5)
+        busy = check_instance(rack.instance("lab-a300"), coordinator=address)
+    finally:
+        holder.close()
+    assert busy.reachable and f"lg-a300 reserved by {_me()};" in busy.reason
+    absent = check_instance(rack.instance("lab-x"), coordinator=address)
+    assert (absent.reachable, absent.reason) == (
+        False, f"labgrid {address}: no place has tags board=absent"
+    )  # fmt: skip
+    gone = f"127.0.0.1:{free_port()}"
+    down = check_instance(rack.instance("lab-a300"), coordinator=gone)
+    assert not down.reachable and down.reason.startswith(f"labgrid coordinator {gone} unreachable")

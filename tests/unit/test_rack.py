@@ -503,3 +503,16 @@ def test_a_place_with_a_power_meter_port_gives_the_instance_its_meter(tmp_path: 
         place_meter(with_table, tagged)
     with pytest.raises(FarmError, match="meter driver 'joulescope' is not reached through a "):
         place_meter(bare, PlaceLinks("lg", "x", meter=at, meter_driver="joulescope"))
+
+
+def test_a_labgrid_rack_without_labgrid_installed_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hil.rack.labgrid_places import Farm, FarmError, PlaceWatch
+
+    monkeypatch.setitem(sys.modules, "labgrid.remote.generated.labgrid_coordinator_pb2", None)
+    message = r"coordinator lab:1 needs labgrid \(.*\): pip install 'hil\[labgrid\]'"
+    with pytest.raises(FarmError, match=message):
+        Farm("lab:1").connect()
+    with pytest.raises(FarmError, match=message):
+        PlaceWatch("lab:1").describe({"board": "x"})
