@@ -52,8 +52,7 @@ class Setup:
 
     def reservations(self) -> list[str]:
         """Tokens of the reservations the coordinator holds now."""
-        out = self.farm.reservations()
-        return [line.split("'")[1] for line in out.splitlines() if line.startswith("Reservation '")]
+        return list(states(self.farm.address))
 
 
 @contextlib.contextmanager
@@ -225,21 +224,34 @@ def test_a_place_taken_mid_run_fails_the_case_with_the_reason(lab: Setup, tmp_pa
     assert lab.reservations() == []
 
 
+ON_THE_PLACE = """
+def test_on_the_place(board):
+    pass  # the session's place guard asks the coordinator before and after
+"""
+
+
+def quick_session(tmp_path: Path, rack: Path, *args: str) -> list[str]:
+    """pytest on one case that runs on the place without starting a board."""
+    (tmp_path / "test_on_the_place.py").write_text(ON_THE_PLACE)
+    return pytest_args("-p", "no:labgrid", str(tmp_path / "test_on_the_place.py"),
+                       f"--rack={rack}", f"--rootdir={tmp_path}", *args)  # fmt: skip
+
+
 def _queue_behind(lab: Setup, tmp_path: Path) -> subprocess.Popen[str]:
-    """Starts the example suite while the place is held; returns once its
+    """Starts a session while the place is held; returns once its
     reservation is queued behind the holder's."""
     waiter = subprocess.Popen(
-        pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
-                    "--hil-lock-timeout=60", "-q"),
-        cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+        quick_session(tmp_path, lab.rack(tmp_path / "rack.toml"), "--hil-lock-timeout=60"),
+        cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
     deadline = time.monotonic() + 30
-    while len(lab.reservations()) < 2:
+    while len(states(lab.farm.address)) < 2:
         if waiter.poll() is not None or time.monotonic() > deadline:
             waiter.kill()
             out, _ = waiter.communicate(timeout=30)
             raise AssertionError(f"the second session never queued a reservation:\n{out}")
-        time.sleep(0.2)
+        time.sleep(0.1)
     return waiter
 
 
@@ -247,14 +259,19 @@ def test_a_second_session_waits_for_the_place_then_runs(lab: Setup, tmp_path: Pa
     holder = Farm(lab.farm.address)
     holder.connect()
     try:
-        holder.reserve(TAGS, timeout=5)
+        first = holder.reserve(TAGS, timeout=5)
         waiter = _queue_behind(lab, tmp_path)
+        time.sleep(1.0)
+        assert waiter.poll() is None  # still waiting
+        (queued,) = set(states(lab.farm.address)) - {first.token}
+        assert states(lab.farm.address)[queued] == "waiting"
     finally:
         holder.close()
     out, _ = waiter.communicate(timeout=90)
     assert waiter.returncode == 0, out
+    assert f"hil: labgrid place lg-a300 -> instance lab-a300 (reservation {queued})" in out
     assert "1 passed" in out
-    assert lab.reservations() == []
+    assert states(lab.farm.address) == {}
 
 
 def test_ctrl_c_releases_the_place(lab: Setup, tmp_path: Path) -> None:
@@ -339,8 +356,8 @@ def test_a_killed_session_leaves_a_reservation_that_expires_for_the_next(
     killed_at = time.monotonic()
     assert states(address) == {token: "allocated"}  # nobody cancelled it
     nxt = subprocess.Popen(
-        pytest_args("examples", f"--rack={rack}", "--hil-lock-timeout=60", "-q"),
-        cwd=REPO, env=child_env(HIL_PROCESS_TAG=process_tag),
+        quick_session(tmp_path, rack, "--hil-lock-timeout=60"),
+        cwd=tmp_path, env=child_env(HIL_PROCESS_TAG=process_tag),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
