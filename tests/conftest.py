@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,18 @@ def pg_server() -> Iterator[str]:
 
     with pg_cluster() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new results store: a SQLite file, then a fresh database in the
+    session's PostgreSQL cluster (not skipped: setup installs the server)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "r.db")
+    from tests.pg_cluster import fresh_database
+
+    server = request.getfixturevalue("pg_server")
+    return fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
 
 
 # hil's own suite tests the harness on hil's engine unless a test asks for

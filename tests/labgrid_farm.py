@@ -1,6 +1,8 @@
 """A throwaway labgrid farm for tests: a real labgrid-coordinator and
 labgrid-exporter on loopback (free ports, temp dir), and places made with
-labgrid-client, each matching one exported NetworkSerialPort."""
+labgrid-client, each matching the NetworkSerialPorts of one exporter group.
+With clock_rate > 1 the coordinator is labgrid's own with its reservation
+clock sped up (tests/labgrid_fast_coordinator.py), so expiry takes seconds."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+FAST_COORDINATOR = Path(__file__).with_name("labgrid_fast_coordinator.py")
 
 
 def free_port() -> int:
@@ -22,8 +25,9 @@ def free_port() -> int:
 
 
 class LabgridFarm:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, clock_rate: float = 1.0) -> None:
         self.workdir = Path(workdir)
+        self.clock_rate = clock_rate
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -48,15 +52,23 @@ class LabgridFarm:
             )
         )
 
-    def start(self, serial_ports: Mapping[str, int]) -> None:
-        """One exporter group (and place) per name, exporting a
-        NetworkSerialPort at 127.0.0.1:port."""
+    def start(self, groups: Mapping[str, int | Mapping[str, int]]) -> None:
+        """One exporter group per name, exporting a NetworkSerialPort at
+        127.0.0.1:port, or several ({resource name: port}; a name other than
+        NetworkSerialPort is a named NetworkSerialPort, e.g. power_meter)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._spawn("labgrid-coordinator", "-l", self.address)
-        config = "".join(
-            f"{name}:\n  NetworkSerialPort:\n    host: 127.0.0.1\n    port: {port}\n"
-            for name, port in serial_ports.items()
-        )
+        if self.clock_rate == 1.0:
+            self._spawn("labgrid-coordinator", "-l", self.address)
+        else:
+            self._spawn("python", str(FAST_COORDINATOR), f"{self.clock_rate:g}",
+                        "-l", self.address)
+        config = ""
+        for group, ports in groups.items():
+            config += f"{group}:\n"
+            named = {"NetworkSerialPort": ports} if isinstance(ports, int) else ports
+            for resource, port in named.items():
+                cls = "" if resource == "NetworkSerialPort" else "    cls: NetworkSerialPort\n"
+                config += f"  {resource}:\n{cls}    host: 127.0.0.1\n    port: {port}\n"
         (self.workdir / "exporter.yaml").write_text(config)
         deadline = time.monotonic() + 20
         while True:

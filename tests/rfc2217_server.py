@@ -1,7 +1,8 @@
 """A small RFC 2217 serial server for the tests: pyserial's PortManager (the
 protocol side of pyserial's examples/rfc2217_server.py) in front of a serial
-URL, here an emulator's socket:// UART. It stands for a serial server on the
-host a remote board is attached to. Bounded: loopback only, stops when told."""
+URL, here an emulator's socket:// UART or a FAKE instrument's pty. It stands
+for a serial server on the host a remote board (or meter) is attached to.
+Bounded: loopback only, stops when told."""
 
 from __future__ import annotations
 
@@ -14,6 +15,32 @@ import serial
 import serial.rfc2217
 
 UPSTREAM_WAIT = 10.0
+
+
+def _without_modem_lines(port: serial.SerialBase) -> None:
+    """A pty (a FAKE instrument's) has no modem lines: the ioctls fail. Make
+    it answer as a USB CDC port does, lines steady and control ignored."""
+    try:
+        port.cts  # noqa: B018 - the ioctl is the question
+    except (OSError, serial.SerialException):
+        pass
+    else:
+        return
+
+    class Steady(type(port)):  # type: ignore[misc]
+        cts = dsr = cd = property(lambda self: True)
+        ri = property(lambda self: False)
+
+        def _update_dtr_state(self) -> None:
+            pass
+
+        def _update_rts_state(self) -> None:
+            pass
+
+        def _update_break_state(self) -> None:
+            pass
+
+    port.__class__ = Steady
 
 
 class Rfc2217Server:
@@ -77,6 +104,7 @@ class Rfc2217Server:
                 with lock:
                     client.sendall(data)
 
+        _without_modem_lines(port)
         manager = serial.rfc2217.PortManager(port, Connection())
         done = threading.Event()
 

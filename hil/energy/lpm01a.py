@@ -130,7 +130,8 @@ class Lpm01aMeter(Meter):
                 serial_number=self.serial_number,
             )
         try:
-            self._serial = serial.Serial(self.port, self.baud, timeout=0.05)
+            # A URL too: rfc2217:// for a meter behind a serial server (labgrid place)
+            self._serial = serial.serial_for_url(self.port, self.baud, timeout=0.05)
         except serial.SerialException as exc:
             raise MeterNotFoundError(f"LPM01A: cannot open {self.port}: {exc}") from exc
         try:

@@ -195,7 +195,8 @@ class Ppk2Meter(Meter):
                 what="Nordic PPK2", vid=NORDIC_VID, pid=None, serial_number=self.serial_number
             )
         try:
-            self._serial = serial.Serial(self.port, BAUD, timeout=0.05)
+            # A URL too: rfc2217:// for a meter behind a serial server (labgrid place)
+            self._serial = serial.serial_for_url(self.port, BAUD, timeout=0.05)
         except serial.SerialException as exc:
             raise MeterNotFoundError(f"PPK2: cannot open {self.port}: {exc}") from exc
         try:

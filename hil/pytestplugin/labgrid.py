@@ -15,11 +15,45 @@ from typing import Any
 import pytest
 
 from hil.boards.board import load_board
+from hil.energy.errors import EnergyError
+from hil.energy.spec import DRIVERS, MeterSpec, meter_spec
 from hil.rack.labgrid_places import Farm, FarmError, PlaceLinks, PlaceWatch
 from hil.rack.rack import Instance, Rack
 from hil.rack.select import instance_of
 
 PLACES_KEY = "hil_labgrid_places"
+
+
+def place_meter(inst: Instance, links: PlaceLinks) -> MeterSpec | None:
+    """The instance's meter when its place has one (a NetworkSerialPort named
+    power_meter): the driver and settings from the rack's power_meter table,
+    else the driver from the place's power_meter tag; the port from the place."""
+    base = inst.power_meter
+    if not links.meter:
+        return base
+    where = f"labgrid place {links.place} (instance {inst.name})"
+    driver = base.driver if base else links.meter_driver
+    if not driver:
+        raise FarmError(
+            f"{where} has a power_meter port but no meter driver: tag the place "
+            f"power_meter=ppk2 (or lpm01a), or give the instance a power_meter table"
+        )
+    if base and links.meter_driver and links.meter_driver != base.driver:
+        raise FarmError(
+            f"{where}: the place's meter is a {links.meter_driver}, the rack's power_meter "
+            f"a {base.driver}"
+        )
+    if driver not in DRIVERS or "port" not in DRIVERS[driver].settings:
+        serial = ", ".join(n for n, d in DRIVERS.items() if "port" in d.settings)
+        raise FarmError(
+            f"{where}: meter driver {driver!r} is not reached through a serial port "
+            f"(a place's power_meter is a NetworkSerialPort: {serial})"
+        )
+    settings = {k: v for k, v in (base.settings if base else ()) if k not in ("port", "serial")}
+    try:
+        return meter_spec(driver, {**settings, "port": links.meter})
+    except EnergyError as exc:
+        raise FarmError(f"{where}: {exc}") from None
 
 
 def _apply(inst: Instance, links: PlaceLinks) -> Instance:
@@ -30,7 +64,9 @@ def _apply(inst: Instance, links: PlaceLinks) -> Instance:
     probe = inst.probe
     if links.probe and "pyocd" in load_board(inst.board).backend_order:
         probe = links.probe
-    return dataclasses.replace(inst, serial=links.serial, probe=probe)
+    return dataclasses.replace(
+        inst, serial=links.serial, probe=probe, power_meter=place_meter(inst, links)
+    )
 
 
 class PlaceGuard:
@@ -38,7 +74,7 @@ class PlaceGuard:
 
     def __init__(self, farm: Farm | None, address: str, places: dict[str, dict[str, str]]):
         self.farm = farm  # the controller's connection; None in xdist workers
-        self.places = places  # instance -> {place, token, serial, probe}
+        self.places = places  # instance -> PlaceLinks as a dict
         self.watch = PlaceWatch(address)
 
     def why_lost(self, instance: str) -> str:
@@ -81,7 +117,7 @@ def take_places(config: pytest.Config, rack: Rack, instances: list[Instance]) ->
     if given is not None:
         places: dict[str, dict[str, str]] = json.loads(given)
     else:
-        farm = Farm(rack.coordinator)
+        farm = Farm(rack.coordinator, rack.keepalive)
         farm.connect()
         atexit.register(farm.close)  # Ctrl-C before pytest_unconfigure, or an error
         places = {}
@@ -95,8 +131,7 @@ def take_places(config: pytest.Config, rack: Rack, instances: list[Instance]) ->
     guard = PlaceGuard(farm, rack.coordinator, places)
     config.pluginmanager.register(guard, "hil-labgrid-places")
     by_name = {
-        name: PlaceLinks(info["place"], info["serial"], info["probe"], info["token"])
-        for name, info in places.items()
+        name: PlaceLinks(**info) for name, info in places.items()
     }
     return [_apply(i, by_name[i.name]) if i.name in by_name else i for i in instances]
 
@@ -107,5 +142,6 @@ def header(config: pytest.Config) -> list[str]:
         return []
     return [
         f"hil: labgrid place {info['place']} -> instance {name} (reservation {info['token']})"
+        + (f"; power meter {info['meter']}" if info.get("meter") else "")
         for name, info in guard.places.items()
     ]

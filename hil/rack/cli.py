@@ -21,7 +21,7 @@ def cmd_rack_check(args: argparse.Namespace, console: Console) -> int:
         table.add_column(column)
     unreachable = 0
     for inst in instances:
-        r = check_instance(inst)
+        r = check_instance(inst, coordinator=rack.coordinator)
         unreachable += not r.reachable
         table.add_row(
             inst.name,

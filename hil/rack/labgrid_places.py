@@ -4,7 +4,9 @@ background thread, then cancelled (also on Ctrl-C or an error: `close` runs
 from pytest_unconfigure and atexit). hil holds the reservation (state
 `allocated`) and does not acquire the place: labgrid never expires an
 acquired place, so a session killed with SIGKILL would keep it forever,
-while an unrefreshed reservation expires by itself (60 s, coordinator).
+while an unrefreshed reservation expires by itself: 60 s after its last
+poll, noticed by the coordinator's scheduling pass every 15 s, so the place
+is free for the next session within about 75 s.
 
 labgrid's own client session (labgrid.remote.client.ClientSession) talks to
 the coordinator; it is asyncio, so it runs on a loop in a daemon thread."""
@@ -21,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hil.errors import HilError
+from hil.rack.rack import KEEPALIVE_SECONDS
 
 T = TypeVar("T")
-REFRESH_SECONDS = 10.0  # labgrid's reservations expire 60 s after the last poll
 POLL_SECONDS = 0.5
 CONNECT_SECONDS = 10.0
 
@@ -36,6 +38,9 @@ class PlaceTimeoutError(FarmError):
     """No matching place became free within the wait."""
 
 
+METER = "power_meter"  # the name of a place's meter resource, and of its driver tag
+
+
 @dataclass(frozen=True)
 class PlaceLinks:
     """What hil takes from a place's resources."""
@@ -44,31 +49,62 @@ class PlaceLinks:
     serial: str = ""  # rfc2217://host:port (or socket:// for raw) from NetworkSerialPort
     probe: str = ""  # remote:host:port (NetworkService named pyocd) or a probe unique id
     token: str = ""  # the reservation holding the place
+    meter: str = ""  # the NetworkSerialPort named power_meter: the meter's serial URL
+    meter_driver: str = ""  # the place's power_meter tag (ppk2, lpm01a), if any
+
+
+def place_matches(name: str, place_tags: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """labgrid's rule: every wanted tag, where `name` is also the place's name."""
+    return all(place_tags.get(k) == v or (k == "name" and v == name) for k, v in wanted.items())
 
 
 def _filter_text(tags: Mapping[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(tags.items()))
 
 
-def links_from_resources(place: str, resources: list[tuple[str, dict[str, Any]]]) -> PlaceLinks:
-    """`resources`: (labgrid class, params) of the resources the place matches."""
-    serial = probe = ""
-    for cls, params in resources:
-        if cls == "NetworkSerialPort" and not serial:
-            scheme = "socket" if params.get("protocol") == "raw" else "rfc2217"
-            serial = f"{scheme}://{params.get('host')}:{params.get('port')}"
+def _url(params: Mapping[str, Any]) -> str:
+    scheme = "socket" if params.get("protocol") == "raw" else "rfc2217"
+    return f"{scheme}://{params.get('host')}:{params.get('port')}"
+
+
+def links_from_resources(
+    place: str,
+    resources: list[tuple[str, str, dict[str, Any]]],
+    tags: Mapping[str, str] | None = None,
+) -> PlaceLinks:
+    """`resources`: (labgrid class, resource name, params) of the resources
+    the place matches; `tags`: the place's tags."""
+    serial = probe = meter = ""
+    for cls, name, params in resources:
+        if cls == "NetworkSerialPort" and name == METER:
+            meter = meter or _url(params)
+        elif cls == "NetworkSerialPort" and not serial:
+            serial = _url(params)
         elif cls == "NetworkService" and params.get("username") == "pyocd" and not probe:
             probe = f"remote:{params.get('address')}:{params.get('port')}"
         elif cls in ("NetworkUSBDebugger", "USBDebugger") and not probe:
             probe = str(params.get("ID_SERIAL_SHORT") or params.get("serial") or "")
-    return PlaceLinks(place, serial, probe)
+    return PlaceLinks(place, serial, probe, meter=meter, meter_driver=(tags or {}).get(METER, ""))
+
+
+def need_labgrid(address: str) -> None:
+    """labgrid is an optional dependency (the `labgrid` extra)."""
+    try:
+        import grpc  # noqa: F401
+        import labgrid.remote.generated.labgrid_coordinator_pb2  # noqa: F401
+    except ImportError as exc:
+        raise FarmError(
+            f"the rack's labgrid coordinator {address} needs labgrid ({exc}): "
+            "pip install 'hil[labgrid]'"
+        ) from None
 
 
 class Farm:
     """One coordinator connection; `reserve` one place per call."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, keepalive: float = KEEPALIVE_SECONDS) -> None:
         self.address = address
+        self.keepalive = keepalive  # under the coordinator's 60 s expiry (the rack checks)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._session: Any = None
@@ -81,6 +117,7 @@ class Farm:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def connect(self) -> None:
+        need_labgrid(self.address)
         import grpc
         from labgrid.remote.client import ClientSession
         from labgrid.util.proxy import proxymanager
@@ -120,11 +157,7 @@ class Farm:
         return dict(self._session.places)
 
     def matching(self, tags: Mapping[str, str]) -> list[str]:
-        return sorted(
-            name
-            for name, place in self.places().items()
-            if all(place.tags.get(k) == v or (k == "name" and v == name) for k, v in tags.items())
-        )
+        return sorted(n for n, p in self.places().items() if place_matches(n, p.tags, tags))
 
     def reserve(self, tags: Mapping[str, str], timeout: float) -> PlaceLinks:
         from labgrid.remote.common import Reservation
@@ -202,13 +235,13 @@ class Farm:
             for group_name, group in sorted(groups.items()):
                 for resource_name, resource in sorted(group.items()):
                     if place.hasmatch((exporter, group_name, resource.cls, resource_name)):
-                        found.append((resource.cls, dict(resource.params)))
-        return links_from_resources(place_name, found)
+                        found.append((resource.cls, resource_name, dict(resource.params)))
+        return links_from_resources(place_name, found, dict(place.tags))
 
     # --- keeping --------------------------------------------------------------
     def _refresh_loop(self) -> None:
         """Polling a reservation is what refreshes it (labgrid)."""
-        while not self._stop.wait(REFRESH_SECONDS):
+        while not self._stop.wait(self.keepalive):
             for token in list(self._tokens):
                 with contextlib.suppress(Exception):  # gone: the cases on it say why
                     self._poll(token)
@@ -245,6 +278,7 @@ class PlaceWatch:
 
     def _connect(self) -> Any:
         if self._stub is None:
+            need_labgrid(self.address)
             import grpc
             from labgrid.remote.generated import labgrid_coordinator_pb2_grpc as pb_grpc
             from labgrid.util.proxy import proxymanager
@@ -256,11 +290,11 @@ class PlaceWatch:
 
     def why_lost(self, place: str, token: str) -> str:
         """"" while `token` holds `place` and nobody acquired it; else why not."""
+        stub = self._connect()
         import grpc
         from labgrid.remote.common import Reservation, ReservationState
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
-        stub = self._connect()
         try:
             reply = stub.PollReservation(pb.PollReservationRequest(token=token), timeout=10)
             places = stub.GetPlaces(pb.GetPlacesRequest(), timeout=10).places
@@ -278,6 +312,36 @@ class PlaceWatch:
             if raw.name == place and raw.acquired:
                 return f"labgrid place {place} was taken mid-run: acquired by {raw.acquired}"
         return ""
+
+    def describe(self, tags: Mapping[str, str]) -> tuple[bool, str]:
+        """For `hil rack check`: do places with these tags exist, and who holds
+        each? (False, why) when the coordinator does not answer or none match."""
+        stub = self._connect()
+        import grpc
+        from labgrid.remote.common import Reservation
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
+
+        try:
+            places = stub.GetPlaces(pb.GetPlacesRequest(), timeout=10).places
+            reply = stub.GetReservations(pb.GetReservationsRequest(), timeout=10)
+        except grpc.RpcError as exc:
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            return False, f"labgrid coordinator {self.address} unreachable: {details}"
+        owners = {r.token: r.owner for r in map(Reservation.from_pb2, reply.reservations)}
+        found = []
+        for raw in sorted(places, key=lambda p: p.name):
+            if not place_matches(raw.name, dict(raw.tags), tags):
+                continue
+            if raw.acquired:
+                state = f"acquired by {raw.acquired}"
+            elif raw.reservation:
+                state = f"reserved by {owners.get(raw.reservation, raw.reservation)}"
+            else:
+                state = "free"
+            found.append(f"{raw.name} {state}")
+        if not found:
+            return False, f"labgrid {self.address}: no place has tags {_filter_text(tags)}"
+        return True, f"labgrid {self.address} ({_filter_text(tags)}): {', '.join(found)}"
 
     def close(self) -> None:
         if self._channel is not None:

@@ -34,6 +34,10 @@ INSTANCE_FIELDS = (
     "labgrid",
 )
 TAG_RE = re.compile(r"^[a-z][a-z0-9_]+$")  # labgrid's tag key rule
+# labgrid's coordinator expires a reservation 60 s after its last poll
+# (labgrid.remote.common.Reservation.refresh); hil polls well inside that.
+LABGRID_EXPIRY_SECONDS = 60.0
+KEEPALIVE_SECONDS = 10.0
 
 
 class RackFileError(HilError):
@@ -67,6 +71,7 @@ class Rack:
     instances: tuple[Instance, ...]
     name: str = ""
     coordinator: str = ""  # labgrid coordinator HOST[:PORT] (docs/farm.md)
+    keepalive: float = KEEPALIVE_SECONDS  # seconds between refreshes of the reservations
 
     def instance(self, name: str) -> Instance:
         for inst in self.instances:
@@ -86,14 +91,15 @@ class _Table:
     def fail(self, key: str, problem: str) -> RackFileError:
         return RackFileError(f"{self.path}: {self.where}{key}: {problem}")
 
-    def get(self, key: str, kind: type, default: Any = ...) -> Any:
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         if key not in self.data:
             if default is ...:
                 raise self.fail(key, "missing (required)")
             return default
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, kind):
-            raise self.fail(key, f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+            expected = getattr(kind, "__name__", "a number")
+            raise self.fail(key, f"expected {expected}, got {type(value).__name__} {value!r}")
         return value
 
     def str_list(self, key: str) -> tuple[str, ...]:
@@ -117,7 +123,7 @@ def load_rack(path: str | Path) -> Rack:
         raise top.fail(
             unknown[0], "unknown field (a rack has `name`, [labgrid] and [[instance]] tables)"
         )
-    coordinator = _coordinator(top)
+    coordinator, keepalive = _labgrid_table(top)
     raw = top.get("instance", list)
     if not raw:
         raise top.fail("instance", "empty; add at least one [[instance]]")
@@ -136,21 +142,29 @@ def load_rack(path: str | Path) -> Rack:
                 f"{path}: instance {inst.name!r}: labgrid: needs the rack's "
                 '[labgrid] coordinator = "HOST:PORT"'
             )
-    return Rack(path, tuple(instances), top.get("name", str, ""), coordinator)
+    return Rack(path, tuple(instances), top.get("name", str, ""), coordinator, keepalive)
 
 
-def _coordinator(top: _Table) -> str:
+def _labgrid_table(top: _Table) -> tuple[str, float]:
+    """[labgrid]: the coordinator's address and the keep-alive period."""
     if "labgrid" not in top.data:
-        return ""
+        return "", KEEPALIVE_SECONDS
     table = top.get("labgrid", dict)
     t = _Table(table, top.path, "labgrid.")
-    unknown = sorted(set(table) - {"coordinator"})
+    unknown = sorted(set(table) - {"coordinator", "keepalive"})
     if unknown:
-        raise t.fail(unknown[0], "unknown field (known: coordinator)")
+        raise t.fail(unknown[0], "unknown field (known: coordinator, keepalive)")
     address = str(t.get("coordinator", str)).strip()
     if not address:
         raise t.fail("coordinator", "empty; give HOST or HOST:PORT")
-    return address
+    keepalive = float(t.get("keepalive", (int, float), KEEPALIVE_SECONDS))
+    if not 0 < keepalive < LABGRID_EXPIRY_SECONDS:
+        raise t.fail(
+            "keepalive",
+            f"{keepalive:g} s: expected more than 0 and less than labgrid's "
+            f"{LABGRID_EXPIRY_SECONDS:g} s reservation expiry",
+        )
+    return address, keepalive
 
 
 def _labgrid_tags(t: _Table) -> tuple[tuple[str, str], ...]:

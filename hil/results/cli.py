@@ -1,4 +1,4 @@
-"""`hil results list|regressions|report DB`."""
+"""`hil results list|regressions|report [DB]`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hil import config as hil_config
 from hil.errors import HilError
 from hil.results.engines import is_postgres
 from hil.results.html_report import render_html
@@ -36,14 +37,23 @@ def print_table(console: Console, table: Table) -> None:
 
 
 def store_path(given: str | None) -> str:
-    """--store DB, else $HIL_STORE."""
+    """The store named on the command line, else $HIL_STORE, else the
+    project's [tool.hil] store (a path there is relative to the project)."""
     path = given or os.environ.get("HIL_STORE")
-    if not path:
-        raise HilError("name the results store: --store DB (or set HIL_STORE)")
-    return path
+    if path:
+        return path
+    project = hil_config.current()
+    if project is not None and project.store:
+        store = project.store
+        return store if "://" in store else str(project.root / store)
+    raise HilError(
+        "name the results store: --store DB, HIL_STORE, or store = \"...\" in the "
+        "project's pyproject.toml (tool.hil table)"
+    )
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    args.db = store_path(args.db)
     with open_store(args.db) as store:
         runs = store.runs()
     if not runs:
@@ -70,6 +80,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _compare(args: argparse.Namespace) -> tuple[Comparison, dict[str, object]]:
+    args.db = store_path(args.db)
     with open_store(args.db) as store:
         runs = store.runs()
         baseline, label = resolve_baseline(args.baseline, runs, store.baselines())
@@ -132,8 +143,18 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "db",
+        nargs="?",
+        default=None,
+        help="the results store: a SQLite file or a postgresql:// URL "
+        "(default: $HIL_STORE, else [tool.hil] store)",
+    )
+
+
 def _comparison_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("db", help="the results store (SQLite)")
+    _db_arg(p)
     p.add_argument(
         "--baseline",
         default=LAST_GREEN,
@@ -156,7 +177,7 @@ def add_results_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
     results = sub.add_parser("results", help="the results store: runs, regressions, report")
     rs = results.add_subparsers(dest="results_command", required=True)
     ls = rs.add_parser("list", help="list the runs in the store")
-    ls.add_argument("db")
+    _db_arg(ls)
     ls.set_defaults(handler=cmd_list)
     reg = rs.add_parser("regressions", help="compare the newest run with a baseline")
     _comparison_args(reg)

@@ -137,7 +137,10 @@ def test_named_baselines_from_the_command_line(
             store.add(r, {"started": r["time"]})
     monkeypatch.delenv("HIL_STORE", raising=False)
     assert main(["baseline", "list"]) == 2
-    assert "name the results store: --store DB (or set HIL_STORE)" in capsys.readouterr().out
+    assert (
+        'name the results store: --store DB, HIL_STORE, or store = "..." in the '
+        "project's pyproject.toml (tool.hil table)" in capsys.readouterr().out
+    )
     monkeypatch.setenv("HIL_STORE", str(path))
     assert main(["baseline", "list"]) == 0
     assert "no named baselines" in capsys.readouterr().out

@@ -3,6 +3,7 @@ real-hardware paths against FAKE pyOCD probes and FAKE serial ports."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -156,7 +157,17 @@ def test_a_rack_file_loads_with_every_field(tmp_path: Path) -> None:
         ),
         (
             "[labgrid]\naddress = 'lab'\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
-            "labgrid.address: unknown field (known: coordinator)",
+            "labgrid.address: unknown field (known: coordinator, keepalive)",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\nkeepalive = 60\n"
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.keepalive: 60 s: expected more than 0 and less than labgrid's 60 s",
+        ),
+        (
+            "[labgrid]\ncoordinator = 'lab'\nkeepalive = '10s'\n"
+            "[[instance]]\nname = 'a'\nboard = 'corstone300'",
+            "labgrid.keepalive: expected a number, got str '10s'",
         ),
         (
             "[labgrid]\ncoordinator = ' '\n[[instance]]\nname = 'a'\nboard = 'corstone300'",
@@ -439,6 +450,7 @@ def test_a_rack_names_a_labgrid_coordinator_and_place_tags(tmp_path: Path) -> No
         )
     )
     assert rack.coordinator == "lab.example:20408"
+    assert rack.keepalive == 10.0  # well inside labgrid's 60 s reservation expiry
     far, near = rack.instances
     assert far.labgrid == (("board", "corstone300"), ("npu", "u55"))
     assert near.labgrid == ()  # a local instance in the same rack
@@ -450,16 +462,20 @@ def test_a_labgrid_place_gives_its_serial_port_and_probe() -> None:
     links = links_from_resources(
         "p1",
         [
-            ("NetworkPowerPort", {"host": "pdu", "index": 1}),
-            ("NetworkSerialPort", {"host": "exp1", "port": 4001, "speed": 115200}),
-            ("NetworkService", {"address": "exp1", "port": 5555, "username": "pyocd"}),
+            ("NetworkPowerPort", "NetworkPowerPort", {"host": "pdu", "index": 1}),
+            ("NetworkSerialPort", "power_meter", {"host": "exp1", "port": 4002}),
+            ("NetworkSerialPort", "uart", {"host": "exp1", "port": 4001, "speed": 115200}),
+            ("NetworkService", "NetworkService",
+             {"address": "exp1", "port": 5555, "username": "pyocd"}),
         ],
-    )
+        {"board": "nrf", "power_meter": "ppk2"},
+    )  # fmt: skip
     assert (links.serial, links.probe) == ("rfc2217://exp1:4001", "remote:exp1:5555")
+    assert (links.meter, links.meter_driver) == ("rfc2217://exp1:4002", "ppk2")
     raw = links_from_resources(
-        "p2", [("NetworkSerialPort", {"host": "h", "port": 1, "protocol": "raw"})]
+        "p2", [("NetworkSerialPort", "uart", {"host": "h", "port": 1, "protocol": "raw"})]
     )
-    assert (raw.serial, raw.probe) == ("socket://h:1", "")
+    assert (raw.serial, raw.probe, raw.meter) == ("socket://h:1", "", "")
 
 
 def test_rfc2217_urls_get_hils_handler_without_a_rack() -> None:
@@ -474,3 +490,43 @@ def test_rfc2217_urls_get_hils_handler_without_a_rack() -> None:
             assert isinstance(link, HilRfc2217)
         finally:
             link.close()
+
+
+def test_a_place_with_a_power_meter_port_gives_the_instance_its_meter(tmp_path: Path) -> None:
+    from hil.energy.spec import meter_spec
+    from hil.pytestplugin.labgrid import place_meter
+    from hil.rack.labgrid_places import FarmError, PlaceLinks
+    from hil.rack.rack import Instance
+
+    bare = Instance("far", "corstone300", labgrid=(("board", "corstone300"),))
+    table = meter_spec("ppk2", {"serial": "C1", "source_mv": 3300})
+    at = "rfc2217://exp1:4002"
+    # The driver from the place's tag; the port from its power_meter resource.
+    tagged = PlaceLinks("p1", "rfc2217://exp1:4001", meter=at, meter_driver="lpm01a")
+    assert place_meter(bare, tagged) == meter_spec("lpm01a", {"port": at})
+    # The rack's table gives driver and settings; the place's port replaces its serial.
+    untagged = PlaceLinks("p1", "rfc2217://exp1:4001", meter=at)
+    with_table = dataclasses.replace(bare, power_meter=table)
+    assert place_meter(with_table, untagged) == meter_spec("ppk2", {"source_mv": 3300, "port": at})
+    # No meter on the place: the rack's own (a meter on this host), if any.
+    assert place_meter(with_table, PlaceLinks("p1", "x")) is table
+    assert place_meter(bare, PlaceLinks("p1", "x")) is None
+    with pytest.raises(FarmError, match=r"lg \(instance far\) has a power_meter port but no "):
+        place_meter(bare, PlaceLinks("lg", "x", meter=at))
+    with pytest.raises(FarmError, match="the place's meter is a lpm01a, the rack's power_meter a"):
+        place_meter(with_table, tagged)
+    with pytest.raises(FarmError, match="meter driver 'joulescope' is not reached through a "):
+        place_meter(bare, PlaceLinks("lg", "x", meter=at, meter_driver="joulescope"))
+
+
+def test_a_labgrid_rack_without_labgrid_installed_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hil.rack.labgrid_places import Farm, FarmError, PlaceWatch
+
+    monkeypatch.setitem(sys.modules, "labgrid.remote.generated.labgrid_coordinator_pb2", None)
+    message = r"coordinator lab:1 needs labgrid \(.*\): pip install 'hil\[labgrid\]'"
+    with pytest.raises(FarmError, match=message):
+        Farm("lab:1").connect()
+    with pytest.raises(FarmError, match=message):
+        PlaceWatch("lab:1").describe({"board": "x"})

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+import shutil
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,12 @@ import pytest
 from hil.cli import main
 from hil.results.migrations import MIGRATION_1, SCHEMA_VERSION
 from hil.results.store import ResultStore, StoreError
-from tests.pg_cluster import fresh_database
 from tests.unit.test_results_store import add, make_row
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "r.db")
-    server = request.getfixturevalue("pg_server")
-    return fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
+@pytest.fixture
+def location(store_location: str) -> str:
+    return store_location
 
 
 def test_rows_runs_and_baselines_read_back_the_same(location: str) -> None:
@@ -153,3 +149,103 @@ def test_report_sources_read_either_engine(location: str) -> None:
     assert data.runs == ["run-01", "run-02"]
     assert [(c["instance"], c["status"]) for c in data.latest] == [("b300", "mismatch")]
     assert data.sources == [location]
+
+
+def _project(tmp_path: Path, location: str) -> tuple[Path, str]:
+    """A project whose [tool.hil] names the store: a URL as it is, a SQLite
+    file relative to the project root. Returns the root and the store as hil
+    should open it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    store = location if location.startswith("postgresql://") else "results/r.db"
+    (root / "pyproject.toml").write_text(f'[tool.hil]\nstore = "{store}"\n')
+    return root, store if "://" in store else str(root / store)
+
+
+def test_results_commands_read_the_store_from_tool_hil(
+    location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from hil import config as hil_config
+
+    root, store_at = _project(tmp_path, location)
+    with ResultStore(store_at) as store:
+        add(store, make_row("run-01"))
+        add(store, make_row("run-02", median=9000.0))
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("HIL_STORE", raising=False)
+    try:
+        assert main(["results", "list"]) == 0
+        assert "run-02" in capsys.readouterr().out
+        assert main(["results", "regressions"]) == 1
+        assert "REGRESSION" in capsys.readouterr().out
+        assert main(["results", "report", "--html", str(tmp_path / "r.html")]) == 0
+        assert "(1 regression)" in " ".join(capsys.readouterr().out.split())
+        assert (tmp_path / "r.html").is_file()
+        assert main(["baseline", "set", "rel", "run-01"]) == 0
+        assert main(["baseline", "list"]) == 0
+        assert "run-01" in capsys.readouterr().out
+        assert main(["history", "hello_world_int8"]) == 0
+        assert "9,000" in capsys.readouterr().out  # run-02's median
+    finally:
+        hil_config.deactivate()
+    with ResultStore(store_at) as store:
+        assert [(b["name"], b["run_id"]) for b in store.baselines()] == [("rel", "run-01")]
+
+
+def test_pytest_writes_to_the_store_named_in_tool_hil(location: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root, store_at = _project(tmp_path, location)
+    (root / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:labgrid", "-p", "no:cacheprovider", "-q"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with ResultStore(store_at) as store:
+        (run,) = store.runs()
+    assert run["finished"] and run["cases"] == 0
+
+
+# Written by hil at 7839976 (schema 1: PRAGMA user_version, no
+# schema_migrations; the last release before numbered migrations) with three
+# rows in two runs and a baseline `rel` -> run-01.
+PREVIOUS_RELEASE_STORE = Path(__file__).parents[1] / "data" / "results" / "store-v1.db"
+
+
+def test_a_store_written_by_the_previous_release_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(PREVIOUS_RELEASE_STORE, path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    with ResultStore(path) as store:
+        versions = store.engine.query("SELECT version FROM schema_migrations ORDER BY version")
+        assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
+        assert [(r["run_id"], r["cases"]) for r in store.runs()] == [("run-01", 2), ("run-02", 1)]
+        assert [(b["name"], b["run_id"]) for b in store.baselines()] == [("rel", "run-01")]
+        assert [r["counter_median"] for r in store.rows()] == [5000.0, 5000.0, 5100.0]
+        add(store, make_row("run-03"))
+    assert main(["results", "regressions", str(path), "--baseline", "rel"]) == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_at_the_previous_migration_is_upgraded(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made by this hil's own migrations stopped one short, then opened by the full set."""
+    from hil.results import migrations
+
+    previous = SCHEMA_VERSION - 1
+    monkeypatch.setattr(migrations, "MIGRATIONS",
+                        {v: d for v, d in migrations.MIGRATIONS.items() if v <= previous})
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", previous)  # fmt: skip
+    with ResultStore(location) as store:
+        add(store, make_row("run-01"))
+        assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == previous
+    monkeypatch.undo()
+    with ResultStore(location) as store:
+        assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == SCHEMA_VERSION
+        assert [r["run_id"] for r in store.rows()] == ["run-01"]
