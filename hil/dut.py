@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +21,8 @@ from hil.errors import (
     note_reset,
 )
 from hil.firmware.build import FirmwareImage, build_firmware
-from hil.link.protocol import MAX_REPEATS, CounterKind, Hello
+from hil.firmware.prebuilt import prebuilt_firmware
+from hil.link.protocol import MAX_REPEATS, PROTOCOL_VERSION, CounterKind, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import Measurement, interpret_counter
 from hil.measurements.profile import OpProfile, Profile
@@ -61,8 +63,11 @@ class Dut:
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
         transport: str = "serial",
+        firmware: Path | None = None,
     ) -> None:
         self.resolution = resolution
+        #: A prebuilt image to flash instead of building one (hil.firmware.prebuilt).
+        self.firmware = Path(firmware) if firmware is not None else None
         self.transport = transport  # asked for; transport_used says what runs
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
@@ -78,9 +83,12 @@ class Dut:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        self.image = build_firmware(
-            self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
-        )
+        if self.firmware is not None:
+            self.image = prebuilt_firmware(self.firmware, self.board)
+        else:
+            self.image = build_firmware(
+                self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+            )
         self.target = create_target(self.resolution, self.image, self.route)
         ask_transport(self.target, self.transport)
         self._connect()
@@ -99,6 +107,11 @@ class Dut:
                 f"{self.description}: no HELLO from the device: {exc}"
                 + (f"\n{detail}" if detail else "")
             ) from exc
+        if self._hello.protocol_version != PROTOCOL_VERSION:
+            raise HilError(
+                f"{self.description}: the device speaks hil protocol version "
+                f"{self._hello.protocol_version}, this hil speaks {PROTOCOL_VERSION}"
+            )
         if self.image and self._hello.build_id != self.image.build_id:
             raise HilError(
                 f"device runs firmware {self._hello.build_id}, expected "
@@ -268,12 +281,26 @@ def create_dut(
     route: LinkRoute | None = None,
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
+    firmware: Path | None = None,
 ) -> Dut | EembcDut:
-    """The device for a resolved board, speaking the board's protocol."""
+    """The device for a resolved board, speaking the board's protocol; a
+    prebuilt `firmware` image (else the board file's) instead of hil's build."""
+    firmware = firmware if firmware is not None else resolution.board.firmware
     if resolution.board.protocol == "eembc":
+        if firmware is not None:
+            raise HilError(
+                f"board {resolution.board.name} speaks the EEMBC protocol: give its prebuilt "
+                "images in the board file's [eembc] table, not as firmware"
+            )
         from hil.eembc_dut import EembcDut
 
         return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
     return Dut(
-        resolution, variant=variant, timeout=timeout, route=route, cflags=cflags, engine=engine
+        resolution,
+        variant=variant,
+        timeout=timeout,
+        route=route,
+        cflags=cflags,
+        engine=engine,
+        firmware=firmware,
     )

@@ -1,4 +1,4 @@
-#include "agent.h"
+#include "hil/agent.h"
 
 #include <string.h>
 
@@ -12,6 +12,12 @@
 #ifndef HIL_BUILD_ID
 #define HIL_BUILD_ID "unversioned"
 #endif
+
+const hil_agent_ident_t hil_agent_ident = {
+    HIL_AGENT_MAGIC,
+    HIL_PROTOCOL_VERSION,
+    HIL_BUILD_ID,
+};
 
 #define FRAME_MAX (HIL_HEADER_BYTES + HIL_MAX_PAYLOAD + HIL_CRC_BYTES)
 /* One code byte per 254 data bytes, plus the first. */
@@ -199,8 +205,16 @@ static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
 #ifdef HIL_DEBUG_COMMANDS
     caps |= HIL_CAP_DEBUG_COMMANDS;
 #endif
+    /* Read through a volatile pointer: the ident must stay in the image for
+     * hil's check of prebuilt firmware, whatever the linker collects. */
+    const volatile hil_agent_ident_t *ident = &hil_agent_ident;
+    char build_id[HIL_AGENT_BUILD_ID_MAX];
+    for (uint32_t i = 0; i < HIL_AGENT_BUILD_ID_MAX; i++) {
+        build_id[i] = ident->build_id[i];
+    }
+    build_id[HIL_AGENT_BUILD_ID_MAX - 1u] = '\0';
     memcpy(p, req->payload, 4); /* the host's nonce, echoed */
-    p[4] = HIL_PROTOCOL_VERSION;
+    p[4] = (uint8_t)ident->protocol_version;
     p[5] = hil_port_counter_kind();
     put_u16(p + 6, HIL_MAX_PAYLOAD);
     put_u32(p + 8, cfg.model_capacity);
@@ -208,7 +222,7 @@ static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
     put_u32(p + 16, hil_port_clock_hz());
     put_u32(p + 20, caps);
     uint32_t n = 24;
-    n += put_string(p + n, HIL_BUILD_ID);
+    n += put_string(p + n, build_id);
     n += put_string(p + n, hil_engine_name());
     n += put_string(p + n, hil_engine_version());
     n += put_string(p + n, hil_port_board());

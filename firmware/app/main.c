@@ -1,7 +1,7 @@
 /* hil reference firmware: a port, a protocol agent and an engine, nothing else.
  * Built with HIL_EEMBC it speaks the MLPerf Tiny (EEMBC) protocol instead, with
  * the model linked into the image. */
-#include "agent/agent.h"
+#include "hil/agent.h"
 #include "agent/eembc.h"
 #include "agent/mailbox.h"
 #include "hil/engine.h"

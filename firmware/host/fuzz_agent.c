@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "hil/agent.h"
 #include "agent/cobs.h"
 #include "agent/crc32.h"
 #include "hil/engine.h"

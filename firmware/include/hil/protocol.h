@@ -8,7 +8,10 @@
 #ifndef HIL_PROTOCOL_H
 #define HIL_PROTOCOL_H
 
+/* Overridable only so hil's tests can build an image speaking another version. */
+#ifndef HIL_PROTOCOL_VERSION
 #define HIL_PROTOCOL_VERSION 1u
+#endif
 #define HIL_HEADER_BYTES 8u
 #define HIL_CRC_BYTES 4u
 #define HIL_MAX_PAYLOAD 2048u
