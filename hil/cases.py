@@ -33,10 +33,15 @@ class ModelCase:
     #: (docs/accuracy.md), and budgets such as {"max_accuracy_drop": "2%"}.
     dataset: Path | str | None = None
     budgets: dict[str, str] = field(default_factory=dict, hash=False)
+    #: A prebuilt ELF with hil's agent linked in (docs/own-firmware.md), flashed
+    #: for this case instead of the session's image.
+    firmware: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", Path(self.model))
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
+        if self.firmware is not None:
+            object.__setattr__(self, "firmware", Path(self.firmware))
         if not self.name:
             object.__setattr__(self, "name", self.model.stem)
         if self.vectors < 0:

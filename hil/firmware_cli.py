@@ -13,7 +13,7 @@ from hil.boards import load_board
 from hil.errors import HilError
 from hil.firmware import tflm_tree
 from hil.firmware.agent_lib import agent_library
-from hil.firmware.tflm_build import core_name, tflm_library
+from hil.firmware.tflm_build import CXX_FLAGS, core_name, tflm_library
 from hil.firmware.tflm_firmware import ENGINES, check_engine
 
 
@@ -42,7 +42,7 @@ def cmd_tflm_lib(args: argparse.Namespace, console: Console) -> int:
     tflm_tree.choose(args.tflm)
     library = tflm_library(board.cflags, kernels)
     if args.print == "cflags":
-        _print(console, shlex.join(library.flags))
+        _print(console, shlex.join([*library.flags, *CXX_FLAGS]))
     else:
         _print(console, str(library.archive))
     return 0

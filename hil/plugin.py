@@ -272,16 +272,43 @@ def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Met
         yield meter
 
 
+PREBUILT = pytest.StashKey[dict[tuple[str, Path], Dut | EembcDut]]()
+
+
+def _prebuilt_dut(board: Resolution, firmware: Path, config: pytest.Config) -> Dut | EembcDut:
+    """The device running a case's own prebuilt image, started once per
+    (board, image) for the session."""
+    devices = config.stash.setdefault(PREBUILT, {})
+    key = (board.instance or board.board.name, firmware.resolve())
+    if key not in devices:
+        device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+        try:
+            device.start()
+        except HilError as exc:
+            device.close()
+            pytest.fail(f"{board.describe()}: {exc}", pytrace=False)
+        config.add_cleanup(device.close)
+        devices[key] = device
+    return devices[key]
+
+
 @pytest.fixture
 def check_model(
-    dut: Dut | EembcDut, hil_meter: Meter | None, request: pytest.FixtureRequest
+    board: Resolution, hil_meter: Meter | None, request: pytest.FixtureRequest
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
-    diff unless every vector agrees. Returns the result for further checks."""
+    diff unless every vector agrees. Returns the result for further checks.
+    A case naming its own firmware runs on a device started with that image
+    (the session's `dut`, and so hil's build, is then not needed)."""
     config = request.config
 
     def check(case: ModelCase) -> CaseResult:
         case = hil_config.resolve_case(case)  # relative paths: from the project root
+        dut: Dut | EembcDut
+        if case.firmware is not None:
+            dut = _prebuilt_dut(board, case.firmware, config)
+        else:
+            dut = request.getfixturevalue("dut")
         profile = bool(config.getoption("hil_profile")) or (
             request.node.get_closest_marker("hil_profile") is not None
         )

@@ -22,8 +22,13 @@ from hil.paths import cache_dir, firmware_dir
 
 # The agent proper, its framing and the reply path (serial or mailbox); not
 # the EEMBC protocol, which is hil's own application.
-AGENT_SOURCES = ("agent/agent.c", "agent/cobs.c", "agent/crc32.c", "agent/mailbox.c",
-                 "common/status.c")
+AGENT_SOURCES = (
+    "agent/agent.c",
+    "agent/cobs.c",
+    "agent/crc32.c",
+    "agent/mailbox.c",
+    "common/status.c",
+)
 # The headers an application includes: agent.h and what it and the engine
 # and port interfaces include.
 PUBLIC_HEADERS = ("agent.h", "engine.h", "port.h", "protocol.h", "status.h")
@@ -84,13 +89,23 @@ def agent_library(cpu_flags: Sequence[str], core: str) -> AgentLibrary:
         objects = []
         for name in AGENT_SOURCES:
             obj = tmp / f"{Path(name).stem}.o"
-            cmd = [GCC, *cpu_flags, *FLAGS, f'-DHIL_BUILD_ID="{build_id}"',
-                   f"-I{root / 'include'}", f"-I{root}", "-c", str(root / name), "-o", str(obj)]
+            cmd = [
+                GCC,
+                *cpu_flags,
+                *FLAGS,
+                f'-DHIL_BUILD_ID="{build_id}"',
+                f"-I{root / 'include'}",
+                f"-I{root}",
+                "-c",
+                str(root / name),
+                "-o",
+                str(obj),
+            ]
             _run(cmd, f"agent library ({name})")
             objects.append(str(obj))
         _run([AR, "rcs", str(tmp / "lib" / "libhil_agent.a"), *objects], "agent library archive")
-        for obj in objects:
-            os.remove(obj)
+        for done in objects:
+            os.remove(done)
         for header in PUBLIC_HEADERS:
             shutil.copy2(root / "include" / "hil" / header, tmp / "include" / "hil" / header)
         try:
