@@ -71,7 +71,7 @@ class Dut:
         self.transport = transport  # asked for; transport_used says what runs
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
-        self.variant = variant
+        self.variant = variant if firmware is None else "prebuilt"
         self.cflags = tuple(cflags)  # extra compiler flags for the image
         self.timeout = timeout
         self.route = route
