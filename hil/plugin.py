@@ -29,6 +29,7 @@ from hil.results.runs import RunState
 from hil.retry import earlier_attempts, with_retries
 from hil.runner import CaseResult, run_case
 
+FIRMWARE_VARIANTS = ("release", "test")  # else --hil-firmware names a prebuilt image
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 RUN_STATE = pytest.StashKey[RunState | None]()
@@ -65,9 +66,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--hil-firmware",
-        choices=("release", "test"),
         default="release",
-        help="firmware variant; 'test' adds the debug commands",
+        metavar="VARIANT|ELF",
+        help="firmware variant ('test' adds the debug commands), or a prebuilt ELF with hil's "
+        "agent linked in (docs/own-firmware.md)",
     )
     group.addoption(
         "--litert-resolver",
@@ -243,9 +245,12 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Dut]:
     config = request.config
     entry = pytest_rack.entry_for(config, board)
     with pytest_rack.hold_instance(config, entry):  # a rack instance: one run at a time
+        firmware = config.getoption("hil_firmware")
+        prebuilt = None if firmware in FIRMWARE_VARIANTS else Path(firmware)
         device = create_dut(
             board,
-            variant=config.getoption("hil_firmware"),
+            variant="release" if prebuilt else firmware,
+            firmware=prebuilt,
             timeout=config.getoption("hil_timeout"),
             route=entry.route if entry else None,
             cflags=pytest_nightly.cflags(config),
