@@ -4,6 +4,7 @@ open protocol session. What fixtures and the CLI hand to test code."""
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,18 +261,66 @@ class Dut:
     def invoke_timeout(self, model_bytes: int) -> float:
         return self.timeout + INVOKE_SECONDS_PER_MIB * model_bytes / (1 << 20)
 
-    def load(self, model: ModelFile) -> LoadedModel:
-        """Send the model unless the device already holds exactly these bytes."""
+    def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
+        """Make `model` the loaded one: nothing to do if the device holds it
+        already; the model linked into the image when it is that one; else
+        uploaded into RAM, or, with placement "linked" (the case's or the
+        board's) or when it does not fit the RAM, linked into a new image."""
         held = self.session.loaded
         if held is not None and held.sha256 == model.sha256:
             return held
+        if self._holds_linked(model):
+            return self.session.load_linked(model.data)
+        placement = placement or self.board.model_placement
         capacity = self.hello.model_capacity
-        if len(model.data) > capacity:
+        fits = len(model.data) <= capacity
+        if placement == "linked" or (not fits and placement != "upload"):
+            self._relink(model, why="asked for" if placement == "linked" else "too large for RAM")
+            return self.session.load_linked(model.data)
+        if not fits:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
-                f"at most {capacity:,} bytes in RAM"
+                f"at most {capacity:,} bytes in RAM (model_placement = \"linked\" links it "
+                "into flash instead)"
             )
         return self.session.load_model(model.data)
+
+    def _holds_linked(self, model: ModelFile) -> bool:
+        """Whether the image's linked model is MODEL: size and the crc32 the
+        device computed over it, and the SHA-256 it was built with if known."""
+        hello = self.hello
+        return (
+            hello.linked_bytes == len(model.data)
+            and hello.linked_crc == zlib.crc32(model.data)
+            and hello.linked_sha256 in ("", model.sha256)
+        )
+
+    def _relink(self, model: ModelFile, why: str) -> None:
+        """Build the image with MODEL in flash and restart the target on it."""
+        if self.firmware is not None:
+            raise ModelFileError(
+                f"{model.path}: a linked model was {why}, but {self.firmware} is a prebuilt "
+                "image hil cannot relink; link the model into it yourself"
+            )
+        log.info("linking %s into the image (%s)", model.path, why)
+        self.image = build_firmware(
+            self.board,
+            self.variant,
+            cflags=self.cflags,
+            engine=self.engine_choice,
+            linked_model=model.path,
+        )
+        if self.target is not None:
+            self.target.stop()
+        self.target = create_target(self.resolution, self.image, self.route)
+        ask_transport(self.target, self.transport)
+        self._connect()
+        if not self._holds_linked(model):
+            raise HilError(
+                f"{model.path}: the image built with it linked reports another model "
+                f"({self.hello.linked_bytes} bytes, sha256 {self.hello.linked_sha256 or '?'}); "
+                "did the file change during the build?"
+            )
 
 
 def create_dut(

@@ -110,7 +110,8 @@ class EembcDut:
                 f"{self.target.diagnostics()}"
             ) from exc
 
-    def load(self, model: ModelFile) -> LoadedModel:
+    def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
+        del placement  # the EEMBC protocol's model is always linked into the image
         if self._loaded is not None and self._loaded.sha256 == model.sha256:
             return self._loaded
         if len(model.inputs) != 1:

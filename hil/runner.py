@@ -331,7 +331,7 @@ def run_case(
     if not any(r.agreement == "exact" for r in refs):
         why = "; ".join(f"{k}: {v}" for k, v in unavailable.items()) or "none requested"
         raise HilError(f"case {case.name}: no bit-exact reference can run this model ({why})")
-    loaded = dut.load(model)
+    loaded = dut.load(model, case.model_placement)
     _check_device_specs(model, loaded)
     result = CaseResult(
         case=case,

@@ -4,7 +4,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "tensorflow/lite/micro/micro_interpreter.h"
@@ -74,14 +74,17 @@ uint8_t wire_type(TfLiteType type)
 extern "C" {
 
 // TFLM's platform hooks, which hil's TFLM library leaves to the application.
+// hil_vformat (hil/status.h) rather than libc's printf family, which would
+// pull in stdio and malloc.
 void DebugLog(const char* format, va_list args)
 {
-    vsnprintf(app.log, sizeof app.log, format, args);
+    hil_vformat(app.log, sizeof app.log, format, args);
 }
 
 int DebugVsnprintf(char* buffer, size_t buf_size, const char* format, va_list args)
 {
-    return vsnprintf(buffer, buf_size, format, args);
+    hil_vformat(buffer, buf_size, format, args);
+    return static_cast<int>(strlen(buffer));
 }
 
 const char* hil_engine_name(void)

@@ -34,6 +34,7 @@ typedef struct {
 } request;
 
 static hil_agent_config cfg;
+static uint32_t linked_crc; /* of the linked model, computed once at init */
 
 static uint8_t rx[ENCODED_MAX];
 static uint32_t rx_len;
@@ -227,6 +228,10 @@ static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
     n += put_string(p + n, hil_engine_version());
     n += put_string(p + n, hil_port_board());
     n += put_string(p + n, hil_port_core());
+    put_u32(p + n, cfg.linked_model_bytes);
+    put_u32(p + n + 4u, linked_crc);
+    n += 8u;
+    n += put_string(p + n, cfg.linked_model_sha256 ? cfg.linked_model_sha256 : "");
     *out_len = n;
     return HIL_OK;
 }
@@ -283,23 +288,12 @@ static hil_status on_model_chunk(const request *req, uint32_t *out_len, hil_msg 
     return HIL_OK;
 }
 
-static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg *msg)
+/* Parse, plan and prepare a complete model; the reply is MODEL_COMMIT's. */
+static hil_status load_model(const uint8_t *model, uint32_t bytes, uint32_t *out_len,
+                             hil_msg *msg)
 {
-    (void)req;
-    if (!upload.active) {
-        return hil_fail(msg, HIL_ERR_STATE, "model commit without MODEL_BEGIN");
-    }
-    if (upload.received != upload.expected) {
-        return hil_fail(msg, HIL_ERR_STATE, "model incomplete: %u of %u bytes", upload.received,
-                        upload.expected);
-    }
-    upload.active = 0;
-    uint32_t crc = hil_crc32(0, cfg.model_region, upload.expected);
-    if (crc != upload.crc) {
-        return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
-    }
     hil_port_counter_start();
-    hil_status st = hil_engine_load(cfg.model_region, upload.expected, msg);
+    hil_status st = hil_engine_load(model, bytes, msg);
     uint64_t load_ticks = hil_port_counter_read();
     if (st != HIL_OK) {
         return st;
@@ -321,6 +315,39 @@ static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg
     put_u64(p + 8, load_ticks);
     *out_len = 16;
     return HIL_OK;
+}
+
+static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    if (!upload.active) {
+        return hil_fail(msg, HIL_ERR_STATE, "model commit without MODEL_BEGIN");
+    }
+    if (upload.received != upload.expected) {
+        return hil_fail(msg, HIL_ERR_STATE, "model incomplete: %u of %u bytes", upload.received,
+                        upload.expected);
+    }
+    upload.active = 0;
+    uint32_t crc = hil_crc32(0, cfg.model_region, upload.expected);
+    if (crc != upload.crc) {
+        return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
+    }
+    return load_model(cfg.model_region, upload.expected, out_len, msg);
+}
+
+/* The model linked into the image: loaded in place, nothing uploaded. */
+static hil_status on_model_linked(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    hil_engine_unload();
+    upload.active = 0;
+    upload.expected = 0; /* the whole model region is free for the stash */
+    last_counters_len = 0;
+    profiled_ops = 0;
+    if (cfg.linked_model == 0) {
+        return hil_fail(msg, HIL_ERR_STATE, "no model is linked into this image");
+    }
+    return load_model(cfg.linked_model, cfg.linked_model_bytes, out_len, msg);
 }
 
 static hil_status on_tensor_info(const request *req, uint32_t *out_len, hil_msg *msg)
@@ -745,6 +772,8 @@ static handler_fn handler_for(uint8_t type)
         return on_model_chunk;
     case HIL_CMD_MODEL_COMMIT:
         return on_model_commit;
+    case HIL_CMD_MODEL_LINKED:
+        return on_model_linked;
     case HIL_CMD_TENSOR_INFO:
         return on_tensor_info;
     case HIL_CMD_SET_INPUT:
@@ -840,6 +869,10 @@ static void handle_frame(uint8_t *frame, uint32_t encoded_len)
 void hil_agent_init(const hil_agent_config *config)
 {
     cfg = *config;
+    if (cfg.linked_model == 0) {
+        cfg.linked_model_bytes = 0;
+    }
+    linked_crc = cfg.linked_model_bytes ? hil_crc32(0, cfg.linked_model, cfg.linked_model_bytes) : 0;
     rx_len = 0;
     rx_overflow = 0;
     last.valid = 0;

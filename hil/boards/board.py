@@ -41,6 +41,8 @@ class Board:
     # [firmware] image: a prebuilt ELF (relative to the board file) flashed instead of
     # hil's build; checked for hil's agent when used (hil.firmware.prebuilt).
     firmware: Path | None = field(default=None, hash=False)
+    # [firmware] model_placement: "upload", "linked" (in flash) or "" (upload if it fits)
+    model_placement: str = ""
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
@@ -202,6 +204,7 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         marker_pin=firmware.get("marker_pin", str, ""),
         engine=_engine(firmware.get("engine", str, ""), path),
         firmware=_image(firmware.get("image", str, ""), path),
+        model_placement=_placement(firmware.get("model_placement", str, ""), path),
         serial=dict(serial.data),
         regression=parse_regression(data.get("regression"), path),
         eembc_images=images,
@@ -212,6 +215,15 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
 
 def _image(name: str, path: Path) -> Path | None:
     return path.parent / name if name else None
+
+
+def _placement(name: str, path: Path) -> str:
+    known = ("upload", "linked")
+    if name and name not in known:
+        raise BoardFileError(
+            f"{path}: firmware.model_placement: {name!r} is not one of {', '.join(known)}"
+        )
+    return name
 
 
 def _engine(name: str, path: Path) -> str:

@@ -31,6 +31,7 @@ class Command(IntEnum):
     READ_PROFILE = 0x0A
     CALIBRATE = 0x0B
     RESET = 0x0C
+    MODEL_LINKED = 0x0D
     DEBUG = 0x70
 
 
@@ -171,6 +172,11 @@ class Hello:
     engine_version: str
     board: str
     core: str
+    #: The model linked into the image: its size (0: none), the crc32 the
+    #: device computed over it, and its SHA-256 as hil built it ("" if unknown).
+    linked_bytes: int = 0
+    linked_crc: int = 0
+    linked_sha256: str = ""
 
     @classmethod
     def parse(cls, data: bytes) -> Hello:
@@ -181,7 +187,13 @@ class Hello:
         except ValueError as exc:
             raise ProtocolError(f"HELLO response: unknown counter kind {kind}") from exc
         strings = [r.string() for _ in range(5)]
-        return cls(nonce, version, counter, max_payload, model_cap, arena, clock, caps, *strings)
+        linked: tuple[int, int, str] = (0, 0, "")
+        if r.pos < len(data):  # firmware older than linked models stops here
+            size, crc = r.take("<II")
+            linked = (size, crc, r.string())
+        return cls(
+            nonce, version, counter, max_payload, model_cap, arena, clock, caps, *strings, *linked
+        )
 
 
 @dataclass(frozen=True)

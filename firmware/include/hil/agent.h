@@ -21,9 +21,16 @@ typedef struct {
     uint32_t model_capacity;  /* its size in bytes, reported in HELLO */
     uint32_t arena_bytes;     /* the engine's arena, reported in HELLO */
     hil_write_fn write;       /* the host link (e.g. hil_port_write) */
+    /* A model linked into the image (in flash), which the host loads in place
+     * instead of uploading one; NULL and 0 where none. Its SHA-256 in hex
+     * (NULL if not known) lets hil tell which model it is without reading it. */
+    const uint8_t *linked_model;
+    uint32_t linked_model_bytes;
+    const char *linked_model_sha256;
 } hil_agent_config;
 
-/* Once at boot, after hil_engine_init(); the config is copied. */
+/* Once at boot, after hil_engine_init(); the config is copied. Zero the
+ * fields you do not use. */
 void hil_agent_init(const hil_agent_config *config);
 
 /* Announce a (re)start so the host knows any earlier state is gone. */
