@@ -266,12 +266,13 @@ class Dut:
         already; the model linked into the image when it is that one; else
         uploaded into RAM, or, with placement "linked" (the case's or the
         board's) or when it does not fit the RAM, linked into a new image."""
+        placement = placement or self.board.model_placement
         held = self.session.loaded
         if held is not None and held.sha256 == model.sha256:
-            return held
-        if self._holds_linked(model):
+            if not placement or held.linked == (placement == "linked"):
+                return held
+        if placement != "upload" and self._holds_linked(model):
             return self.session.load_linked(model.data)
-        placement = placement or self.board.model_placement
         capacity = self.hello.model_capacity
         fits = len(model.data) <= capacity
         if placement == "linked" or (not fits and placement != "upload"):
