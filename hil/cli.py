@@ -168,9 +168,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cflags = tuple(shlex.split(args.cflags))
     except ValueError as exc:
         raise HilError(f"--cflags {args.cflags!r}: {exc}") from exc
-    variant, prebuilt = args.firmware, None
+    variant, prebuilt = args.firmware, resolution.board.firmware
     if args.firmware not in FIRMWARE_VARIANTS:
         variant, prebuilt = "release", Path(args.firmware)
+    if prebuilt is not None:
         console.print(f"firmware {prebuilt} (prebuilt, not built by hil)", markup=False)
         engine = "hil"  # not built: the image's HELLO names its engine
     else:

@@ -268,9 +268,9 @@ class Dut:
         board's) or when it does not fit the RAM, linked into a new image."""
         placement = placement or self.board.model_placement
         held = self.session.loaded
-        if held is not None and held.sha256 == model.sha256:
-            if not placement or held.linked == (placement == "linked"):
-                return held
+        wanted = (held.linked == (placement == "linked")) if placement and held else True
+        if held is not None and held.sha256 == model.sha256 and wanted:
+            return held
         if placement != "upload" and self._holds_linked(model):
             return self.session.load_linked(model.data)
         capacity = self.hello.model_capacity
@@ -281,7 +281,7 @@ class Dut:
         if not fits:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
-                f"at most {capacity:,} bytes in RAM (model_placement = \"linked\" links it "
+                f'at most {capacity:,} bytes in RAM (model_placement = "linked" links it '
                 "into flash instead)"
             )
         return self.session.load_model(model.data)

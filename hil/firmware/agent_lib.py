@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hil.errors import BuildError
+from hil.firmware.build import COMMON_FLAGS
 from hil.firmware.toolchain import AR, C_PACKAGES, GCC, compiler_version
 from hil.paths import cache_dir, firmware_dir
 
@@ -32,16 +33,7 @@ AGENT_SOURCES = (
 # The headers an application includes: agent.h and what it and the engine
 # and port interfaces include.
 PUBLIC_HEADERS = ("agent.h", "engine.h", "port.h", "protocol.h", "status.h")
-FLAGS = (
-    "-std=c11",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-O2",
-    "-g",
-    "-ffunction-sections",
-    "-fdata-sections",
-)
+FLAGS = COMMON_FLAGS  # as hil's own images are compiled
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def app_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=child_env(),
         capture_output=True,
         text=True,
-        timeout=900,  # a first run may build TFLM for the core (once per cache)
+        timeout=1800,  # a first run may build TFLM for the core (once per cache)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return build / "app.elf"
@@ -68,6 +68,21 @@ def test_example_runs_kws_through_a_model_case(app_elf: Path, models_dir: Path) 
     assert result.passed, result.failure_report()
     assert result.agreement["tflm"] == "exact"
     assert result.matched("tflm") == 3
+
+
+def test_a_board_file_names_the_image(app_elf: Path, models_dir: Path, tmp_path: Path) -> None:
+    board = tmp_path / "my-corstone300.toml"
+    board.write_text(
+        f'extends = "corstone300"\nname = "my-corstone300"\n[firmware]\nimage = "{app_elf}"\n'
+    )
+    out = tmp_path / "result.json"
+    model = models_dir / "hello_world_int8.tflite"
+    args = ["run", str(model), "--board", str(board), "--vectors", "3", "--json", str(out)]
+    result = run_child([*HIL, *args], cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert report["engine"].startswith("own-firmware-example")
+    assert report["aggregate"]["agreement"]["tflm"]["matched"] == 3
 
 
 def test_plugin_runs_a_case_on_its_own_firmware(
