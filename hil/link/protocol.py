@@ -186,13 +186,28 @@ class Hello:
             counter = CounterKind(kind)
         except ValueError as exc:
             raise ProtocolError(f"HELLO response: unknown counter kind {kind}") from exc
-        strings = [r.string() for _ in range(5)]
-        linked: tuple[int, int, str] = (0, 0, "")
+        build_id, engine, engine_version, board, core = (r.string() for _ in range(5))
+        size, crc, sha256 = 0, 0, ""
         if r.pos < len(data):  # firmware older than linked models stops here
             size, crc = r.take("<II")
-            linked = (size, crc, r.string())
+            sha256 = r.string()
         return cls(
-            nonce, version, counter, max_payload, model_cap, arena, clock, caps, *strings, *linked
+            nonce,
+            version,
+            counter,
+            max_payload,
+            model_cap,
+            arena,
+            clock,
+            caps,
+            build_id,
+            engine,
+            engine_version,
+            board,
+            core,
+            size,
+            crc,
+            sha256,
         )
 
 

@@ -14,22 +14,27 @@ from hil.boards import load_board, resolve
 from hil.cases import ModelCase
 from hil.dut import Dut
 from hil.errors import ModelFileError
+from hil.link.session import LoadedModel
 from hil.paths import firmware_dir
 from hil.runner import run_case
 
 BOARD = "corstone300"
 
 
+def _loaded(dut: Dut) -> LoadedModel:
+    assert dut.session.loaded is not None
+    return dut.session.loaded
+
+
 def test_linked_case_runs_from_flash_and_flash_includes_the_model(models_dir: Path) -> None:
     model = models_dir / "hello_world_int8.tflite"
     with Dut(resolve(load_board(BOARD)), engine="hil") as dut:
         uploaded = run_case(dut, ModelCase(model, vectors=5))
-        assert uploaded.passed and not dut.session.loaded.linked
+        assert uploaded.passed and not _loaded(dut).linked
         linked = run_case(dut, ModelCase(model, vectors=5, model_placement="linked"))
         assert linked.passed, linked.failure_report()
         assert linked.agreement["tflm"] == "exact"
-        loaded = dut.session.loaded
-        assert loaded is not None and loaded.linked
+        assert _loaded(dut).linked
         assert dut.hello.linked_sha256 == uploaded.model.sha256
         assert dut.hello.linked_bytes == model.stat().st_size
         assert linked.firmware_build_id != uploaded.firmware_build_id
@@ -37,7 +42,7 @@ def test_linked_case_runs_from_flash_and_flash_includes_the_model(models_dir: Pa
         assert linked.footprint.flash >= uploaded.footprint.flash + model.stat().st_size
         # Another model on the same image is uploaded as usual.
         other = run_case(dut, ModelCase(models_dir / "digits_cnn_int8.tflite", vectors=2))
-        assert other.passed and not dut.session.loaded.linked
+        assert other.passed and not _loaded(dut).linked
 
 
 def test_a_changed_model_is_relinked(models_dir: Path, tmp_path: Path) -> None:
@@ -76,7 +81,7 @@ def test_a_model_too_large_for_ram_is_linked(small_ram_board: Path, models_dir: 
         assert dut.hello.model_capacity == 16 * 1024
         result = run_case(dut, ModelCase(model, vectors=2))
         assert result.passed, result.failure_report()
-        assert dut.session.loaded.linked
+        assert _loaded(dut).linked
 
 
 def test_upload_placement_refuses_a_model_too_large(

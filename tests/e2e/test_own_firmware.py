@@ -15,7 +15,7 @@ import pytest
 
 from hil.boards import load_board, resolve
 from hil.cases import ModelCase
-from hil.dut import create_dut
+from hil.dut import Dut, create_dut
 from hil.errors import HilError
 from hil.firmware.build import build_firmware
 from hil.firmware.image_check import AGENT_MAGIC, agent_ident
@@ -63,7 +63,7 @@ def test_example_runs_bit_exact_with_tflm_host(
 def test_example_runs_kws_through_a_model_case(app_elf: Path, models_dir: Path) -> None:
     case = ModelCase(models_dir / "mlperf_tiny_kws_ds_cnn_int8.tflite", vectors=3, firmware=app_elf)
     assert case.firmware is not None
-    with create_dut(resolve(load_board(BOARD)), timeout=30.0, firmware=case.firmware) as dut:
+    with Dut(resolve(load_board(BOARD)), timeout=30.0, firmware=case.firmware) as dut:
         result = run_case(dut, case)
     assert result.passed, result.failure_report()
     assert result.agreement["tflm"] == "exact"
