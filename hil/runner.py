@@ -233,6 +233,8 @@ class CaseResult:
                 "bytes": len(self.model.data),
                 "inputs": [s.describe() for s in self.model.inputs],
                 "outputs": [s.describe() for s in self.model.outputs],
+                # in flash, linked into the image, or uploaded into RAM
+                "placement": "linked" if self.loaded.linked else "upload",
             },
             "arena_used_bytes": self.loaded.arena_used,
             "stack_used_bytes": self.stack_bytes,

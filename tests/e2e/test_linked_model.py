@@ -34,7 +34,8 @@ def test_linked_case_runs_from_flash_and_flash_includes_the_model(models_dir: Pa
         linked = run_case(dut, ModelCase(model, vectors=5, model_placement="linked"))
         assert linked.passed, linked.failure_report()
         assert linked.agreement["tflm"] == "exact"
-        assert _loaded(dut).linked
+        assert _loaded(dut).linked and linked.to_dict()["model"]["placement"] == "linked"
+        assert uploaded.to_dict()["model"]["placement"] == "upload"
         assert dut.hello.linked_sha256 == uploaded.model.sha256
         assert dut.hello.linked_bytes == model.stat().st_size
         assert linked.firmware_build_id != uploaded.firmware_build_id
