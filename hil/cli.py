@@ -24,6 +24,7 @@ from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
 from hil.errors import HilError
 from hil.firmware import tflm_tree
+from hil.firmware.cli import add_firmware_parser
 from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
 from hil.firmware.tflm_firmware import ENGINES
 from hil.paths import board_dirs
@@ -36,6 +37,7 @@ from hil.results.history import add_history_parser
 from hil.results.recorder import Recorder
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+FIRMWARE_VARIANTS = ("release", "test")  # else `hil run --firmware` names a prebuilt image
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
@@ -169,12 +171,24 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cflags = tuple(shlex.split(args.cflags))
     except ValueError as exc:
         raise HilError(f"--cflags {args.cflags!r}: {exc}") from exc
-    engine = engine_from_args(args, resolution.board, console).engine
+    variant, prebuilt = args.firmware, resolution.board.firmware
+    if args.firmware not in FIRMWARE_VARIANTS:
+        variant, prebuilt = "release", Path(args.firmware)
+    if prebuilt is not None:
+        console.print(f"firmware {prebuilt} (prebuilt, not built by hil)", markup=False)
+        engine = "hil"  # not built: the image's HELLO names its engine
+    else:
+        engine = engine_from_args(args, resolution.board, console).engine
     meter = parse_meter_spec(args.meter).create() if args.meter else None
     plan = EnergyPlan(inferences=args.energy_inferences, mlperf=args.energy_mlperf)
     with (
         create_dut(
-            resolution, variant=args.firmware, timeout=args.timeout, cflags=cflags, engine=engine
+            resolution,
+            variant=variant,
+            timeout=args.timeout,
+            cflags=cflags,
+            engine=engine,
+            firmware=prebuilt,
         ) as dut,
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
@@ -469,7 +483,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time each operator (one extra inference on the first vector)",
     )
-    run.add_argument("--firmware", choices=("release", "test"), default="release")
+    run.add_argument(
+        "--firmware",
+        default="release",
+        metavar="VARIANT|ELF",
+        help="hil's firmware variant to build (release, test), or a prebuilt ELF image "
+        "with hil's agent linked in to flash instead (docs/own-firmware.md)",
+    )
     add_engine_arguments(run)
     run.add_argument(
         "--cflags",
@@ -536,6 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_parser(sub)
     add_report_parser(sub)
     add_accuracy_parsers(sub)  # hil eval, hil variants
+    add_firmware_parser(sub)  # hil firmware agent-lib, tflm-lib
     return parser
 
 

@@ -172,7 +172,7 @@ def port_path() -> list[Path]:
 
 
 def resolve_case(case: Any) -> Any:
-    """A ModelCase with its relative model and input paths resolved against the
+    """A ModelCase with its relative model, input and firmware paths resolved against the
     active project's root (unchanged when no project is active)."""
     project = _STATE.project
     if project is None:
@@ -181,6 +181,7 @@ def resolve_case(case: Any) -> Any:
         case,
         model=project.resolve(case.model),
         inputs=tuple(project.resolve(p) for p in case.inputs),
+        firmware=project.resolve(case.firmware) if case.firmware is not None else None,
     )
 
 

@@ -8,8 +8,8 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 # chromium: the HTML report is checked in a real headless browser by the tests.
-# libstdc++-arm-none-eabi-*: TFLite Micro is C++.
-packages=(qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev chromium postgresql libstdc++-arm-none-eabi-dev libstdc++-arm-none-eabi-newlib)
+# libstdc++-arm-none-eabi-*: TFLite Micro is C++. make: examples/own_firmware builds with it.
+packages=(make qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3-venv clang libclang-rt-14-dev chromium postgresql libstdc++-arm-none-eabi-dev libstdc++-arm-none-eabi-newlib)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

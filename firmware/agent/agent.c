@@ -1,4 +1,4 @@
-#include "agent.h"
+#include "hil/agent.h"
 
 #include <string.h>
 
@@ -12,6 +12,12 @@
 #ifndef HIL_BUILD_ID
 #define HIL_BUILD_ID "unversioned"
 #endif
+
+const hil_agent_ident_t hil_agent_ident = {
+    HIL_AGENT_MAGIC,
+    HIL_PROTOCOL_VERSION,
+    HIL_BUILD_ID,
+};
 
 #define FRAME_MAX (HIL_HEADER_BYTES + HIL_MAX_PAYLOAD + HIL_CRC_BYTES)
 /* One code byte per 254 data bytes, plus the first. */
@@ -28,6 +34,7 @@ typedef struct {
 } request;
 
 static hil_agent_config cfg;
+static uint32_t linked_crc; /* of the linked model, computed once at init */
 
 static uint8_t rx[ENCODED_MAX];
 static uint32_t rx_len;
@@ -199,8 +206,16 @@ static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
 #ifdef HIL_DEBUG_COMMANDS
     caps |= HIL_CAP_DEBUG_COMMANDS;
 #endif
+    /* Read through a volatile pointer: the ident must stay in the image for
+     * hil's check of prebuilt firmware, whatever the linker collects. */
+    const volatile hil_agent_ident_t *ident = &hil_agent_ident;
+    char build_id[HIL_AGENT_BUILD_ID_MAX];
+    for (uint32_t i = 0; i < HIL_AGENT_BUILD_ID_MAX; i++) {
+        build_id[i] = ident->build_id[i];
+    }
+    build_id[HIL_AGENT_BUILD_ID_MAX - 1u] = '\0';
     memcpy(p, req->payload, 4); /* the host's nonce, echoed */
-    p[4] = HIL_PROTOCOL_VERSION;
+    p[4] = (uint8_t)ident->protocol_version;
     p[5] = hil_port_counter_kind();
     put_u16(p + 6, HIL_MAX_PAYLOAD);
     put_u32(p + 8, cfg.model_capacity);
@@ -208,11 +223,15 @@ static hil_status on_hello(const request *req, uint32_t *out_len, hil_msg *msg)
     put_u32(p + 16, hil_port_clock_hz());
     put_u32(p + 20, caps);
     uint32_t n = 24;
-    n += put_string(p + n, HIL_BUILD_ID);
+    n += put_string(p + n, build_id);
     n += put_string(p + n, hil_engine_name());
     n += put_string(p + n, hil_engine_version());
     n += put_string(p + n, hil_port_board());
     n += put_string(p + n, hil_port_core());
+    put_u32(p + n, cfg.linked_model_bytes);
+    put_u32(p + n + 4u, linked_crc);
+    n += 8u;
+    n += put_string(p + n, cfg.linked_model_sha256 ? cfg.linked_model_sha256 : "");
     *out_len = n;
     return HIL_OK;
 }
@@ -269,23 +288,12 @@ static hil_status on_model_chunk(const request *req, uint32_t *out_len, hil_msg 
     return HIL_OK;
 }
 
-static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg *msg)
+/* Parse, plan and prepare a complete model; the reply is MODEL_COMMIT's. */
+static hil_status load_model(const uint8_t *model, uint32_t bytes, uint32_t *out_len,
+                             hil_msg *msg)
 {
-    (void)req;
-    if (!upload.active) {
-        return hil_fail(msg, HIL_ERR_STATE, "model commit without MODEL_BEGIN");
-    }
-    if (upload.received != upload.expected) {
-        return hil_fail(msg, HIL_ERR_STATE, "model incomplete: %u of %u bytes", upload.received,
-                        upload.expected);
-    }
-    upload.active = 0;
-    uint32_t crc = hil_crc32(0, cfg.model_region, upload.expected);
-    if (crc != upload.crc) {
-        return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
-    }
     hil_port_counter_start();
-    hil_status st = hil_engine_load(cfg.model_region, upload.expected, msg);
+    hil_status st = hil_engine_load(model, bytes, msg);
     uint64_t load_ticks = hil_port_counter_read();
     if (st != HIL_OK) {
         return st;
@@ -307,6 +315,39 @@ static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg
     put_u64(p + 8, load_ticks);
     *out_len = 16;
     return HIL_OK;
+}
+
+static hil_status on_model_commit(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    if (!upload.active) {
+        return hil_fail(msg, HIL_ERR_STATE, "model commit without MODEL_BEGIN");
+    }
+    if (upload.received != upload.expected) {
+        return hil_fail(msg, HIL_ERR_STATE, "model incomplete: %u of %u bytes", upload.received,
+                        upload.expected);
+    }
+    upload.active = 0;
+    uint32_t crc = hil_crc32(0, cfg.model_region, upload.expected);
+    if (crc != upload.crc) {
+        return hil_fail(msg, HIL_ERR_CHECKSUM, "model crc32 %x, expected %x", crc, upload.crc);
+    }
+    return load_model(cfg.model_region, upload.expected, out_len, msg);
+}
+
+/* The model linked into the image: loaded in place, nothing uploaded. */
+static hil_status on_model_linked(const request *req, uint32_t *out_len, hil_msg *msg)
+{
+    (void)req;
+    hil_engine_unload();
+    upload.active = 0;
+    upload.expected = 0; /* the whole model region is free for the stash */
+    last_counters_len = 0;
+    profiled_ops = 0;
+    if (cfg.linked_model == 0) {
+        return hil_fail(msg, HIL_ERR_STATE, "no model is linked into this image");
+    }
+    return load_model(cfg.linked_model, cfg.linked_model_bytes, out_len, msg);
 }
 
 static hil_status on_tensor_info(const request *req, uint32_t *out_len, hil_msg *msg)
@@ -731,6 +772,8 @@ static handler_fn handler_for(uint8_t type)
         return on_model_chunk;
     case HIL_CMD_MODEL_COMMIT:
         return on_model_commit;
+    case HIL_CMD_MODEL_LINKED:
+        return on_model_linked;
     case HIL_CMD_TENSOR_INFO:
         return on_tensor_info;
     case HIL_CMD_SET_INPUT:
@@ -826,6 +869,10 @@ static void handle_frame(uint8_t *frame, uint32_t encoded_len)
 void hil_agent_init(const hil_agent_config *config)
 {
     cfg = *config;
+    if (cfg.linked_model == 0) {
+        cfg.linked_model_bytes = 0;
+    }
+    linked_crc = cfg.linked_model_bytes ? hil_crc32(0, cfg.linked_model, cfg.linked_model_bytes) : 0;
     rx_len = 0;
     rx_overflow = 0;
     last.valid = 0;

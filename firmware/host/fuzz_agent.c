@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "hil/agent.h"
 #include "agent/cobs.h"
 #include "agent/crc32.h"
 #include "hil/engine.h"
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t arena_bytes;
     uint8_t *arena = hil_port_arena_region(&arena_bytes);
     hil_engine_init(arena, arena_bytes);
-    hil_agent_config config;
+    hil_agent_config config = {0};
     config.model_region = hil_port_model_region(&config.model_capacity);
     config.arena_bytes = arena_bytes;
     config.write = sink;

@@ -39,6 +39,11 @@ class Board:
     memory: MemoryMap | None = None  # [memory]: code and RAM regions of the part
     marker_pin: str = ""  # [firmware] marker_pin: the GPIO high during a timed window
     engine: str = ""  # [firmware] engine: this board's default engine ("" = hil's choice)
+    # [firmware] image: a prebuilt ELF (relative to the board file) flashed instead of
+    # hil's build; checked for hil's agent when used (hil.firmware.prebuilt).
+    firmware: Path | None = field(default=None, hash=False)
+    # [firmware] model_placement: "upload", "linked" (in flash) or "" (upload if it fits)
+    model_placement: str = ""
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
@@ -165,12 +170,27 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         memory=parse_memory(top),
         marker_pin=firmware.get("marker_pin", str, ""),
         engine=_engine(firmware.get("engine", str, ""), path),
+        firmware=_image(firmware.get("image", str, ""), path),
+        model_placement=_placement(firmware.get("model_placement", str, ""), path),
         serial=dict(serial.data),
         regression=parse_regression(data.get("regression"), path),
         eembc_images=images,
         eembc_model_ids=model_ids,
         energy=parse_energy(top),
     )
+
+
+def _image(name: str, path: Path) -> Path | None:
+    return path.parent / name if name else None
+
+
+def _placement(name: str, path: Path) -> str:
+    known = ("upload", "linked")
+    if name and name not in known:
+        raise BoardFileError(
+            f"{path}: firmware.model_placement: {name!r} is not one of {', '.join(known)}"
+        )
+    return name
 
 
 def _engine(name: str, path: Path) -> str:

@@ -10,6 +10,7 @@ from hil.case.compare import EXACT, Tolerance
 # TFLM float kernels on the device and on the host should agree to the bit, but
 # libm differences (expf, tanhf) may move the last place: a stated tolerance.
 FLOAT_TOLERANCE = Tolerance(atol=1e-6, rtol=1e-5)
+MODEL_PLACEMENTS = ("", "upload", "linked")
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,27 @@ class ModelCase:
     #: (docs/accuracy.md), and budgets such as {"max_accuracy_drop": "2%"}.
     dataset: Path | str | None = None
     budgets: dict[str, str] = field(default_factory=dict, hash=False)
+    #: A prebuilt ELF with hil's agent linked in (docs/own-firmware.md), flashed
+    #: for this case instead of the session's image.
+    firmware: Path | None = None
+    #: Where the model lives on the device: "upload" (sent into RAM over the
+    #: link), "linked" (in flash, linked into the image), or "" for the board's
+    #: choice (uploaded unless it does not fit the RAM).
+    model_placement: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", Path(self.model))
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
+        if self.firmware is not None:
+            object.__setattr__(self, "firmware", Path(self.firmware))
         if not self.name:
             object.__setattr__(self, "name", self.model.stem)
         if self.vectors < 0:
             raise ValueError(f"vectors must be >= 0, got {self.vectors}")
+        if self.model_placement not in MODEL_PLACEMENTS:
+            known = ", ".join(repr(p) for p in MODEL_PLACEMENTS)
+            got = self.model_placement
+            raise ValueError(f"model_placement must be one of {known}, got {got!r}")
         if self.sequence_length < 1:
             raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
 

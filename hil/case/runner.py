@@ -233,6 +233,8 @@ class CaseResult:
                 "bytes": len(self.model.data),
                 "inputs": [s.describe() for s in self.model.inputs],
                 "outputs": [s.describe() for s in self.model.outputs],
+                # in flash, linked into the image, or uploaded into RAM
+                "placement": "linked" if self.loaded.linked else "upload",
             },
             "arena_used_bytes": self.loaded.arena_used,
             "stack_used_bytes": self.stack_bytes,
@@ -339,7 +341,7 @@ def run_case(
             "device cannot set aside around warm-up, repeated or profiled inferences: run it "
             "with warm-up 0, repeats 1 and no profile"
         )
-    loaded = dut.load(model)
+    loaded = dut.load(model, case.model_placement)
     _check_device_specs(model, loaded)
     result = CaseResult(
         case=case,

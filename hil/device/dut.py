@@ -4,7 +4,9 @@ open protocol session. What fixtures and the CLI hand to test code."""
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +27,8 @@ from hil.errors import (
     note_reset,
 )
 from hil.firmware.build import FirmwareImage, build_firmware
-from hil.link.protocol import MAX_REPEATS, Hello
+from hil.firmware.prebuilt import prebuilt_firmware
+from hil.link.protocol import MAX_REPEATS, PROTOCOL_VERSION, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import CounterKind, Measurement, interpret_counter
 from hil.measurements.profile import OpProfile, Profile
@@ -49,12 +52,15 @@ class Dut:
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
         transport: str = "serial",
+        firmware: Path | None = None,
     ) -> None:
         self.resolution = resolution
+        #: A prebuilt image to flash instead of building one (hil.firmware.prebuilt).
+        self.firmware = Path(firmware) if firmware is not None else None
         self.transport = transport  # asked for; transport_used says what runs
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
-        self.variant = variant
+        self.variant = variant if firmware is None else "prebuilt"
         self.cflags = tuple(cflags)  # extra compiler flags for the image
         self.timeout = timeout
         self.route = route
@@ -68,9 +74,12 @@ class Dut:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        self.image = build_firmware(
-            self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
-        )
+        if self.firmware is not None:
+            self.image = prebuilt_firmware(self.firmware, self.board)
+        else:
+            self.image = build_firmware(
+                self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+            )
         self.target = create_target(self.resolution, self.image, self.route)
         ask_transport(self.target, self.transport)
         self._connect()
@@ -91,6 +100,11 @@ class Dut:
                 f"{self.description}: no HELLO from the device: {exc}"
                 + (f"\n{detail}" if detail else "")
             ) from exc
+        if self._hello.protocol_version != PROTOCOL_VERSION:
+            raise HilError(
+                f"{self.description}: the device speaks hil protocol version "
+                f"{self._hello.protocol_version}, this hil speaks {PROTOCOL_VERSION}"
+            )
         if self.image and self._hello.build_id != self.image.build_id:
             raise HilError(
                 f"device runs firmware {self._hello.build_id}, expected "
@@ -256,21 +270,72 @@ class Dut:
     def invoke_timeout(self, model_bytes: int) -> float:
         return invoke_timeout(self.timeout, model_bytes)
 
-    def load(self, model: ModelFile) -> LoadedModel:
-        """Send the model unless the device already holds exactly these bytes."""
+    def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
+        """Make `model` the loaded one: nothing to do if the device holds it
+        already; the model linked into the image when it is that one; else
+        uploaded into RAM, or, with placement "linked" (the case's or the
+        board's) or when it does not fit the RAM, linked into a new image."""
+        placement = placement or self.board.model_placement
         held = self.session.loaded
-        if held is not None and held.sha256 == model.sha256:
+        wanted = (held.linked == (placement == "linked")) if placement and held else True
+        if held is not None and held.sha256 == model.sha256 and wanted:
             self.state = DeviceState.MODEL_LOADED
             return held
         capacity = self.hello.model_capacity
-        if len(model.data) > capacity:
+        fits = len(model.data) <= capacity
+        if placement != "upload" and self._holds_linked(model):
+            loaded = self.session.load_linked(model.data)
+        elif placement == "linked" or (not fits and placement != "upload"):
+            self._relink(model, why="asked for" if placement == "linked" else "too large for RAM")
+            loaded = self.session.load_linked(model.data)
+        elif not fits:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
-                f"at most {capacity:,} bytes in RAM"
+                f'at most {capacity:,} bytes in RAM (model_placement = "linked" links it '
+                "into flash instead)"
             )
-        loaded = self.session.load_model(model.data)
+        else:
+            loaded = self.session.load_model(model.data)
         self.state = DeviceState.MODEL_LOADED
         return loaded
+
+
+    def _holds_linked(self, model: ModelFile) -> bool:
+        """Whether the image's linked model is MODEL: size and the crc32 the
+        device computed over it, and the SHA-256 it was built with if known."""
+        hello = self.hello
+        return (
+            hello.linked_bytes == len(model.data)
+            and hello.linked_crc == zlib.crc32(model.data)
+            and hello.linked_sha256 in ("", model.sha256)
+        )
+
+    def _relink(self, model: ModelFile, why: str) -> None:
+        """Build the image with MODEL in flash and restart the target on it."""
+        if self.firmware is not None:
+            raise ModelFileError(
+                f"{model.path}: a linked model was {why}, but {self.firmware} is a prebuilt "
+                "image hil cannot relink; link the model into it yourself"
+            )
+        log.info("linking %s into the image (%s)", model.path, why)
+        self.image = build_firmware(
+            self.board,
+            self.variant,
+            cflags=self.cflags,
+            engine=self.engine_choice,
+            linked_model=model.path,
+        )
+        if self.target is not None:
+            self.target.stop()
+        self.target = create_target(self.resolution, self.image, self.route)
+        ask_transport(self.target, self.transport)
+        self._connect()
+        if not self._holds_linked(model):
+            raise HilError(
+                f"{model.path}: the image built with it linked reports another model "
+                f"({self.hello.linked_bytes} bytes, sha256 {self.hello.linked_sha256 or '?'}); "
+                "did the file change during the build?"
+            )
 
 
 def _added(a: dict[str, int | float], b: dict[str, int | float]) -> dict[str, int | float]:
@@ -284,12 +349,26 @@ def create_dut(
     route: LinkRoute | None = None,
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
+    firmware: Path | None = None,
 ) -> Device:
-    """The device for a resolved board, speaking the board's protocol."""
+    """The device for a resolved board, speaking the board's protocol; a
+    prebuilt `firmware` image (else the board file's) instead of hil's build."""
+    firmware = firmware if firmware is not None else resolution.board.firmware
     if resolution.board.protocol == "eembc":
+        if firmware is not None:
+            raise HilError(
+                f"board {resolution.board.name} speaks the EEMBC protocol: give its prebuilt "
+                "images in the board file's [eembc] table, not as firmware"
+            )
         from hil.device.eembc import EembcDut
 
         return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
     return Dut(
-        resolution, variant=variant, timeout=timeout, route=route, cflags=cflags, engine=engine
+        resolution,
+        variant=variant,
+        timeout=timeout,
+        route=route,
+        cflags=cflags,
+        engine=engine,
+        firmware=firmware,
     )

@@ -128,7 +128,8 @@ class EembcDut:
                 f"{self.target.diagnostics()}"
             ) from exc
 
-    def load(self, model: ModelFile) -> LoadedModel:
+    def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
+        del placement  # the EEMBC protocol's model is always linked into the image
         if self._loaded is not None and self._loaded.sha256 == model.sha256:
             self.state = DeviceState.MODEL_LOADED
             return self._loaded

@@ -191,18 +191,30 @@ def build_firmware(
     model: Path | None = None,
     cflags: Sequence[str] = (),
     engine: str = "hil",
+    linked_model: Path | None = None,
 ) -> FirmwareImage:
     """Return the cached image for (sources, board, variant, model, extra
     flags, engine), building it if needed. The eembc variant links `model`
-    into the image; `cflags` come after the common flags (so `-O0` overrides
+    into the image; `linked_model` links a model into an image speaking hil's
+    protocol, which the host then loads in place (its bytes are part of the
+    build id). `cflags` come after the common flags (so `-O0` overrides
     `-O2`). A TFLM engine builds (or reuses) its TFLM library first."""
     extra = check_cflags(cflags)
+    linked_sha256 = None
+    if linked_model is not None:
+        if variant == "eembc" or model is not None:
+            raise BuildError("a linked model is for hil's protocol; the eembc variant takes model")
+        model = linked_model
+        try:
+            linked_sha256 = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise BuildError(f"model to link into the image: cannot read {model}: {exc}") from exc
     kernels = check_engine(engine)
     tflm = tflm_library(board.cflags, kernels) if kernels is not None else None
     if variant not in VARIANT_DEFINES:
         known = ", ".join(VARIANT_DEFINES)
         raise BuildError(f"unknown firmware variant {variant!r} (known: {known})")
-    if (variant == "eembc") != (model is not None):
+    if linked_model is None and (variant == "eembc") != (model is not None):
         raise BuildError("the eembc variant, and only it, links a model into the image")
     if model is not None:
         model = Path(model).resolve()
@@ -213,7 +225,9 @@ def build_firmware(
     digest = _inputs_digest(board, variant, model, extra, tflm)
     build_id = digest[:16]
     engine_part = "" if engine == "hil" else f"-{engine}"
-    out_dir = cache_dir() / "firmware" / f"{board.name}-{variant}{engine_part}-{build_id}"
+    linked_part = "-linked" if linked_sha256 else ""
+    name = f"{board.name}-{variant}{engine_part}{linked_part}-{build_id}"
+    out_dir = cache_dir() / "firmware" / name
     elf = out_dir / "firmware.elf"
     seconds = tflm.seconds if tflm is not None else 0.0
     if elf.is_file():
@@ -223,7 +237,7 @@ def build_firmware(
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra, tflm)
+        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra, tflm, linked_sha256)
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -250,6 +264,7 @@ def _compile(
     model: Path | None,
     cflags: tuple[str, ...] = (),
     tflm: TflmLibrary | None = None,
+    linked_sha256: str | None = None,
 ) -> None:
     root = firmware_dir()
     port_dir = port_folders(board)[-1]
@@ -260,6 +275,7 @@ def _compile(
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
         *marker_defines(board),
         *([f'-DHIL_MODEL_NAME="{re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)}"'] if model else []),
+        *([f'-DHIL_LINKED_MODEL_SHA256="{linked_sha256}"'] if linked_sha256 else []),
     ]
     include_dirs = (root / "include", root, *port_folders(board))
     includes = [f"-I{d}" for d in include_dirs]

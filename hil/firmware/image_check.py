@@ -5,6 +5,7 @@ loaded or reserved section inside the part's memories."""
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
@@ -80,3 +81,34 @@ def check_image(elf_path: Path, memory: MemoryMap) -> list[str]:
                     f"{memory.code.describe()} (they must be programmed there)"
                 )
     return problems
+
+
+AGENT_MAGIC = b"hil-agent-ident\0"  # firmware/include/hil/agent.h, hil_agent_ident_t
+_IDENT = struct.Struct("<16sI32s")
+
+
+@dataclass(frozen=True)
+class AgentIdent:
+    """What a firmware image's hil_agent_ident record says."""
+
+    protocol_version: int
+    build_id: str
+
+
+def agent_ident(elf_path: Path) -> AgentIdent | None:
+    """The agent's ident record in the image's loaded bytes (found without
+    symbols, so stripped images work), or None when no agent is linked."""
+    with open(elf_path, "rb") as f:
+        elf = ELFFile(f)
+        for segment in elf.iter_segments():
+            if segment["p_type"] != PT_LOAD or segment["p_filesz"] == 0:
+                continue
+            data = segment.data()
+            at = data.find(AGENT_MAGIC)
+            while at >= 0 and at % 4:  # the record is word-aligned; skip a stray string
+                at = data.find(AGENT_MAGIC, at + 1)
+            if at >= 0 and at + _IDENT.size <= len(data):
+                _, version, raw = _IDENT.unpack_from(data, at)
+                build_id = raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
+                return AgentIdent(int(version), build_id)
+    return None

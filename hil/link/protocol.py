@@ -35,6 +35,7 @@ class Command(IntEnum):
     READ_PROFILE = 0x0A
     CALIBRATE = 0x0B
     RESET = 0x0C
+    MODEL_LINKED = 0x0D
     DEBUG = 0x70
 
 
@@ -142,6 +143,11 @@ class Hello:
     engine_version: str
     board: str
     core: str
+    #: The model linked into the image: its size (0: none), the crc32 the
+    #: device computed over it, and its SHA-256 as hil built it ("" if unknown).
+    linked_bytes: int = 0
+    linked_crc: int = 0
+    linked_sha256: str = ""
 
     @classmethod
     def parse(cls, data: bytes) -> Hello:
@@ -151,8 +157,29 @@ class Hello:
             counter = CounterKind(kind)
         except ValueError as exc:
             raise ProtocolError(f"HELLO response: unknown counter kind {kind}") from exc
-        strings = [r.string() for _ in range(5)]
-        return cls(nonce, version, counter, max_payload, model_cap, arena, clock, caps, *strings)
+        build_id, engine, engine_version, board, core = (r.string() for _ in range(5))
+        size, crc, sha256 = 0, 0, ""
+        if r.pos < len(data):  # firmware older than linked models stops here
+            size, crc = r.take("<II")
+            sha256 = r.string()
+        return cls(
+            nonce,
+            version,
+            counter,
+            max_payload,
+            model_cap,
+            arena,
+            clock,
+            caps,
+            build_id,
+            engine,
+            engine_version,
+            board,
+            core,
+            size,
+            crc,
+            sha256,
+        )
 
 
 @dataclass(frozen=True)

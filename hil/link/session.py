@@ -96,6 +96,7 @@ class LoadedModel:
     #: Device counter ticks spent parsing, planning and preparing the model.
     load_ticks: int | None = None
     load_counter: CounterKind = CounterKind.NONE
+    linked: bool = False  # run in place from the image (flash), not uploaded
 
 
 @dataclass
@@ -370,9 +371,19 @@ class Session:
             if progress:
                 progress(offset, len(model))
         reply = self.request(Command.MODEL_COMMIT, timeout=max(self.timeout, 30.0))
-        arena_used, n_in, n_out, kind, _, load_ticks = self._unpack(
-            "<IBBBBQ", reply, "MODEL_COMMIT"
-        )
+        return self._loaded_from(reply, model, crc, "MODEL_COMMIT")
+
+    def load_linked(self, model: bytes) -> LoadedModel:
+        """Load the model linked into the image, which must be MODEL (the
+        caller has matched it against HELLO): nothing is uploaded."""
+        self.loaded = None
+        reply = self.request(Command.MODEL_LINKED, timeout=max(self.timeout, 30.0))
+        return self._loaded_from(reply, model, zlib.crc32(model), "MODEL_LINKED", linked=True)
+
+    def _loaded_from(
+        self, reply: bytes, model: bytes, crc: int, what: str, linked: bool = False
+    ) -> LoadedModel:
+        arena_used, n_in, n_out, kind, _, load_ticks = self._unpack("<IBBBBQ", reply, what)
         inputs = tuple(self.tensor_info(False, i) for i in range(n_in))
         outputs = tuple(self.tensor_info(True, i) for i in range(n_out))
         self.loaded = LoadedModel(
@@ -384,6 +395,7 @@ class Session:
             outputs,
             load_ticks,
             CounterKind(kind) if kind in {k.value for k in CounterKind} else CounterKind.NONE,
+            linked,
         )
         return self.loaded
 

@@ -34,6 +34,7 @@ from hil.results.junit import junit_properties
 from hil.results.recorder import error_row, result_row
 from hil.results.runs import RunState
 
+FIRMWARE_VARIANTS = ("release", "test")  # else --hil-firmware names a prebuilt image
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 RUN_STATE = pytest.StashKey[RunState | None]()
@@ -70,9 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--hil-firmware",
-        choices=("release", "test"),
         default="release",
-        help="firmware variant; 'test' adds the debug commands",
+        metavar="VARIANT|ELF",
+        help="firmware variant ('test' adds the debug commands), or a prebuilt ELF with hil's "
+        "agent linked in (docs/own-firmware.md)",
     )
     group.addoption(
         "--litert-resolver",
@@ -248,9 +250,12 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
     config = request.config
     entry = pytest_rack.entry_for(config, board)
     with pytest_rack.hold_instance(config, entry):  # a rack instance: one run at a time
+        firmware = config.getoption("hil_firmware")
+        prebuilt = None if firmware in FIRMWARE_VARIANTS else Path(firmware)
         device = create_dut(
             board,
-            variant=config.getoption("hil_firmware"),
+            variant="release" if prebuilt else firmware,
+            firmware=prebuilt,
             timeout=config.getoption("hil_timeout"),
             route=entry.route if entry else None,
             cflags=pytest_nightly.cflags(config),
@@ -277,13 +282,45 @@ def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Met
         yield meter
 
 
+PREBUILT = pytest.StashKey[dict[tuple[str, Path], Device]]()
+
+
+def _prebuilt_dut(board: Resolution, firmware: Path, config: pytest.Config) -> Device:
+    """The device running a case's own prebuilt image, started once per
+    (board, image) for the session."""
+    devices = config.stash.setdefault(PREBUILT, {})
+    key = (board.instance or board.board.name, firmware.resolve())
+    if key not in devices:
+        device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+        try:
+            device.start()
+        except HilError as exc:
+            device.close()
+            pytest.fail(f"{board.describe()}: {exc}", pytrace=False)
+        config.add_cleanup(device.close)
+        devices[key] = device
+    return devices[key]
+
+
 @pytest.fixture
 def check_model(
-    dut: Device, hil_meter: Meter | None, request: pytest.FixtureRequest
+    board: Resolution, hil_meter: Meter | None, request: pytest.FixtureRequest
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
-    diff unless every vector agrees. Returns the result for further checks."""
-    return ModelCheck(dut, hil_meter, request).check
+    diff unless every vector agrees. Returns the result for further checks.
+    A case naming its own firmware runs on a device started with that image
+    (the session's `dut`, and so hil's build, is then not needed)."""
+
+    def check(case: ModelCase) -> CaseResult:
+        case = hil_config.resolve_case(case)  # relative paths: from the project root
+        dut: Device = (
+            _prebuilt_dut(board, case.firmware, request.config)
+            if case.firmware is not None
+            else request.getfixturevalue("dut")
+        )
+        return ModelCheck(dut, hil_meter, request).check(case)
+
+    return check
 
 
 @dataclass

@@ -378,7 +378,9 @@ def test_a_killed_session_leaves_a_reservation_that_expires_for_the_next(
             nxt.communicate()
     assert nxt.returncode == 0, out
     assert "1 passed" in out
-    assert states(address) == {}
+    # The next session released its own reservation; the killed one's may stay
+    # listed as expired until the coordinator purges it.
+    assert set(states(address).items()) <= {(token, "expired")}
     assert processes_tagged(process_tag) == []
     print(f"killed session's reservation expired {expired_at - killed_at:.1f} s after SIGKILL "
           f"(coordinator clock x{RATE:g}: labgrid's 60 s expiry is {EXPIRY:g} s)", file=sys.stderr)

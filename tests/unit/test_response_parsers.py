@@ -35,6 +35,16 @@ def test_hello_round_trip() -> None:
     )
     with pytest.raises(ProtocolError, match="HELLO response: payload of 30 bytes"):
         Hello.parse(data[:30])
+    assert (h.linked_bytes, h.linked_crc, h.linked_sha256) == (0, 0, "")  # no trailer: none
+
+
+def test_hello_names_the_linked_model() -> None:
+    strings = b"".join(bytes([len(s)]) + s for s in (b"abc", b"hil", b"0.1", b"brd", b"m4"))
+    head = struct.pack("<IBBHIIII", 7, 1, 2, 2048, 100, 200, 25_000_000, 1) + strings
+    h = Hello.parse(head + struct.pack("<II", 2704, 0xDEADBEEF) + b"\x04abcd")
+    assert (h.linked_bytes, h.linked_crc, h.linked_sha256) == (2704, 0xDEADBEEF, "abcd")
+    with pytest.raises(ProtocolError, match="HELLO response"):
+        Hello.parse(head + struct.pack("<I", 2704))  # a trailer cut short
 
 
 def test_tensor_spec_limits() -> None:

@@ -42,7 +42,7 @@ class EngineDut:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
         self.resets = 0
 
-    def load(self, model: ModelFile) -> LoadedModel:
+    def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         self.engine_.load(model.data)
 
         def specs(items: Sequence[object]) -> tuple[TensorSpec, ...]:

@@ -8,7 +8,10 @@
 #ifndef HIL_PROTOCOL_H
 #define HIL_PROTOCOL_H
 
+/* Overridable only so hil's tests can build an image speaking another version. */
+#ifndef HIL_PROTOCOL_VERSION
 #define HIL_PROTOCOL_VERSION 1u
+#endif
 #define HIL_HEADER_BYTES 8u
 #define HIL_CRC_BYTES 4u
 #define HIL_MAX_PAYLOAD 2048u
@@ -29,6 +32,7 @@
 #define HIL_CMD_READ_PROFILE 0x0Au /* u16 first op -> u16 ops, u16 n, u64 ticks[n] */
 #define HIL_CMD_CALIBRATE 0x0Bu    /* u32 iterations -> u8 kind, 3 x u8 0, u64 ticks */
 #define HIL_CMD_RESET 0x0Cu        /* restore the model's variable tensors -> u32 their bytes */
+#define HIL_CMD_MODEL_LINKED 0x0Du /* load the model linked into the image -> as MODEL_COMMIT */
 #define HIL_CMD_DEBUG 0x70u        /* test builds only: u8 op, u8 0, u16 0, u32 arg */
 
 /* Frames the device sends unasked. */

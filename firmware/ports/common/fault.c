@@ -2,7 +2,7 @@
  * host sees a FAULT frame instead of a response and restarts the target. */
 #include <stdint.h>
 
-#include "agent/agent.h"
+#include "hil/agent.h"
 #include "cortex_m.h"
 #include "hil/port.h"
 #include "hil/protocol.h"
