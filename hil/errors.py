@@ -100,5 +100,9 @@ class ModelFileError(HilError):
     """A model file is missing or is not a TFLite flatbuffer."""
 
 
+class InvalidModelError(ModelFileError):
+    """A model file is malformed: an offset, index, shape or graph edge is wrong."""
+
+
 class InputError(HilError):
     """Input vectors do not fit the model (dtype, shape, NaN)."""
