@@ -105,4 +105,8 @@ class InvalidModelError(ModelFileError):
 
 
 class InputError(HilError):
-    """Input vectors do not fit the model (dtype, shape, NaN)."""
+    """Input vectors do not fit the model (dtype, shape, NaN), or an input file is bad."""
+
+
+class CaseDefinitionError(HilError, ValueError):
+    """A ModelCase field is out of range (a ValueError too, as it always was)."""

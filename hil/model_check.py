@@ -67,7 +67,7 @@ class CheckedModel:
 
 
 class _Table:
-    __slots__ = ("pos", "vtab", "vsize", "size", "what")
+    __slots__ = ("pos", "size", "vsize", "vtab", "what")
 
     def __init__(self, pos: int, vtab: int, vsize: int, size: int, what: str) -> None:
         self.pos, self.vtab, self.vsize, self.size, self.what = pos, vtab, vsize, size, what
@@ -85,7 +85,7 @@ class _Reader:
         return InvalidModelError(f"{self.source}: invalid model: {text}")
 
     def _fits(self, pos: int, n: int) -> bool:
-        return 0 <= pos and n >= 0 and pos + n <= self.size
+        return pos >= 0 and n >= 0 and pos + n <= self.size
 
     def u16(self, pos: int) -> int:
         return int(struct.unpack_from("<H", self.data, pos)[0])
@@ -125,7 +125,9 @@ class _Reader:
     def _follow(self, pos: int, what: str) -> int:
         target = pos + self.u32(pos)
         if not self._fits(target, 4):
-            raise self.fail(f"{what}: offset at byte {pos} points outside the {self.size}-byte file")
+            raise self.fail(
+                f"{what}: offset at byte {pos} points outside the {self.size}-byte file"
+            )
         return target
 
     def sub_table(self, t: _Table, field: int, what: str) -> _Table | None:
