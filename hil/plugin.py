@@ -309,7 +309,7 @@ def check_model(
 
         try:
             result, earlier = with_retries(attempt, config.getoption("retries"), recover)
-        except HilError as exc:  # the store keeps failures too, with their status
+        except Exception as exc:  # the store keeps failures too, with their status
             earlier = earlier_attempts(exc)
             row = error_row(exc, case, dut, instance, test, run, earlier)
             props.extend(junit_properties(row))

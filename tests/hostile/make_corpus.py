@@ -87,29 +87,61 @@ def _structural() -> list[Hostile]:
         b.buffers[1].data = b.buffers[1].data[:44]
 
     edits: list[tuple[str, Callable[[ModelBuilder], None], str]] = [
-        ("weights_buffer_out_of_range", _set(tensor(1), "buffer", 99), "buffer index 99 out of range"),
+        (
+            "weights_buffer_out_of_range",
+            _set(tensor(1), "buffer", 99),
+            "buffer index 99 out of range",
+        ),
         ("input_buffer_huge", _set(tensor(0), "buffer", 2**31), "buffer index 2147483648 out of"),
-        ("op_input_out_of_range", _set(op(0), "inputs", [0, 50, 2]), "input 1: tensor index 50 out"),
+        (
+            "op_input_out_of_range",
+            _set(op(0), "inputs", [0, 50, 2]),
+            "input 1: tensor index 50 out",
+        ),
         ("op_input_negative", _set(op(0), "inputs", [0, -2, 2]), "tensor index -2 out of range"),
         ("op_input_int_min", _set(op(1), "inputs", [-(2**31)]), "tensor index -2147483648"),
         ("op_output_out_of_range", _set(op(1), "outputs", [5]), "output 0: tensor index 5 out"),
         ("op_output_minus_one", _set(op(1), "outputs", [-1]), "tensor index -1 out of range"),
-        ("graph_input_out_of_range", lambda b: setattr(b, "inputs", [7]), "subgraph 0 input 0: tensor index 7"),
-        ("graph_output_out_of_range", lambda b: setattr(b, "outputs", [4000]), "output 0: tensor index 4000"),
+        (
+            "graph_input_out_of_range",
+            lambda b: setattr(b, "inputs", [7]),
+            "subgraph 0 input 0: tensor index 7",
+        ),
+        (
+            "graph_output_out_of_range",
+            lambda b: setattr(b, "outputs", [4000]),
+            "output 0: tensor index 4000",
+        ),
         ("graph_output_negative", lambda b: setattr(b, "outputs", [-1]), "tensor index -1 out"),
         ("no_outputs", lambda b: setattr(b, "outputs", []), "subgraph 0 has no outputs"),
         ("opcode_out_of_range", _set(op(1), "opcodeIndex", 9), "opcode index 9 out of range"),
         ("opcode_huge", _set(op(0), "opcodeIndex", 2**32 - 1), "opcode index 4294967295"),
-        ("huge_input_shape", _set(tensor(0), "shape", [65536, 65536]), "more than 67,108,864 bytes"),
+        (
+            "huge_input_shape",
+            _set(tensor(0), "shape", [65536, 65536]),
+            "more than 67,108,864 bytes",
+        ),
         ("huge_activation", _set(tensor(3), "shape", [1, 2**31 - 1]), "more than 67,108,864 bytes"),
         ("overflowing_shape", _set(tensor(0), "shape", [2**31 - 1] * 8), "more than 67,108,864"),
-        ("overflow_to_zero_shape", _set(tensor(4), "shape", [65536, 65536, 65536, 65536]), "more than"),
+        (
+            "overflow_to_zero_shape",
+            _set(tensor(4), "shape", [65536, 65536, 65536, 65536]),
+            "more than",
+        ),
         ("negative_input_dim", _set(tensor(0), "shape", [1, -4]), "dimension 1 = -4"),
         ("dynamic_output_dim", _set(tensor(4), "shape", [-1, 3]), "dimension 0 = -1"),
         ("min_int_dim", _set(tensor(3), "shape", [-(2**31), 3]), "dimension 0 = -2147483648"),
         ("rank_9", _set(tensor(0), "shape", [1] * 9), "rank 9"),
-        ("op_writes_own_input", _set(op(1), "outputs", [3]), "tensor 3 is both input 0 and output 0"),
-        ("fc_writes_own_input", _set(op(0), "outputs", [0]), "tensor 0 is both input 0 and output 0"),
+        (
+            "op_writes_own_input",
+            _set(op(1), "outputs", [3]),
+            "tensor 3 is both input 0 and output 0",
+        ),
+        (
+            "fc_writes_own_input",
+            _set(op(0), "outputs", [0]),
+            "tensor 0 is both input 0 and output 0",
+        ),
         ("two_writers", two_writers, "which operator 0 already writes"),
         ("short_weights", short_weights, "buffer 1 holds 44 bytes"),
         ("unknown_type", _set(tensor(4), "type", 99), "unknown type code 99"),
@@ -118,7 +150,9 @@ def _structural() -> list[Hostile]:
     ]
     out = [Hostile(name, _edited(edit), expect) for name, edit, expect in edits]
     out.append(Hostile("no_subgraph", _model_object(subgraphs=[]), "the model has no subgraph"))
-    out.append(Hostile("schema_version_2", _model_object(version=2), "schema version 2, expected 3"))
+    out.append(
+        Hostile("schema_version_2", _model_object(version=2), "schema version 2, expected 3")
+    )
     return out
 
 
@@ -144,9 +178,14 @@ def _raw() -> list[Hostile]:
         Hostile("random_bytes", rng.randbytes(2048), "not a TFLite model"),
         Hostile("zip_header", b"PK\x03\x04" + rng.randbytes(200), "not a TFLite model"),
         Hostile("zeros_with_identifier", b"\0" * 4 + b"TFL3" + b"\0" * 1016, "vtable"),
-        Hostile("root_past_end", (1 << 20).to_bytes(4, "little") + good[4:], "root table: table at"),
-        Hostile("root_negative_vtable", _put(good, int.from_bytes(good[:4], "little"), -(2**31)),
-                "vtable of the table"),  # fmt: skip
+        Hostile(
+            "root_past_end", (1 << 20).to_bytes(4, "little") + good[4:], "root table: table at"
+        ),
+        Hostile(
+            "root_negative_vtable",
+            _put(good, int.from_bytes(good[:4], "little"), -(2**31)),
+            "vtable of the table",
+        ),
         Hostile("identifier_only", b"\x08\0\0\0TFL3", "root table"),
         Hostile("random_with_identifier", rng.randbytes(4) + b"TFL3" + rng.randbytes(500), None),
     ]
