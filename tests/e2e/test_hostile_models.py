@@ -69,7 +69,7 @@ def test_hostile_models_then_a_good_one_under_pytest(tmp_path: Path) -> None:
             assert "invalid model" in message and (hostile.expect or "") in message, message
     with ResultStore(db) as store:
         (run,) = store.runs()
-        rows = {r["case"]: r for r in store.rows(run["run_id"])}
+        rows = {r["model_name"]: r for r in store.rows(run["run_id"])}
     assert run_state(run).state == COMPLETE
     assert len(rows) == len(models)
     assert rows["good"]["status"] == "pass"
@@ -100,7 +100,7 @@ def test_hil_run_on_models_the_checks_let_through(tmp_path: Path) -> None:
                 "corstone300",
                 "--vectors",
                 "2",
-            ],  # fmt: skip
+            ],
             cwd=REPO,
         )
         output = proc.stdout + proc.stderr
