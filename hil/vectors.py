@@ -78,7 +78,7 @@ def _check_npy_header(fp: BinaryIO, available: int, where: str) -> None:
         elif version in ((2, 0), (3, 0)):
             shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fp)
         else:
-            raise InputError(f"{where}: unsupported .npy format version {version}")
+            raise InputError(f"{where}: not a valid .npy array (format version {version})")
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise InputError(f"{where}: not a valid .npy array ({exc})") from exc
     count = 1

@@ -155,6 +155,11 @@ _CFLAG_REFUSED_F = ("-fplugin", "-fprofile", "-fauto-profile", "-fdump", "-fsave
                     "-fcallgraph-info", "-fstack-usage", "-fopt-info")  # fmt: skip
 
 
+def embedded_model_name(model: Path) -> str:
+    """The model name the eembc image reports (HIL_MODEL_NAME)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)
+
+
 def check_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
     """Extra compiler flags (`--hil-cflags`, `hil run --cflags`): code-generation
     options from an allow-list, never a file, a tool or a link option."""
@@ -177,8 +182,9 @@ def _inputs_digest(
 ) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
-    if model is not None:
+    if model is not None:  # its bytes and its name both go into the image
         h.update(model.read_bytes())
+        h.update(repr(("model name", embedded_model_name(model))).encode())
     h.update(compiler_version((GCC,), C_PACKAGES).encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr(marker_defines(board)).encode())
@@ -274,7 +280,7 @@ def _compile(
         f'-DHIL_BUILD_ID="{build_id}"',
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
         *marker_defines(board),
-        *([f'-DHIL_MODEL_NAME="{re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)}"'] if model else []),
+        *([f'-DHIL_MODEL_NAME="{embedded_model_name(model)}"'] if model else []),
     ]
     include_dirs = (root / "include", root, *port_folders(board))
     includes = [f"-I{d}" for d in include_dirs]

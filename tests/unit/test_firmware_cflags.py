@@ -4,12 +4,13 @@ and part of the build digest only when given."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from hil.boards import load_board
 from hil.errors import BuildError
-from hil.firmware.build import _inputs_digest, check_cflags
+from hil.firmware.build import _inputs_digest, check_cflags, embedded_model_name
 
 
 @pytest.mark.parametrize(
@@ -32,3 +33,12 @@ def test_extra_flags_change_the_build_id_and_none_leave_it() -> None:
     assert _inputs_digest(board, "release", None, ()) == plain
     o1 = _inputs_digest(board, "release", None, ("-O1",))
     assert len({plain, o1, _inputs_digest(board, "release", None, ("-O0",))}) == 3
+
+
+def test_the_eembc_digest_includes_the_model_name(tmp_path: Path) -> None:
+    board = load_board("corstone300")
+    a, b = tmp_path / "kws.tflite", tmp_path / "vww.tflite"
+    a.write_bytes(b"same bytes")
+    b.write_bytes(b"same bytes")
+    assert _inputs_digest(board, "eembc", a) != _inputs_digest(board, "eembc", b)
+    assert embedded_model_name(tmp_path / "a b[1].tflite") == "a_b_1_"
