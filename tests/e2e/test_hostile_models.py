@@ -60,6 +60,8 @@ def test_hostile_models_then_a_good_one_under_pytest(tmp_path: Path) -> None:
     assert len(cases) == len(models)
     good_case = cases["test_model[corstone300-good]"]
     assert good_case.find("failure") is None and good_case.find("error") is None
+    props = {p.get("name"): p.get("value") for p in good_case.iter("property")}
+    assert int(props["hil_link_retries"]) >= 0 and int(props["hil_link_failed_requests"]) == 0
     for path, hostile in written:
         case = cases[f"test_model[corstone300-{hostile.name}]"]
         failure = case.find("failure")
@@ -73,6 +75,7 @@ def test_hostile_models_then_a_good_one_under_pytest(tmp_path: Path) -> None:
     assert run_state(run).state == COMPLETE
     assert len(rows) == len(models)
     assert rows["good"]["status"] == "pass"
+    assert rows["good"]["record"]["link"]["requests"] > 0  # the case's own link counters
     for path, hostile in written:
         if not _accepted(path):
             row = rows[hostile.name]
