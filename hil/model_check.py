@@ -42,6 +42,9 @@ SG_TENSORS, SG_INPUTS, SG_OUTPUTS, SG_OPERATORS, SG_NAME = 0, 1, 2, 3, 4
 T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANT, T_VARIABLE, T_SIGNATURE = 0, 1, 2, 3, 4, 5, 7
 Q_MIN, Q_MAX, Q_SCALE, Q_ZERO_POINT = 0, 1, 2, 3
 OP_OPCODE, OP_INPUTS, OP_OUTPUTS, OP_INTERMEDIATES = 0, 1, 2, 8
+# (type field, value field) of the two builtin options unions
+OP_OPTION_UNIONS = ((3, 4), (11, 12))
+OP_CUSTOM_OPTIONS = 5
 B_DATA, B_OFFSET, B_SIZE = 0, 1, 2
 
 
@@ -268,6 +271,10 @@ def _check_subgraph(
         _check_indices(r, op_out, 0, count, f"{where} output")
         _check_indices(r, r.ints(op, OP_INTERMEDIATES, f"{where} intermediates"), 0, count,
                        f"{where} intermediate")  # fmt: skip
+        for type_field, value_field in OP_OPTION_UNIONS:
+            if r.scalar(op, type_field, "B", 0):
+                r.sub_table(op, value_field, f"{where} builtin options")
+        r.vector(op, OP_CUSTOM_OPTIONS, 1, f"{where} custom options")
         for j, index in enumerate(op_out):
             if index in op_in:
                 raise r.fail(

@@ -16,7 +16,7 @@ from hil.model_check import MAX_MODEL_BYTES, CheckedModel, check_model
 
 TFLITE_IDENTIFIER = b"TFL3"
 # The flatbuffers-generated reader's own failures, should one get past check_model.
-_SCHEMA_ERRORS = (IndexError, ValueError, TypeError, AttributeError, struct.error)
+SCHEMA_ERRORS = (IndexError, ValueError, TypeError, AttributeError, struct.error)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class ModelFile:
             if model.SubgraphsLength() < 1:
                 raise ModelFileError(f"{self.path}: model has no subgraph")
             return model
-        except _SCHEMA_ERRORS as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     def _specs(self, outputs: bool) -> tuple[IOSpec, ...]:
@@ -102,7 +102,7 @@ class ModelFile:
                 shape = tuple(int(d) for d in np.atleast_1d(tensor.ShapeAsNumpy()))
                 specs.append(IOSpec(name, DTYPES[code], shape, scale, zero_point))
             return tuple(specs)
-        except _SCHEMA_ERRORS as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
@@ -111,7 +111,7 @@ class ModelFile:
         try:
             graph = self._schema_model.Subgraphs(0)
             return any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
-        except _SCHEMA_ERRORS as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
@@ -129,7 +129,7 @@ class ModelFile:
                 code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
                 out.append(names.get(code, f"BUILTIN_{code}"))
             return tuple(out)
-        except _SCHEMA_ERRORS as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property

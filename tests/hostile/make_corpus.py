@@ -186,9 +186,18 @@ def _raw() -> list[Hostile]:
             _put(good, int.from_bytes(good[:4], "little"), -(2**31)),
             "vtable of the table",
         ),
+        Hostile("options_vtable_outside", _options_vtable_outside(), "builtin options: vtable"),
         Hostile("identifier_only", b"\x08\0\0\0TFL3", "root table"),
         Hostile("random_with_identifier", rng.randbytes(4) + b"TFL3" + rng.randbytes(500), None),
     ]
+
+
+def _options_vtable_outside() -> bytes:
+    """The FULLY_CONNECTED options table's vtable pointed far outside the file
+    (found by tests/unit/test_host_model_fuzz.py in a shared model)."""
+    data = good_model()
+    options = schema.Model.GetRootAs(data, 0).Subgraphs(0).Operators(0).BuiltinOptions()
+    return _put(data, options.Pos, -(2**30))
 
 
 def _put(data: bytes, pos: int, value: int) -> bytes:
