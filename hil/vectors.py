@@ -8,7 +8,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def check_vector(specs: Sequence[IOSpec], vector: Sequence[np.ndarray], where: s
 MAX_INPUT_BYTES = 1 << 30
 
 
-def _check_npy_header(fp: BinaryIO, available: int, where: str) -> None:
+def _check_npy_header(fp: IO[bytes], available: int, where: str) -> None:
     """Refuse a .npy whose header is malformed or whose array would not be the
     data that follows it, before numpy allocates anything for it."""
     try:
