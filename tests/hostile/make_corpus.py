@@ -34,7 +34,7 @@ class Hostile:
     expect: str | None
 
 
-def _builder() -> ModelBuilder:
+def fc_relu_builder() -> ModelBuilder:
     """FULLY_CONNECTED [1,4] -> [1,3], then RELU: small, float, bit-exact on TFLM."""
     b = ModelBuilder()
     x = b.tensor((1, 4), np.float32, name="x")
@@ -50,11 +50,11 @@ def _builder() -> ModelBuilder:
 
 
 def good_model() -> bytes:
-    return _builder().build()
+    return fc_relu_builder().build()
 
 
 def _edited(edit: Callable[[ModelBuilder], None]) -> bytes:
-    b = _builder()
+    b = fc_relu_builder()
     edit(b)
     return b.build()
 
