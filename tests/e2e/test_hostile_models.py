@@ -15,7 +15,7 @@ from hil.model_check import check_model
 from hil.results.runs import COMPLETE, run_state
 from hil.results.store import ResultStore
 from tests.e2e.helpers import REPO, pytest_args, run_child
-from tests.hostile.make_corpus import good_model, write_corpus
+from tests.hostile.make_corpus import fc_relu_builder, good_model, write_corpus
 
 SUITE = """
 from pathlib import Path
@@ -112,3 +112,28 @@ def test_hil_run_on_models_the_checks_let_through(tmp_path: Path) -> None:
         if proc.returncode == 2:
             errors = [line for line in proc.stdout.splitlines() if line.startswith("error: ")]
             assert len(errors) == 1, output
+
+
+def test_hil_run_prints_markup_in_names_as_text(tmp_path: Path) -> None:
+    builder = fc_relu_builder()
+    for i, tensor in enumerate(builder.tensors):
+        tensor.name = f"t{i}[/x]"
+    path = tmp_path / "[red]named.tflite"
+    path.write_bytes(builder.build())
+    proc = run_child(
+        [
+            sys.executable,
+            "-m",
+            "hil.cli",
+            "run",
+            str(path),
+            "--board",
+            "corstone300",
+            "--vectors",
+            "2",
+        ],
+        cwd=REPO,
+        COLUMNS="200",
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+    assert "[red]named on " in proc.stdout  # the summary's title, as text
