@@ -6,6 +6,7 @@ verdict or one error line, never a traceback."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -31,6 +32,12 @@ MODELS = {models!r}
 def test_model(check_model, path):
     check_model(ModelCase(Path(path), vectors=2))
 """
+
+
+def hil_run(path: Path) -> subprocess.CompletedProcess[str]:
+    """`hil run MODEL` on corstone300 QEMU, two vectors, in a wide terminal."""
+    args = ["run", str(path), "--board", "corstone300", "--vectors", "2"]
+    return run_child([sys.executable, "-m", "hil.cli", *args], cwd=REPO, COLUMNS="200")
 
 
 def _accepted(path: Path) -> bool:
@@ -92,20 +99,7 @@ def test_hil_run_on_models_the_checks_let_through(tmp_path: Path) -> None:
     refused = [p for p, _ in written if not _accepted(p)][:2]
     assert refused and len(accepted) < len(written) // 4  # most never reach a device
     for path in [*refused, *accepted]:
-        proc = run_child(
-            [
-                sys.executable,
-                "-m",
-                "hil.cli",
-                "run",
-                str(path),
-                "--board",
-                "corstone300",
-                "--vectors",
-                "2",
-            ],
-            cwd=REPO,
-        )
+        proc = hil_run(path)
         output = proc.stdout + proc.stderr
         assert proc.returncode in (0, 1, 2), output
         assert "Traceback" not in output and proc.stderr == "", output
@@ -120,20 +114,6 @@ def test_hil_run_prints_markup_in_names_as_text(tmp_path: Path) -> None:
         tensor.name = f"t{i}[/x]"
     path = tmp_path / "[red]named.tflite"
     path.write_bytes(builder.build())
-    proc = run_child(
-        [
-            sys.executable,
-            "-m",
-            "hil.cli",
-            "run",
-            str(path),
-            "--board",
-            "corstone300",
-            "--vectors",
-            "2",
-        ],
-        cwd=REPO,
-        COLUMNS="200",
-    )
+    proc = hil_run(path)
     assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
     assert "[red]named on " in proc.stdout  # the summary's title, as text
