@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
 from hil.case.model_case import ModelCase
-from hil.case.runner import CaseResult, run_case
+from hil.case.runner import CaseResult, case_vectors, run_case
 from hil.device.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
@@ -27,6 +28,7 @@ from hil.firmware import tflm_tree
 from hil.firmware.cli import add_firmware_parser
 from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
 from hil.firmware.tflm_firmware import ENGINES
+from hil.model.file import ModelFile
 from hil.paths import board_dirs
 from hil.project_cli import add_project_options, apply_project
 from hil.rack.cli import add_rack_parser
@@ -89,7 +91,7 @@ def _bytes(value: int | None) -> str:
 
 
 def _summary_table(result: CaseResult) -> Table:
-    table = Table(title=f"{result.case.name} on {result.dut_description}")
+    table = Table(title=escape(f"{result.case.name} on {result.dut_description}"))
     table.add_column("figure")
     table.add_column("value")
     for ref in result.references:
@@ -105,7 +107,7 @@ def _summary_table(result: CaseResult) -> Table:
                 "oracle beyond tolerance (not held against the device)",
             )
     for ref, reason in result.unavailable.items():
-        table.add_row(f"{ref}", f"unavailable: {reason}")
+        table.add_row(escape(ref), escape(f"unavailable: {reason}"))
     counter = result.counter_summary()
     if counter:
         per = counter["per_inference"]
@@ -119,7 +121,7 @@ def _summary_table(result: CaseResult) -> Table:
             "timed repeats per vector",
             f"{counter['repeats']} after {counter['warmup']} warm-up ({identical})",
         )
-        table.add_row("counter method", counter["method"])
+        table.add_row("counter method", escape(counter["method"]))
     table.add_row("model bytes", f"{len(result.model.data):,}")
     if result.load_cost:
         table.add_row(f"load and prepare ({result.load_cost.kind})", f"{result.load_cost.value:,}")
@@ -143,11 +145,11 @@ def _summary_table(result: CaseResult) -> Table:
         table.add_row("arena TFLM needs (its host interpreter)", _bytes(result.tflm_arena))
     table.add_row("stack used in inference (device)", _bytes(result.stack_bytes))
     if result.energy:
-        table.add_row("energy per inference", result.energy.describe())
+        table.add_row("energy per inference", escape(result.energy.describe()))
     else:
-        table.add_row("energy per inference", f"n/a: {result.energy_unavailable}")
+        table.add_row("energy per inference", escape(f"n/a: {result.energy_unavailable}"))
     table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
-    table.add_row("engine", result.engine)
+    table.add_row("engine", escape(result.engine))
     return table
 
 
@@ -156,6 +158,9 @@ def _recorder(args: argparse.Namespace) -> Recorder | None:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    # The model and every input file are checked before a board, a build or an
+    # emulator is touched: a hostile file costs nothing and says what is wrong.
+    model = ModelFile(args.model)
     resolution = resolve(load_board(args.board), args.backend)
     case = ModelCase(
         model=Path(args.model),
@@ -166,7 +171,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         litert_lsb=args.litert_lsb,
         sequence_length=args.sequence_length,
     )
-    console.print(f"[bold]{resolution.describe()}[/bold]")
+    vectors = case_vectors(case, model)
+    console.print(f"[bold]{escape(resolution.describe())}[/bold]")
     try:
         cflags = tuple(shlex.split(args.cflags))
     except ValueError as exc:
@@ -193,7 +199,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
     ):
-        task = progress.add_task(f"{case.name}", total=None)
+        task = progress.add_task(escape(case.name), total=None)  # shown as markup
         recorder = _recorder(args)
         if recorder:  # a run of one case: complete once its row is in
             for run, state in recorder.open_run():
@@ -205,6 +211,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             result = run_case(
                 dut,
                 case,
+                vectors=vectors,
                 litert_resolver=args.litert_resolver,
                 warmup=args.warmup,
                 repeats=args.repeats,
@@ -222,14 +229,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             recorder.result(result.to_dict(), case, dut, resolution.board.name)
             recorder.finish_run()
             recorder.close()
-            console.print(f"result stored in {args.store} (run {recorder.run.run_id})")
+            console.print(
+                f"result stored in {args.store} (run {recorder.run.run_id})", markup=False
+            )
     console.print(_summary_table(result))
     if result.profile:
         console.print(f"per-operator profile ({result.profile.method})", highlight=False)
         console.print(result.profile.table(), markup=False, highlight=False)
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
-        console.print(f"JSON written to {args.json}")
+        console.print(f"JSON written to {args.json}", markup=False)
     if not result.passed:
         console.print(result.failure_report(), markup=False)
         return EXIT_MISMATCH
@@ -254,8 +263,9 @@ def _ratio(value: float | None) -> str:
 def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     from hil.case.compare_models import compare_models
 
+    ModelFile(args.a), ModelFile(args.b)  # both checked before any device work
     resolution = resolve(load_board(args.board), args.backend)
-    console.print(f"[bold]{resolution.describe()}[/bold]")
+    console.print(f"[bold]{escape(resolution.describe())}[/bold]")
     engine = engine_from_args(args, resolution.board, console).engine
     with create_dut(resolution, timeout=args.timeout, engine=engine) as dut:
         cmp = compare_models(
@@ -267,7 +277,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
             float_range=tuple(args.float_range),
             litert_resolver=args.litert_resolver,
         )
-    table = Table(title=f"B = {cmp.b.case.name} against A = {cmp.a.case.name}")
+    table = Table(title=escape(f"B = {cmp.b.case.name} against A = {cmp.a.case.name}"))
     table.add_column("figure")
     table.add_column("value")
     for label, res in (("A", cmp.a), ("B", cmp.b)):
@@ -301,11 +311,11 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
                 or cmp.b.energy_unavailable
                 or "one figure is measured, the other modeled"
             )
-        table.add_row(f"ratio B/A: {label}", value)
+        table.add_row(f"ratio B/A: {label}", escape(value))
     console.print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(cmp.to_dict(), indent=2, default=str) + "\n")
-        console.print(f"JSON written to {args.json}")
+        console.print(f"JSON written to {args.json}", markup=False)
     failures = [
         f"{r.case.name}: device disagrees with the host" for r in (cmp.a, cmp.b) if not r.passed
     ]
@@ -318,7 +328,7 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     if args.max_abs_error is not None and cmp.max_abs_error > args.max_abs_error:
         failures.append(f"max |error| {cmp.max_abs_error:.4g} exceeds {args.max_abs_error:g}")
     for failure in failures:
-        console.print(f"[red]fail:[/red] {failure}", highlight=False)
+        console.print(f"[red]fail:[/red] {escape(failure)}", highlight=False)
     return EXIT_MISMATCH if failures else EXIT_OK
 
 
@@ -560,6 +570,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_line(exc: BaseException) -> str:
+    """One line for an error that ends a command: hil's own errors say what to do;
+    a file the OS refused names the file; anything else is a bug in hil, named as
+    one (HIL_DEBUG=1 shows its traceback)."""
+    if isinstance(exc, HilError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (an input larger than the host can hold?)"
+    return f"internal error in hil: {type(exc).__name__}: {exc} (HIL_DEBUG=1 shows where)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
@@ -574,13 +597,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare-models":
             return cmd_compare_models(args, console)
         return cmd_run(args, console)
-    except HilError as exc:
-        # soft_wrap: an error message stays one searchable line, whatever the width
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
+    except Exception as exc:  # every error is one line and exit 2, never a traceback
+        if os.environ.get("HIL_DEBUG") and not isinstance(exc, HilError):
+            raise
+        # soft_wrap: an error message stays one searchable line, whatever the width
+        line = str(exc) if isinstance(exc, HilError) else " ".join(_error_line(exc).split())
+        console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

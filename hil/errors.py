@@ -120,5 +120,13 @@ class ModelFileError(HilError):
     """A model file is missing or is not a TFLite flatbuffer."""
 
 
+class InvalidModelError(ModelFileError):
+    """A model file is malformed: an offset, index, shape or graph edge is wrong."""
+
+
 class InputError(HilError):
-    """Input vectors do not fit the model (dtype, shape, NaN)."""
+    """Input vectors do not fit the model (dtype, shape, NaN), or an input file is bad."""
+
+
+class CaseDefinitionError(HilError, ValueError):
+    """A ModelCase field is out of range (a ValueError too, as it always was)."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from hil.errors import ModelFileError
 from hil.model.dtypes import DTYPES
-from hil.model.file import ModelFile
+from hil.model.file import SCHEMA_ERRORS, ModelFile
 
 
 @dataclass(frozen=True)
@@ -52,5 +52,5 @@ def sparsity(model: ModelFile) -> Sparsity:
                 zeros += int(np.count_nonzero(arr == (zp_val if zp_val is not None else 0)))
                 values += arr.size
         return Sparsity(values, zeros)
-    except (IndexError, ValueError, TypeError, AttributeError) as exc:
+    except SCHEMA_ERRORS as exc:
         raise ModelFileError(f"{model.path}: malformed TFLite flatbuffer ({exc})") from exc

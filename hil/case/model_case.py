@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hil.case.compare import EXACT, Tolerance
+from hil.errors import CaseDefinitionError
 
 # TFLM float kernels on the device and on the host should agree to the bit, but
 # libm differences (expf, tanhf) may move the last place: a stated tolerance.
@@ -50,13 +52,19 @@ class ModelCase:
         if not self.name:
             object.__setattr__(self, "name", self.model.stem)
         if self.vectors < 0:
-            raise ValueError(f"vectors must be >= 0, got {self.vectors}")
+            raise CaseDefinitionError(f"vectors must be >= 0, got {self.vectors}")
         if self.model_placement not in MODEL_PLACEMENTS:
             known = ", ".join(repr(p) for p in MODEL_PLACEMENTS)
             got = self.model_placement
-            raise ValueError(f"model_placement must be one of {known}, got {got!r}")
+            raise CaseDefinitionError(f"model_placement must be one of {known}, got {got!r}")
         if self.sequence_length < 1:
-            raise ValueError(f"sequence_length must be >= 1, got {self.sequence_length}")
+            raise CaseDefinitionError(f"sequence_length must be >= 1, got {self.sequence_length}")
+        lo, hi = (float(v) for v in self.float_range)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi and math.isfinite(hi - lo)):
+            raise CaseDefinitionError(
+                f"float range [{lo:g}, {hi:g}] must be two finite numbers, low <= high, "
+                "whose difference is finite"
+            )
 
     def tolerance(self, reference: str, is_float: bool) -> Tolerance:
         if reference in self.tolerances:

@@ -109,6 +109,8 @@ class CaseResult:
     energy: EnergyFigure | None = None  # per inference: measured, or modeled (and labelled so)
     energy_unavailable: str | None = None  # why there is no energy figure
     energy_error: str | None = None  # a meter was given but could not measure
+    #: What the link went through during the case (retries, bad frames, resyncs, ...)
+    link: dict[str, float] | None = None
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
@@ -260,6 +262,7 @@ class CaseResult:
                 "counter": self.counter_summary(),
             },
             "energy": self.energy.to_dict() if self.energy else None,
+            "link": self.link,
             "energy_unavailable": self.energy_unavailable,
             "energy_error": self.energy_error,
             "profile": self.profile.to_dict() if self.profile else None,
@@ -300,6 +303,28 @@ def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
                 )
 
 
+def _link_stats(dut: Any) -> dict[str, float] | None:
+    """The device session's link counters, where the device has them."""
+    try:
+        stats = dut.session.stats
+    except (HilError, AttributeError):
+        return None
+    as_dict = getattr(stats, "as_dict", None)
+    return dict(as_dict()) if callable(as_dict) else None
+
+
+def _link_delta(
+    before: dict[str, float] | None, after: dict[str, float] | None
+) -> dict[str, float] | None:
+    """The counters of one case; all of them if the session was replaced meanwhile."""
+    if after is None or before is None:
+        return after
+    delta = {k: v - before.get(k, 0) for k, v in after.items()}
+    if any(v < 0 for v in delta.values()):
+        return after
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in delta.items()}
+
+
 def run_case(
     dut: Device,
     case: ModelCase,
@@ -318,6 +343,7 @@ def run_case(
     references; with a `meter`, then measure energy per inference on the
     first vector (else model it, where the board's figures allow)."""
     started = time.monotonic()
+    link_before = _link_stats(dut)
     model = ModelFile(case.model)
     if vectors is None:
         vectors = case_vectors(case, model)
@@ -425,6 +451,7 @@ def run_case(
             dut.board, result.counter_summary()
         )
     result.seconds = time.monotonic() - started
+    result.link = _link_delta(link_before, _link_stats(dut))
     return result
 
 

@@ -141,14 +141,34 @@ def _sources(board: Board, engine: str = "hil") -> list[Path]:
     return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
+# Code generation only: optimisation, debug info, macros, -f/-m options and
+# warnings. Nothing that names a file, a tool, a plugin or the link (-B,
+# -specs=, -fplugin=, -Wl,..., -T, -o, -I, -include, -L, -l).
+_CFLAG_ALLOWED = re.compile(
+    r"-O[0-3sgz]?|-Ofast|-g[a-z0-9-]*|-[DU][A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.+-]*)?"
+    r"|-f[a-z0-9][a-z0-9-]*(=[A-Za-z0-9_.+-]*)?|-m[a-z0-9][a-z0-9_.+-]*(=[A-Za-z0-9_.+-]*)?"
+    r"|-W[a-z0-9][a-z0-9-]*(=[0-9a-z-]*)?|-std=[a-z0-9+]+"
+)
+# -f options that read or write files, or load code into the compiler.
+_CFLAG_REFUSED_F = ("-fplugin", "-fprofile", "-fauto-profile", "-fdump", "-fsave-optimization",
+                    "-fdebug-prefix-map", "-ffile-prefix-map", "-fmacro-prefix-map",
+                    "-fcallgraph-info", "-fstack-usage", "-fopt-info")  # fmt: skip
+
+
+def embedded_model_name(model: Path) -> str:
+    """The model name the eembc image reports (HIL_MODEL_NAME)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)
+
+
 def check_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
-    """Extra compiler flags (`--hil-cflags`, `hil run --cflags`): each an
-    option, never a file or an output path that would change what is built."""
+    """Extra compiler flags (`--hil-cflags`, `hil run --cflags`): code-generation
+    options from an allow-list, never a file, a tool or a link option."""
     for flag in cflags:
-        if not flag.startswith("-") or flag == "-o" or flag.startswith(("-o", "-T", "-Wl,-Map")):
+        if not _CFLAG_ALLOWED.fullmatch(flag) or flag.startswith(_CFLAG_REFUSED_F):
             raise BuildError(
-                f"extra compiler flag {flag!r}: give options like -O1 or -DNAME=1 "
-                "(not files, -o, -T or a map file)"
+                f"extra compiler flag {flag!r}: give options like -O1 or -DNAME=1; only "
+                "code-generation flags are allowed (-O, -g, -D, -U, -f, -m, -W, -std=), not "
+                "files, -o, -T, -B, -specs=, -fplugin=, -Wl, or other tool options"
             )
     return tuple(cflags)
 
@@ -162,8 +182,9 @@ def _inputs_digest(
 ) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
-    if model is not None:
+    if model is not None:  # its bytes and its name both go into the image
         h.update(model.read_bytes())
+        h.update(repr(("model name", embedded_model_name(model))).encode())
     h.update(compiler_version((GCC,), C_PACKAGES).encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr(marker_defines(board)).encode())
@@ -274,7 +295,7 @@ def _compile(
         f'-DHIL_BUILD_ID="{build_id}"',
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
         *marker_defines(board),
-        *([f'-DHIL_MODEL_NAME="{re.sub(r"[^A-Za-z0-9_.-]", "_", model.stem)}"'] if model else []),
+        *([f'-DHIL_MODEL_NAME="{embedded_model_name(model)}"'] if model else []),
         *([f'-DHIL_LINKED_MODEL_SHA256="{linked_sha256}"'] if linked_sha256 else []),
     ]
     include_dirs = (root / "include", root, *port_folders(board))

@@ -58,7 +58,7 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from hil.errors import HilError, ModelFileError
-from hil.model.file import IOSpec, ModelFile
+from hil.model.file import SCHEMA_ERRORS, IOSpec, ModelFile
 
 MAC_UNIT = "MAC/inference"
 SHAPE_UNIT = "elements per dimension"
@@ -297,7 +297,8 @@ def _read_graph(model_file: ModelFile) -> list[_Op]:
     try:
         tensors = [_read_tensor(model, graph, i) for i in range(graph.TensorsLength())]
         return _read_ops(model, graph, tensors)
-    except (IndexError, ValueError, TypeError, AttributeError) as exc:
+    except SCHEMA_ERRORS as exc:  # options tables are read whole; hil.model.check checks
+        # their own bounds, not each option's fields
         raise ModelFileError(f"{model_file.path}: malformed TFLite flatbuffer ({exc})") from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,9 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import ModelFileError
+from hil.model.check import MAX_MODEL_BYTES, CheckedModel, check_model
 from hil.model.dtypes import DTYPES
 
 TFLITE_IDENTIFIER = b"TFL3"
+# The flatbuffers-generated reader's own failures, should one get past check_model.
+SCHEMA_ERRORS = (IndexError, ValueError, TypeError, AttributeError, struct.error)
 
 
 @dataclass(frozen=True)
@@ -35,22 +39,28 @@ class IOSpec:
 
 
 class ModelFile:
-    """A .tflite file, checked to be a TFLite flatbuffer before anything uses it."""
+    """A .tflite file, validated by hil.model.check before anything else reads it
+    (InvalidModelError otherwise). `data` gives the bytes of a model not on disk."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, data: bytes | None = None) -> None:
         self.path = Path(path)
-        try:
-            self.data = self.path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ModelFileError(f"model file {self.path} does not exist") from exc
-        except OSError as exc:
-            raise ModelFileError(f"cannot read model file {self.path}: {exc}") from exc
-        if len(self.data) < 8 or self.data[4:8] != TFLITE_IDENTIFIER:
-            found = self.data[4:8] if len(self.data) >= 8 else b"(file too short)"
-            raise ModelFileError(
-                f"{self.path} is not a TFLite model: expected identifier {TFLITE_IDENTIFIER!r} "
-                f"at byte 4, found {found!r}"
-            )
+        if data is None:
+            try:
+                size = self.path.stat().st_size
+                if size > MAX_MODEL_BYTES:  # before reading it into memory
+                    raise ModelFileError(
+                        f"{self.path}: {size:,} bytes is more than {MAX_MODEL_BYTES:,} "
+                        "(hil's limit for a model)"
+                    )
+                data = self.path.read_bytes()
+            except FileNotFoundError as exc:
+                raise ModelFileError(f"model file {self.path} does not exist") from exc
+            except IsADirectoryError as exc:
+                raise ModelFileError(f"model file {self.path} is a directory") from exc
+            except OSError as exc:
+                raise ModelFileError(f"cannot read model file {self.path}: {exc}") from exc
+        self.data = data
+        self.checked: CheckedModel = check_model(self.data, str(self.path))
 
     @property
     def name(self) -> str:
@@ -69,7 +79,7 @@ class ModelFile:
             if model.SubgraphsLength() < 1:
                 raise ModelFileError(f"{self.path}: model has no subgraph")
             return model
-        except (IndexError, ValueError, TypeError) as exc:  # flatbuffers' own errors
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     def _specs(self, outputs: bool) -> tuple[IOSpec, ...]:
@@ -92,7 +102,7 @@ class ModelFile:
                 shape = tuple(int(d) for d in np.atleast_1d(tensor.ShapeAsNumpy()))
                 specs.append(IOSpec(name, DTYPES[code], shape, scale, zero_point))
             return tuple(specs)
-        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
@@ -102,7 +112,7 @@ class ModelFile:
         try:
             graph = self._schema_model.Subgraphs(0)
             tensors = any(graph.Tensors(i).IsVariable() for i in range(graph.TensorsLength()))
-        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
         return tensors or self.has_resource_variables
 
@@ -121,7 +131,7 @@ class ModelFile:
                     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
                     if builtin == schema.BuiltinOperator.VAR_HANDLE:
                         return True
-        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
         return False
 
@@ -140,7 +150,7 @@ class ModelFile:
                 code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
                 out.append(names.get(code, f"BUILTIN_{code}"))
             return tuple(out)
-        except (IndexError, ValueError, TypeError, AttributeError) as exc:
+        except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property

@@ -3,8 +3,12 @@ arrays from .npy files, checked against the model before anything runs."""
 
 from __future__ import annotations
 
+import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -59,10 +63,62 @@ def check_vector(specs: Sequence[IOSpec], vector: Sequence[np.ndarray], where: s
             raise InputError(f"{where}: input {i} holds {bad} NaN or infinite values")
 
 
+#: No input file may hold more than this: far above any model's inputs, far
+#: below what would exhaust the host.
+MAX_INPUT_BYTES = 1 << 30
+
+
+def _check_npy_header(fp: IO[bytes], available: int, where: str) -> None:
+    """Refuse a .npy whose header is malformed or whose array would not be the
+    data that follows it, before numpy allocates anything for it."""
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version in ((2, 0), (3, 0)):
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise InputError(f"{where}: not a valid .npy array (format version {version})")
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise InputError(f"{where}: not a valid .npy array ({exc})") from exc
+    count = 1
+    for dim in shape:
+        count *= dim
+    if dtype.hasobject:
+        raise InputError(f"{where}: holds Python objects; hil reads numeric arrays only")
+    nbytes = count * dtype.itemsize
+    data = available - fp.tell()
+    if nbytes > MAX_INPUT_BYTES:
+        raise InputError(
+            f"{where}: header declares shape {list(shape)} of {dtype} ({nbytes:,} bytes), "
+            f"more than hil's limit of {MAX_INPUT_BYTES:,}"
+        )
+    if nbytes != data:
+        raise InputError(
+            f"{where}: header declares shape {list(shape)} of {dtype} ({nbytes:,} bytes) but "
+            f"{data:,} bytes of data follow (truncated or corrupt)"
+        )
+
+
+def _load_npy(path: str | Path) -> np.ndarray:
+    try:
+        with open(path, "rb") as fp:
+            _check_npy_header(fp, os.fstat(fp.fileno()).st_size, str(path))
+        return np.asarray(np.load(path, allow_pickle=False))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"cannot read {path} as a .npy array: {exc}") from exc
+
+
 def _read_array(path: str | Path, spec: IOSpec) -> np.ndarray:
     """A .npy array, or a raw .bin of the input's dtype (one vector or several)."""
     if Path(path).suffix == ".bin":
         try:
+            size = Path(path).stat().st_size
+            if size > MAX_INPUT_BYTES:
+                raise InputError(f"{path}: {size:,} bytes, more than hil's limit of "
+                                 f"{MAX_INPUT_BYTES:,}")  # fmt: skip
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc}") from exc
@@ -73,24 +129,35 @@ def _read_array(path: str | Path, spec: IOSpec) -> np.ndarray:
                 f"of shape {list(spec.shape)} ({per_vector} bytes each)"
             )
         return np.asarray(np.frombuffer(raw, dtype=spec.dtype).reshape(-1, *spec.shape).copy())
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path} as a .npy array: {exc}") from exc
-    if not isinstance(data, np.ndarray):  # an .npz given where one array per input belongs
-        data.close()
+    if Path(path).suffix == ".npz" or _is_zip(path):
         raise InputError(f"{path}: an .npz archive must be the only input file")
-    return data
+    return _load_npy(path)
+
+
+def _is_zip(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as fp:
+            return fp.read(4) == b"PK\x03\x04"
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _read_npz(path: str | Path, specs: Sequence[IOSpec]) -> list[np.ndarray]:
     """The arrays of an .npz, one per model input: named after the inputs, or
     positional (np.savez's arr_0, arr_1, ...), or a lone array for a
     one-input model."""
+    arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                with archive.open(info) as member:
+                    _check_npy_header(member, info.file_size, f"{path}: array {key!r}")
+                with archive.open(info) as member:
+                    arrays[key] = np.asarray(np.load(member, allow_pickle=False))
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise InputError(f"cannot read {path} as an .npz archive: {exc}") from exc
     names = [spec.name for spec in specs]
     positional = [f"arr_{i}" for i in range(len(specs))]

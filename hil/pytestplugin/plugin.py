@@ -340,7 +340,7 @@ class ModelCheck:
             result, earlier = with_retries(
                 lambda: self._attempt(case), self.config.getoption("retries"), self._recover
             )
-        except HilError as exc:  # the store keeps failures too, with their status
+        except Exception as exc:  # the store keeps failures too, with their status
             self._failed(exc, case, instance, test)
             raise
         self._passed(result, case, instance, test, earlier)
@@ -370,7 +370,7 @@ class ModelCheck:
         if not self.dut.recover(exc):  # e.g. a TargetError: start the device afresh
             self.dut.restart()
 
-    def _failed(self, exc: HilError, case: ModelCase, instance: str, test: str) -> None:
+    def _failed(self, exc: Exception, case: ModelCase, instance: str, test: str) -> None:
         earlier = earlier_attempts(exc)
         run = pytest_rack.run_context(self.config)
         row = error_row(exc, case, self.dut, instance, test, run, earlier)

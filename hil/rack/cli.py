@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hil.errors import HilError
@@ -16,7 +17,7 @@ from hil.rack.select import select_instances, split_selectors
 def cmd_rack_check(args: argparse.Namespace, console: Console) -> int:
     rack = load_rack(args.rack)
     instances = select_instances(rack, split_selectors(args.board))
-    table = Table(title=f"rack {rack.name or rack.path}")
+    table = Table(title=escape(f"rack {rack.name or rack.path}"))
     for column in ("instance", "board", "backend", "reachable", "why"):
         table.add_column(column)
     unreachable = 0
@@ -24,11 +25,11 @@ def cmd_rack_check(args: argparse.Namespace, console: Console) -> int:
         r = check_instance(inst, coordinator=rack.coordinator)
         unreachable += not r.reachable
         table.add_row(
-            inst.name,
-            inst.board,
-            r.backend,
+            escape(inst.name),
+            escape(inst.board),
+            escape(r.backend),
             "[green]yes[/green]" if r.reachable else "[red]no[/red]",
-            r.reason,
+            escape(r.reason),
         )
     console.print(table)
     console.print(f"{len(instances) - unreachable} of {len(instances)} instances reachable now")

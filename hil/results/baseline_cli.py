@@ -8,6 +8,7 @@ import argparse
 import re
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hil.errors import HilError
@@ -30,7 +31,7 @@ def cmd_set(args: argparse.Namespace, console: Console) -> int:
             raise HilError(f"baseline name {name!r} is a run id; pick another name")
         before = store.set_baseline(name, args.run, now())
     moved = f" (was run {before})" if before and before != args.run else ""
-    console.print(f"baseline {name} -> run {args.run}{moved}", highlight=False)
+    console.print(f"baseline {name} -> run {args.run}{moved}", highlight=False, markup=False)
     return 0
 
 
@@ -45,7 +46,9 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         table.add_column(column)
     for b in named:
         table.add_row(
-            b["name"], b["run_id"], b["started"], (b["git_revision"] or "?")[:12], b["created"]
+            *(escape(str(v)) for v in (b["name"], b["run_id"], b["started"])),
+            escape((b["git_revision"] or "?")[:12]),
+            escape(str(b["created"])),
         )
     print_table(console, table)
     return 0

@@ -24,8 +24,11 @@ WIDE = 200
 
 
 def open_store(path: str) -> ResultStore:
-    if not is_postgres(path) and not Path(path).is_file():
-        raise HilError(f"no results store at {path}")
+    if not is_postgres(path):
+        if not Path(path).is_file():
+            raise HilError(f"no results store at {path}")
+        if Path(path).stat().st_size == 0:  # opening it would write a schema into it
+            raise HilError(f"{path} is an empty file, not a results store (no run stored yet)")
     return ResultStore(path)
 
 
@@ -59,21 +62,21 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     if not runs:
         console.print("no runs in the store")
         return 0
-    table = Table(title=f"runs in {args.db}")
+    table = Table(title=escape(f"runs in {args.db}"))
     for column in ("run", "started", "git", "status", "rows", "passed", "flaky", "instances"):
         table.add_column(column, no_wrap=column in ("run", "started"))
     for r in runs:
         state = run_state(r)
         colour = {"complete": "green", "incomplete": "red"}.get(state.state, "yellow")
         table.add_row(
-            r["run_id"],
-            r["started"],
-            (r["git_revision"] or "?")[:12],
+            escape(r["run_id"]),
+            escape(r["started"]),
+            escape((r["git_revision"] or "?")[:12]),
             f"[{colour}]{escape(state.describe())}[/{colour}]",
             str(r["cases"]),
             str(r["passed"] or 0),
             str(r["flaky"] or 0),
-            ", ".join(sorted((r["instances"] or "").split(","))),
+            escape(", ".join(sorted((r["instances"] or "").split(",")))),
         )
     print_table(console, table)
     return 0
@@ -104,25 +107,25 @@ def cmd_regressions(args: argparse.Namespace, console: Console) -> int:
         else:
             Path(args.json).write_text(text)
     if args.json != "-":
-        table = Table(title=f"run {comparison.run_id} against {comparison.baseline}")
+        table = Table(title=escape(f"run {comparison.run_id} against {comparison.baseline}"))
         for column in ("instance", "model", "status", "counter", "delta", "verdict"):
             table.add_column(column)
         for f in comparison.findings:
             cur = f.current
             counter = (
-                f"{cur['counter_median']:,.0f} {cur['counter_kind']}"
+                escape(f"{cur['counter_median']:,.0f} {cur['counter_kind']}")
                 if cur.get("counter_median") is not None
                 else ""
             )
             verdict = (
-                "[red]REGRESSION[/red]: " + "; ".join(f.regressions)
+                "[red]REGRESSION[/red]: " + escape("; ".join(f.regressions))
                 if f.regressed
-                else "ok" + (f" ({'; '.join(f.notes)})" if f.notes else "")
+                else "ok" + escape(f" ({'; '.join(f.notes)})" if f.notes else "")
             )
             table.add_row(
-                f.instance,
-                f.model,
-                str(cur["status"]),
+                escape(f.instance),
+                escape(f.model),
+                escape(str(cur["status"])),
                 counter,
                 _delta(f.counter_delta_pct),
                 verdict,
@@ -139,7 +142,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(comparison, run))
     n = len(comparison.regressions)
-    console.print(f"report written to {out} ({n} regression{'s' if n != 1 else ''})")
+    console.print(f"report written to {out} ({n} regression{'s' if n != 1 else ''})", markup=False)
     return 0
 
 

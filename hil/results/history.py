@@ -71,7 +71,7 @@ def cmd_history(args: argparse.Namespace, console: Console) -> int:
             sys.stdout.write(text)
             return 0
         Path(args.json).write_text(text)
-    table = Table(title=f"{name}" + (f" on {args.board}" if args.board else ""))
+    table = Table(title=escape(f"{name}" + (f" on {args.board}" if args.board else "")))
     columns = ("time", "git", "instance", "status", "counter (median)", "change", "arena")
     for column in (*columns, "flash", "stack", "energy", "flags"):
         table.add_column(column, justify="right" if column in ("change",) else "left")
@@ -83,11 +83,11 @@ def cmd_history(args: argparse.Namespace, console: Console) -> int:
         )
         delta = r["counter_delta_pct"]
         table.add_row(
-            r["time"],
-            (r.get("git_revision") or "?")[:10],
-            r["instance"],
-            r["status"],
-            counter,
+            escape(str(r["time"])),
+            escape((r.get("git_revision") or "?")[:10]),
+            escape(str(r["instance"])),
+            escape(str(r["status"])),
+            escape(counter),
             "" if delta is None else f"{delta:+.2f}%",
             _num(r.get("arena_bytes"), " B"),
             _num(r.get("flash_bytes"), " B"),

@@ -28,6 +28,10 @@ COLUMNS = (
 )
 
 
+# Link counters of a case (hil.link.session.LinkStats), as hil_link_<name>.
+LINK_PROPERTIES = ("retries", "bad_frames", "naks", "timeouts", "resyncs", "failed_requests")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -45,6 +49,10 @@ def junit_properties(row: dict[str, Any]) -> list[tuple[str, str]]:
         props.append((f"hil_energy_{energy['kind']}_uj", _text(row["energy_uj"])))
     for ref, agg in (row.get("agreement") or {}).items():
         props.append((f"hil_{ref}_matched", f"{agg.get('matched')}/{agg.get('total')}"))
+    for name in LINK_PROPERTIES:  # a flaky link shows in CI, not only in the logs
+        value = ((row.get("record") or {}).get("link") or {}).get(name)
+        if value is not None:
+            props.append((f"hil_link_{name}", _text(value)))
     if (row.get("attempts") or 1) > 1:
         props.append(("hil_attempts", str(row["attempts"])))
     return props

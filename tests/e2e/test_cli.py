@@ -49,7 +49,7 @@ def test_hil_run_reports_errors_with_exit_2(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a model at all")
     proc = run_child([*HIL, "run", str(bogus), "--board", "corstone300"], cwd=REPO)
     assert proc.returncode == 2
-    assert "is not a TFLite model" in proc.stdout
+    assert proc.stdout.startswith("error: ") and "invalid model: not a TFLite model" in proc.stdout
 
 
 def test_console_script_is_installed() -> None:

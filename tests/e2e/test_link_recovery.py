@@ -72,7 +72,11 @@ def noisy_run(
         after, _, after_failed = run_vectors(session, vectors[:3], out.nbytes)
         assert after_failed == 0 and after == clean[:3]
         assert dut.session is session
-        print(f"{name} {rates}: {done} requests, {failed} failed, {wrong} wrong; {session.stats}")
+        print(
+            f"{name} {rates}: {done} requests, {failed} failed, {wrong} wrong; faults injected "
+            f"{route.proxy.to_device_stats.faults} to the device, "
+            f"{route.proxy.to_host_stats.faults} to the host; {session.stats}"
+        )
         return done, failed, wrong, route.proxy.to_host_stats.faults, session, dut.session
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hil.case.model_case import ModelCase
@@ -62,10 +63,14 @@ def test_model_larger_than_the_device_holds(
 ) -> None:
     from hil.errors import ModelFileError
     from hil.model.file import ModelFile
+    from tests.hostile.make_corpus import fc_relu_builder
 
     capacity = test_dut.hello.model_capacity
     big = tmp_path / "big.tflite"
-    big.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(capacity))
+    builder = fc_relu_builder()  # a valid model, with an unused constant as large as the device
+    builder.tensor((capacity,), np.uint8, data=np.zeros(1, np.uint8))
+    builder.buffers[-1].data = np.zeros(capacity, np.uint8)  # packed as one vector
+    big.write_bytes(builder.build())
     with pytest.raises(ModelFileError, match=f"holds models of at most {capacity:,} bytes"):
         test_dut.load(ModelFile(big))
     # The device refuses it too, should a host skip the check.

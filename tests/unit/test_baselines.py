@@ -226,3 +226,8 @@ def test_junit_properties_of_a_row() -> None:
     assert dict(junit_properties({**r, "energy_uj": 12.5}))["hil_energy_uj"] == "12.5"
     modeled = {**r, "energy_uj": 12.5, "record": {"energy": {"kind": "modeled"}}}
     assert dict(junit_properties(modeled))["hil_energy_modeled_uj"] == "12.5"
+    assert not any(name.startswith("hil_link_") for name in props)  # no counters recorded
+    link = {"requests": 40, "retries": 3, "bad_frames": 2, "naks": 1, "resyncs": 0}
+    linked = dict(junit_properties({**r, "record": {"link": link}}))
+    assert (linked["hil_link_retries"], linked["hil_link_bad_frames"]) == ("3", "2")
+    assert linked["hil_link_resyncs"] == "0" and "hil_link_timeouts" not in linked

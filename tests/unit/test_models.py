@@ -26,8 +26,10 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_not_a_tflite_file(tmp_path: Path) -> None:
     path = tmp_path / "x.tflite"
     path.write_bytes(b"PK\x03\x04 this is a zip, not a model")
-    with pytest.raises(ModelFileError, match="not a TFLite model: expected identifier b'TFL3'"):
+    with pytest.raises(
+        ModelFileError, match="invalid model: not a TFLite model: expected b'TFL3' at byte 4"
+    ):
         ModelFile(path)
     path.write_bytes(b"abc")
-    with pytest.raises(ModelFileError, match="file too short"):
+    with pytest.raises(ModelFileError, match="the file is 3 bytes, too short"):
         ModelFile(path)
