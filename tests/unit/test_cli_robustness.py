@@ -97,7 +97,7 @@ def test_markup_in_stored_names_is_printed_as_text(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = store_with(
-        tmp_path,
+        tmp_path / "r.db",
         make_row("run-01", instance=f"a{MARKUP}", model=f"m{MARKUP}"),
         make_row("run-02", instance=f"a{MARKUP}", model=f"m{MARKUP}", median=9000.0),
     )
