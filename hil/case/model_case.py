@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hil.case.compare import EXACT, Tolerance
 from hil.errors import CaseDefinitionError
+from hil.firmware.tflm_firmware import ENGINES
 
 # TFLM float kernels on the device and on the host should agree to the bit, but
 # libm differences (expf, tanhf) may move the last place: a stated tolerance.
@@ -43,6 +44,9 @@ class ModelCase:
     #: link), "linked" (in flash, linked into the image), or "" for the board's
     #: choice (uploaded unless it does not fit the RAM).
     model_placement: str = ""
+    #: The engine for this case (hil, tflm, tflm-cmsis-nn) where it is not the
+    #: session's (--hil-engine): the case then runs on a device built with it.
+    engine: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", Path(self.model))
@@ -57,6 +61,9 @@ class ModelCase:
             known = ", ".join(repr(p) for p in MODEL_PLACEMENTS)
             got = self.model_placement
             raise CaseDefinitionError(f"model_placement must be one of {known}, got {got!r}")
+        if self.engine is not None and self.engine not in ENGINES:
+            known = ", ".join(ENGINES)
+            raise CaseDefinitionError(f"engine must be one of {known}, got {self.engine!r}")
         if self.sequence_length < 1:
             raise CaseDefinitionError(f"sequence_length must be >= 1, got {self.sequence_length}")
         lo, hi = (float(v) for v in self.float_range)

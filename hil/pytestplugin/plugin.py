@@ -282,16 +282,29 @@ def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Met
         yield meter
 
 
-PREBUILT = pytest.StashKey[dict[tuple[str, Path], Device]]()
+CASE_DEVICES = pytest.StashKey[dict[tuple[str, str, str], Device]]()
 
 
-def _prebuilt_dut(board: Resolution, firmware: Path, config: pytest.Config) -> Device:
-    """The device running a case's own prebuilt image, started once per
-    (board, image) for the session."""
-    devices = config.stash.setdefault(PREBUILT, {})
-    key = (board.instance or board.board.name, firmware.resolve())
+def _case_device(
+    board: Resolution, config: pytest.Config, firmware: Path | None, engine: str | None
+) -> Device:
+    """The device for cases that name their own prebuilt image or their own
+    engine, started once per (board, image or engine) for the session."""
+    devices = config.stash.setdefault(CASE_DEVICES, {})
+    key = (board.instance or board.board.name, str(firmware.resolve()) if firmware else "",
+           engine or "")  # fmt: skip
     if key not in devices:
-        device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+        if firmware is not None:
+            device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+        else:
+            variant = config.getoption("hil_firmware")
+            device = create_dut(
+                board,
+                variant=variant if variant in FIRMWARE_VARIANTS else "release",
+                timeout=config.getoption("hil_timeout"),
+                cflags=pytest_nightly.cflags(config),
+                engine=engine or pytest_engine.engine_for(config, board),
+            )
         try:
             device.start()
         except HilError as exc:
@@ -308,14 +321,18 @@ def check_model(
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks.
-    A case naming its own firmware runs on a device started with that image
-    (the session's `dut`, and so hil's build, is then not needed)."""
+    A case naming its own firmware, or an engine other than the session's,
+    runs on a device started for it (the session's `dut` is then not needed)."""
 
     def check(case: ModelCase) -> CaseResult:
         case = hil_config.resolve_case(case)  # relative paths: from the project root
+        config = request.config
+        own_engine = case.engine is not None and case.engine != pytest_engine.engine_for(
+            config, board
+        )
         dut: Device = (
-            _prebuilt_dut(board, case.firmware, request.config)
-            if case.firmware is not None
+            _case_device(board, config, case.firmware, case.engine)
+            if case.firmware is not None or own_engine
             else request.getfixturevalue("dut")
         )
         return ModelCheck(dut, hil_meter, request).check(case)
