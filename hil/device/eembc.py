@@ -17,6 +17,7 @@ from hil.boards.resolve import Resolution
 from hil.device.protocol import (
     RESET_ERRORS,
     STARTUP_TIMEOUT,
+    Device,
     DeviceState,
     Inference,
     invoke_timeout,
@@ -45,7 +46,7 @@ def _spec(s: IOSpec) -> TensorSpec:
     )
 
 
-class EembcDut:
+class EembcDut(Device):
     """A device running MLPerf Tiny firmware, over EEMBC's protocol (a
     hil.device.protocol.Device): build, load, infer, recover."""
 
@@ -84,14 +85,6 @@ class EembcDut:
     def link_stats(self) -> dict[str, int | float]:
         return {}  # EEMBC's text protocol has no resends or frames to count
 
-    def log(self) -> str:
-        return self.target.diagnostics() if self.target is not None else ""
-
-    def __enter__(self) -> EembcDut:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def description(self) -> str:
