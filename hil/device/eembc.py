@@ -5,6 +5,7 @@ file names (`[eembc] images`), flashed as it is."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import zlib
@@ -26,10 +27,9 @@ from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
-from hil.link.protocol import TensorSpec
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
-from hil.model.file import IOSpec, ModelFile
+from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 
@@ -38,12 +38,6 @@ TIMER_METHOD = (
     "EEMBC m-lap-us timestamps around the timed inferences: the device's own "
     "microsecond timer (on an emulator, its virtual clock), averaged per inference"
 )
-
-
-def _spec(s: IOSpec) -> TensorSpec:
-    return TensorSpec(
-        s.dtype, s.shape, int(np.prod(s.shape)) * s.dtype.itemsize, s.scale, s.zero_point
-    )
 
 
 class EembcDut(Device):
@@ -140,8 +134,8 @@ class EembcDut(Device):
             zlib.crc32(model.data),
             len(model.data),
             None,
-            tuple(_spec(s) for s in model.inputs),
-            tuple(_spec(s) for s in model.outputs),
+            tuple(dataclasses.replace(s, name="") for s in model.inputs),
+            tuple(dataclasses.replace(s, name="") for s in model.outputs),
         )
         self.state = DeviceState.MODEL_LOADED
         return self._loaded
