@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.errors import HilError
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 
 LABELS_CSV = "y_labels.csv"
 SAMPLE_SUFFIXES = (".npy", ".bin", ".wav", ".bmp", ".png")
@@ -258,7 +258,7 @@ def load_dataset(
 
 
 def to_model_input(
-    x: np.ndarray, spec: IOSpec, where: str, input_scale: float | None
+    x: np.ndarray, spec: TensorSpec, where: str, input_scale: float | None
 ) -> np.ndarray:
     """One stored input as the model takes it. Data already in the model's
     dtype is used as is; floats are quantized with the model's own input scale
@@ -296,7 +296,7 @@ def to_model_input(
 
 
 def model_inputs(
-    sample: Sample, specs: Sequence[IOSpec], input_scale: float | None = None
+    sample: Sample, specs: Sequence[TensorSpec], input_scale: float | None = None
 ) -> list[list[np.ndarray]]:
     """Each window of a sample as a vector for a single-input model."""
     if len(specs) != 1:

@@ -16,7 +16,8 @@ from hil.accuracy.metrics import anomaly_figures, classification_figures
 from hil.case.model_case import ModelCase
 from hil.case.runner import CaseResult, run_case
 from hil.errors import HilError
-from hil.model.file import IOSpec, ModelFile
+from hil.model.file import ModelFile
+from hil.model.tensor import TensorSpec
 from hil.references import Reference, make_references
 
 TASKS = ("auto", "classification", "anomaly")
@@ -50,7 +51,7 @@ class _Recording(Reference):
         self.inner.close()
 
 
-def _real(y: np.ndarray, spec: IOSpec) -> np.ndarray:
+def _real(y: np.ndarray, spec: TensorSpec) -> np.ndarray:
     y64 = y.astype(np.float64)
     return (y64 - spec.zero_point) * spec.scale if spec.quantized else y64
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 
 SHOWN_MISMATCHES = 8
 
@@ -33,7 +33,7 @@ EXACT = Tolerance()
 @dataclass(frozen=True)
 class TensorComparison:
     output: int
-    spec: IOSpec
+    spec: TensorSpec
     reference: str
     tolerance: str
     ok: bool
@@ -93,7 +93,7 @@ def _outside(a: np.ndarray, b: np.ndarray, tolerance: Tolerance) -> tuple[np.nda
 
 def compare_tensor(
     output: int,
-    spec: IOSpec,
+    spec: TensorSpec,
     device: np.ndarray,
     reference: np.ndarray,
     reference_name: str,

@@ -15,11 +15,12 @@ from hil.case.runner import CaseResult, run_case
 from hil.device.protocol import Device
 from hil.errors import HilError
 from hil.model.facts import ModelFacts, model_facts
-from hil.model.file import IOSpec, ModelFile
+from hil.model.file import ModelFile
+from hil.model.tensor import TensorSpec
 from hil.model.vectors import Vector
 
 
-def _real_range(specs: Sequence[IOSpec], fallback: tuple[float, float]) -> tuple[float, float]:
+def _real_range(specs: Sequence[TensorSpec], fallback: tuple[float, float]) -> tuple[float, float]:
     """The real-valued range both models can take: a quantized input's whole
     representable range, else `fallback`."""
     for spec in specs:
@@ -32,7 +33,7 @@ def _real_range(specs: Sequence[IOSpec], fallback: tuple[float, float]) -> tuple
     return fallback
 
 
-def _to_model(x: np.ndarray, spec: IOSpec) -> np.ndarray:
+def _to_model(x: np.ndarray, spec: TensorSpec) -> np.ndarray:
     """A real-valued array as this input wants it: quantized, or as floats."""
     if spec.quantized and np.issubdtype(spec.dtype, np.integer):
         info = np.iinfo(spec.dtype)
@@ -41,7 +42,7 @@ def _to_model(x: np.ndarray, spec: IOSpec) -> np.ndarray:
     return x.astype(spec.dtype)
 
 
-def _real(y: np.ndarray, spec: IOSpec) -> np.ndarray:
+def _real(y: np.ndarray, spec: TensorSpec) -> np.ndarray:
     if spec.quantized:
         return (y.astype(np.float64) - spec.zero_point) * spec.scale
     return y.astype(np.float64)

@@ -40,7 +40,7 @@ from hil.targets.memory_link import ask_transport, transport_used
 log = logging.getLogger(__name__)
 
 
-class Dut:
+class Dut(Device):
     """A device running hil's firmware, over hil's protocol (a hil.device.protocol.Device)."""
 
     def __init__(
@@ -144,14 +144,6 @@ class Dut:
         now = self._session.stats.as_dict() if self._session is not None else {}
         return _added(self._stats_before, now)
 
-    def log(self) -> str:
-        return self.target.diagnostics() if self.target is not None else ""
-
-    def __enter__(self) -> Dut:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- facts -----------------------------------------------------------------
 

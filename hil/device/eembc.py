@@ -5,6 +5,7 @@ file names (`[eembc] images`), flashed as it is."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import zlib
@@ -17,6 +18,7 @@ from hil.boards.resolve import Resolution
 from hil.device.protocol import (
     RESET_ERRORS,
     STARTUP_TIMEOUT,
+    Device,
     DeviceState,
     Inference,
     invoke_timeout,
@@ -25,10 +27,9 @@ from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
-from hil.link.protocol import TensorSpec
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
-from hil.model.file import IOSpec, ModelFile
+from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.base import LinkRoute
 
@@ -39,13 +40,7 @@ TIMER_METHOD = (
 )
 
 
-def _spec(s: IOSpec) -> TensorSpec:
-    return TensorSpec(
-        s.dtype, s.shape, int(np.prod(s.shape)) * s.dtype.itemsize, s.scale, s.zero_point
-    )
-
-
-class EembcDut:
+class EembcDut(Device):
     """A device running MLPerf Tiny firmware, over EEMBC's protocol (a
     hil.device.protocol.Device): build, load, infer, recover."""
 
@@ -84,14 +79,6 @@ class EembcDut:
     def link_stats(self) -> dict[str, int | float]:
         return {}  # EEMBC's text protocol has no resends or frames to count
 
-    def log(self) -> str:
-        return self.target.diagnostics() if self.target is not None else ""
-
-    def __enter__(self) -> EembcDut:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def description(self) -> str:
@@ -148,8 +135,8 @@ class EembcDut:
             zlib.crc32(model.data),
             len(model.data),
             None,
-            tuple(_spec(s) for s in model.inputs),
-            tuple(_spec(s) for s in model.outputs),
+            tuple(dataclasses.replace(s, name="") for s in model.inputs),
+            tuple(dataclasses.replace(s, name="") for s in model.outputs),
         )
         self.state = DeviceState.MODEL_LOADED
         return self._loaded

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -58,8 +58,13 @@ class Inference:
     profile: Profile | None = None
 
 
+D = TypeVar("D", bound="Device")
+
+
 class Device(Protocol):
-    """A device under test: firmware on a resolved target, driven over a protocol."""
+    """A device under test: firmware on a resolved target, driven over a protocol.
+    Both devices subclass it, so mypy checks they implement every method; the
+    few with a body here are the same for both."""
 
     resolution: Resolution
     board: Board
@@ -91,15 +96,18 @@ class Device(Protocol):
 
     def log(self) -> str:
         """The backend's output worth showing when something went wrong."""
-        ...
+        return self.target.diagnostics() if self.target is not None else ""
 
     def start(self) -> Device: ...
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Device: ...
+    def __enter__(self: D) -> D:
+        self.start()
+        return self
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def restart(self) -> None:
         """Reset the target and greet the firmware again."""

@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from hil.errors import BuildError, HilError, Status, ToolMissingError
 from hil.model.dtypes import TFLITE_DTYPES as DTYPES
+from hil.model.tensor import TensorSpec
 from hil.paths import cache_dir, firmware_dir
 
 CC = os.environ.get("CC", "cc")
@@ -57,22 +57,6 @@ class EngineError(HilError):
         except ValueError:
             name = f"status {self.status}"
         super().__init__(f"{name}: {message}")
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """A graph input or output as the engine sees it."""
-
-    index: int
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    scale: float  # 0.0 when not quantized
-    zero_point: int
-    nbytes: int
-
-    @property
-    def quantized(self) -> bool:
-        return self.scale != 0.0
 
 
 class _TensorInfo(ctypes.Structure):
@@ -386,7 +370,6 @@ class HostEngine:
                 raise EngineError(Status.UNSUPPORTED, f"tensor type {info.dtype} has no numpy type")
             specs.append(
                 TensorSpec(
-                    index=i,
                     dtype=DTYPES[info.dtype],
                     shape=tuple(int(d) for d in info.dims[: info.rank]),
                     scale=float(info.scale),

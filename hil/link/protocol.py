@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-import numpy as np
-
 from hil.measurements.counters import CounterKind
 from hil.model.dtypes import DTYPES
+from hil.model.tensor import TensorSpec
 
 PROTOCOL_VERSION = 1
 HEADER = struct.Struct("<BBHBBH")  # version, type, seq, status, flags, payload_len
@@ -182,25 +181,17 @@ class Hello:
         )
 
 
-@dataclass(frozen=True)
-class TensorSpec:
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    nbytes: int
-    scale: float
-    zero_point: int
-
-    @classmethod
-    def parse(cls, data: bytes) -> TensorSpec:
-        r = _Reader(data, "TENSOR_INFO response")
-        code, rank, _ = r.take("<BBH")
-        if code not in DTYPES:
-            raise ProtocolError(f"TENSOR_INFO response: unknown dtype code {code}")
-        if rank > 6:
-            raise ProtocolError(f"TENSOR_INFO response: rank {rank} exceeds 6")
-        shape = r.take(f"<{rank}i")
-        nbytes, scale, zero_point = r.take("<Ifi")
-        return cls(DTYPES[code], tuple(shape), nbytes, scale, zero_point)
+def parse_tensor_info(data: bytes) -> TensorSpec:
+    """A TENSOR_INFO response: one graph input or output as the device sees it."""
+    r = _Reader(data, "TENSOR_INFO response")
+    code, rank, _ = r.take("<BBH")
+    if code not in DTYPES:
+        raise ProtocolError(f"TENSOR_INFO response: unknown dtype code {code}")
+    if rank > 6:
+        raise ProtocolError(f"TENSOR_INFO response: rank {rank} exceeds 6")
+    shape = r.take(f"<{rank}i")
+    nbytes, scale, zero_point = r.take("<Ifi")
+    return TensorSpec(DTYPES[code], tuple(shape), scale, zero_point, nbytes=nbytes)
 
 
 @dataclass(frozen=True)

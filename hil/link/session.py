@@ -36,10 +36,11 @@ from hil.link.protocol import (
     FaultReport,
     Hello,
     ProtocolError,
-    TensorSpec,
+    parse_tensor_info,
 )
 from hil.link.recovery import SHRINK_AFTER_DAMAGE, ChunkSizer, backoff_delay, needs_resync
 from hil.measurements.counters import CounterKind
+from hil.model.tensor import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,7 @@ class Session:
     def tensor_info(self, is_output: bool, index: int) -> TensorSpec:
         reply = self.request(Command.TENSOR_INFO, struct.pack("<BB", int(is_output), index))
         try:
-            return TensorSpec.parse(reply)
+            return parse_tensor_info(reply)
         except ProtocolError as exc:
             raise LinkError(str(exc)) from exc
 

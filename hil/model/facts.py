@@ -58,7 +58,8 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from hil.errors import HilError, ModelFileError
-from hil.model.file import SCHEMA_ERRORS, IOSpec, ModelFile
+from hil.model.file import SCHEMA_ERRORS, ModelFile
+from hil.model.tensor import TensorSpec
 
 MAC_UNIT = "MAC/inference"
 SHAPE_UNIT = "elements per dimension"
@@ -109,7 +110,7 @@ def _shapes_dict(shapes: tuple[tuple[int, ...] | None, ...]) -> dict[str, Any]:
     return _figure([None if s is None else list(s) for s in shapes], SHAPE_UNIT)
 
 
-def _spec_dict(spec: IOSpec) -> dict[str, Any]:
+def _spec_dict(spec: TensorSpec) -> dict[str, Any]:
     elements = math.prod(spec.shape) if all(d >= 0 for d in spec.shape) else None
     nbytes = None if elements is None else elements * spec.dtype.itemsize
     return {
@@ -159,8 +160,8 @@ class ModelFacts:
     params: int
     param_bytes: int
     op_histogram: dict[str, int]
-    inputs: tuple[IOSpec, ...]
-    outputs: tuple[IOSpec, ...]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
     unmodelled_ops: list[str] = field(default_factory=list)
 
     @property

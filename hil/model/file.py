@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -13,29 +12,11 @@ import numpy as np
 from hil.errors import ModelFileError
 from hil.model.check import MAX_MODEL_BYTES, CheckedModel, check_model
 from hil.model.dtypes import DTYPES
+from hil.model.tensor import TensorSpec
 
 TFLITE_IDENTIFIER = b"TFL3"
 # The flatbuffers-generated reader's own failures, should one get past check_model.
 SCHEMA_ERRORS = (IndexError, ValueError, TypeError, AttributeError, struct.error)
-
-
-@dataclass(frozen=True)
-class IOSpec:
-    """One model input or output as the host reads it from the flatbuffer."""
-
-    name: str
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    scale: float
-    zero_point: int
-
-    @property
-    def quantized(self) -> bool:
-        return self.scale != 0.0
-
-    def describe(self) -> str:
-        quant = f" s={self.scale:.6g} zp={self.zero_point}" if self.quantized else ""
-        return f"{self.name or '(unnamed)'} {list(self.shape)} {self.dtype.name}{quant}"
 
 
 class ModelFile:
@@ -82,7 +63,7 @@ class ModelFile:
         except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
-    def _specs(self, outputs: bool) -> tuple[IOSpec, ...]:
+    def _specs(self, outputs: bool) -> tuple[TensorSpec, ...]:
         model = self._schema_model
         try:
             graph = model.Subgraphs(0)
@@ -100,7 +81,7 @@ class ModelFile:
                     zero_point = int(quant.ZeroPoint(0)) if quant.ZeroPointLength() else 0
                 name = (tensor.Name() or b"").decode("utf-8", errors="replace")
                 shape = tuple(int(d) for d in np.atleast_1d(tensor.ShapeAsNumpy()))
-                specs.append(IOSpec(name, DTYPES[code], shape, scale, zero_point))
+                specs.append(TensorSpec(DTYPES[code], shape, scale, zero_point, name))
             return tuple(specs)
         except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
@@ -154,9 +135,9 @@ class ModelFile:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
-    def inputs(self) -> tuple[IOSpec, ...]:
+    def inputs(self) -> tuple[TensorSpec, ...]:
         return self._specs(outputs=False)
 
     @cached_property
-    def outputs(self) -> tuple[IOSpec, ...]:
+    def outputs(self) -> tuple[TensorSpec, ...]:
         return self._specs(outputs=True)

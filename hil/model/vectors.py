@@ -13,13 +13,16 @@ from typing import IO
 import numpy as np
 
 from hil.errors import InputError
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 
 Vector = list[np.ndarray]  # one array per model input
 
 
 def random_vectors(
-    specs: Sequence[IOSpec], count: int, seed: int, float_range: tuple[float, float] = (-1.0, 1.0)
+    specs: Sequence[TensorSpec],
+    count: int,
+    seed: int,
+    float_range: tuple[float, float] = (-1.0, 1.0),
 ) -> list[Vector]:
     """`count` vectors drawn uniformly over each input's whole integer range
     (quantized inputs) or over `float_range` (float inputs)."""
@@ -43,7 +46,7 @@ def random_vectors(
     return vectors
 
 
-def check_vector(specs: Sequence[IOSpec], vector: Sequence[np.ndarray], where: str) -> None:
+def check_vector(specs: Sequence[TensorSpec], vector: Sequence[np.ndarray], where: str) -> None:
     """Refuse a vector that the model would misread."""
     if len(vector) != len(specs):
         raise InputError(f"{where}: {len(vector)} arrays for a model with {len(specs)} inputs")
@@ -111,7 +114,7 @@ def _load_npy(path: str | Path) -> np.ndarray:
         raise InputError(f"cannot read {path} as a .npy array: {exc}") from exc
 
 
-def _read_array(path: str | Path, spec: IOSpec) -> np.ndarray:
+def _read_array(path: str | Path, spec: TensorSpec) -> np.ndarray:
     """A .npy array, or a raw .bin of the input's dtype (one vector or several)."""
     if Path(path).suffix == ".bin":
         try:
@@ -142,7 +145,7 @@ def _is_zip(path: str | Path) -> bool:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def _read_npz(path: str | Path, specs: Sequence[IOSpec]) -> list[np.ndarray]:
+def _read_npz(path: str | Path, specs: Sequence[TensorSpec]) -> list[np.ndarray]:
     """The arrays of an .npz, one per model input: named after the inputs, or
     positional (np.savez's arr_0, arr_1, ...), or a lone array for a
     one-input model."""
@@ -178,7 +181,7 @@ def _read_npz(path: str | Path, specs: Sequence[IOSpec]) -> list[np.ndarray]:
     return [arrays[k] for k in keys]
 
 
-def _as_batch(data: np.ndarray, spec: IOSpec, path: str | Path) -> np.ndarray:
+def _as_batch(data: np.ndarray, spec: TensorSpec, path: str | Path) -> np.ndarray:
     """[N, *shape] from one vector (the input's shape), a batch or sequence of
     them ([N, *shape]), or, for an input with a leading batch dimension of 1,
     a sequence that leaves it out ([N, *shape[1:]])."""
@@ -196,7 +199,7 @@ def _as_batch(data: np.ndarray, spec: IOSpec, path: str | Path) -> np.ndarray:
     )
 
 
-def load_npy_vectors(specs: Sequence[IOSpec], paths: Sequence[str | Path]) -> list[Vector]:
+def load_npy_vectors(specs: Sequence[TensorSpec], paths: Sequence[str | Path]) -> list[Vector]:
     """One file per model input, each holding one vector (the input's shape) or
     a batch or sequence of them ([N, *shape]; a leading batch dimension of 1
     may be left out): .npy, or raw .bin bytes in the input's dtype. Or a single

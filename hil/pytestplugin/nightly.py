@@ -13,7 +13,7 @@ import pytest
 from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.firmware.build import check_cflags
-from hil.pytestplugin import rack as pytest_rack
+from hil.pytestplugin import store as pytest_store
 from hil.pytestplugin.quarantine import Quarantined, find, load_quarantine
 from hil.rack.resolve import RackEntry
 from hil.results.recorder import Recorder
@@ -105,7 +105,7 @@ def _records_runs(config: pytest.Config) -> bool:
 
 
 def session_start(config: pytest.Config) -> None:
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder is None or not _records_runs(config):
         return
     config.stash[INCOMPLETE] = recorder.open_run()
@@ -119,7 +119,7 @@ def collection_finish(session: pytest.Session) -> None:
     """The processes that collect (each xdist worker, all alike) say how
     many cases the run will record."""
     config = session.config
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder is None or _is_controller(config) or config.getoption("collectonly"):
         return
     recorder.expect(sum(uses_check_model(item) for item in session.items))
@@ -127,7 +127,7 @@ def collection_finish(session: pytest.Session) -> None:
 
 def report_made(item: pytest.Item, report: pytest.TestReport) -> None:
     """A skipped case records no row: the run expects one fewer."""
-    recorder = pytest_rack.recorder(item.config)
+    recorder = pytest_store.recorder(item.config)
     if (
         recorder is not None
         and report.skipped
@@ -140,7 +140,7 @@ def report_made(item: pytest.Item, report: pytest.TestReport) -> None:
 
 def crashed(config: pytest.Config, test: str, worker: str) -> None:
     """xdist controller: a worker died running `test`; the run is incomplete."""
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder is not None:
         recorder.interrupted(f"worker {worker} died running {test}")
 
@@ -148,7 +148,7 @@ def crashed(config: pytest.Config, test: str, worker: str) -> None:
 def session_finish(config: pytest.Config) -> RunState | None:
     """Mark the run finished; its state (complete, or incomplete: a case
     never recorded, e.g. its worker was killed)."""
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder is None or not _records_runs(config):
         return None
     recorder.finish_run()
@@ -200,7 +200,7 @@ def _runs_text(found: list[tuple[dict[str, Any], RunState]]) -> list[str]:
 
 
 def header(config: pytest.Config) -> list[str]:
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     lines = []
     if recorder is not None:
         chosen = baseline(config)
@@ -219,7 +219,7 @@ def header(config: pytest.Config) -> list[str]:
 
 
 def summary(tr: Any, config: pytest.Config, mine: RunState | None) -> None:
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder is None or not _records_runs(config):
         return
     tr.section("hil results store")

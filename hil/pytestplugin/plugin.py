@@ -27,6 +27,7 @@ from hil.pytestplugin import engine as pytest_engine
 from hil.pytestplugin import nightly as pytest_nightly
 from hil.pytestplugin import project as pytest_project
 from hil.pytestplugin import rack as pytest_rack
+from hil.pytestplugin import store as pytest_store
 from hil.pytestplugin.accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
 from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
@@ -110,6 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "hil_profile); shown for failing cases",
     )
     pytest_rack.add_options(group)
+    pytest_store.add_options(group)
     pytest_nightly.add_options(group)
     pytest_energy.add_options(group)
     pytest_project.add_options(group)
@@ -126,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
     names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
     resolutions = []
     try:
+        pytest_store.configure(config)
         entries = pytest_rack.configure(config, names)
         if entries is not None:  # --rack: --board selects instances
             resolutions = [e.resolution for e in entries if e.resolution]
@@ -183,7 +186,7 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    pytest_rack.configure_node(node)
+    pytest_store.configure_node(node)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -389,7 +392,7 @@ class ModelCheck:
 
     def _failed(self, exc: Exception, case: ModelCase, instance: str, test: str) -> None:
         earlier = earlier_attempts(exc)
-        run = pytest_rack.run_context(self.config)
+        run = pytest_store.run_context(self.config)
         row = error_row(exc, case, self.dut, instance, test, run, earlier)
         self.request.node.user_properties.extend(junit_properties(row))
         if earlier:
@@ -398,7 +401,7 @@ class ModelCheck:
                 "hil retries",
                 f"{len(earlier) + 1} attempts, each an infrastructure failure: {row['error']}",
             )
-        recorder = pytest_rack.recorder(self.config)
+        recorder = pytest_store.recorder(self.config)
         if recorder:
             recorder.add(row)
 
@@ -421,7 +424,8 @@ class ModelCheck:
         record = result.to_dict()
         record["test"] = test
         record["instance"] = instance
-        row = result_row(record, case, self.dut, instance, pytest_rack.run_context(config), earlier)
+        run = pytest_store.run_context(config)
+        row = result_row(record, case, self.dut, instance, run, earlier)
         config.stash[RESULTS].append(record)
         props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
@@ -429,7 +433,7 @@ class ModelCheck:
         failures = [] if result.passed else [result.failure_report()]
         if result.energy_error:
             failures.append(f"{case.name} on {instance}: energy: {result.energy_error}")
-        recorder = pytest_rack.recorder(config)
+        recorder = pytest_store.recorder(config)
         if recorder:
             recorder.add(row)
             regressed = pytest_nightly.judge(config, recorder, row, props)
@@ -538,7 +542,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    recorder = pytest_rack.recorder(config)
+    recorder = pytest_store.recorder(config)
     if recorder:
         recorder.close()
 

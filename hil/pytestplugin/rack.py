@@ -1,11 +1,10 @@
 """The pytest side of a rack (`pytest --rack RACK`): options, which instances
-run, their header lines, one xdist group per instance, the instance lock, and
-the results store. hil/pytestplugin/plugin.py calls these."""
+run, their header lines, one xdist group per instance and the instance lock.
+hil/pytestplugin/plugin.py calls these."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,13 @@ from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.pytestplugin.labgrid import header as labgrid_header
 from hil.pytestplugin.labgrid import take_places
+from hil.pytestplugin.store import run_context
 from hil.rack.lock import InstanceLock, default_lock_dir
 from hil.rack.rack import load_rack
 from hil.rack.resolve import RackEntry, resolve_instance
 from hil.rack.select import instance_of, select_instances, split_selectors
-from hil.results.record import RunContext
-from hil.results.recorder import Recorder, new_run
 
 ENTRIES = pytest.StashKey[list[RackEntry]]()
-RECORDER = pytest.StashKey[Recorder]()
-RUN = pytest.StashKey[RunContext]()
 DEFAULT_LOCK_TIMEOUT = 600.0
 
 
@@ -51,13 +47,6 @@ def add_options(group: Any) -> None:
         help="how long to wait for a rack instance another run holds "
         f"(default {DEFAULT_LOCK_TIMEOUT:g})",
     )
-    group.addoption(
-        "--hil-store",
-        metavar="DB",
-        default=None,
-        help="add one row per case to this results store (a SQLite file, or a "
-        "postgresql:// URL) as each case finishes",
-    )
 
 
 def worker_id(config: pytest.Config) -> str:
@@ -69,12 +58,6 @@ def configure(config: pytest.Config, selectors: list[str]) -> list[RackEntry] | 
     """The selected rack entries (None without --rack). Under xdist, every
     instance's tests go to one worker (make_scheduler: a work unit per instance)."""
     path = config.getoption("rack")
-    given = getattr(config, "workerinput", {}).get("hil_run")
-    run = RunContext.from_row(json.loads(given)) if given else new_run()
-    config.stash[RUN] = run
-    store = config.getoption("hil_store")
-    if store:
-        config.stash[RECORDER] = Recorder(store, run)
     if not path:
         return None
     rack = load_rack(path)
@@ -121,12 +104,6 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
     return InstanceScheduling(config, log)
 
 
-def configure_node(node: Any) -> None:
-    """xdist controller: workers share the run (one run in the store, whose
-    process is the controller)."""
-    node.workerinput["hil_run"] = json.dumps(node.config.stash[RUN].run_row())
-
-
 def header(config: pytest.Config) -> list[str]:
     entries = config.stash.get(ENTRIES, None)
     if entries is None:
@@ -167,7 +144,7 @@ def hold_instance(config: pytest.Config, entry: RackEntry | None) -> Iterator[No
     lock = InstanceLock(Path(directory) if directory else default_lock_dir(), entry.name)
     try:
         lock.acquire(
-            config.getoption("hil_lock_timeout"), worker_id(config), config.stash[RUN].run_id
+            config.getoption("hil_lock_timeout"), worker_id(config), run_context(config).run_id
         )
     except HilError as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -176,10 +153,3 @@ def hold_instance(config: pytest.Config, entry: RackEntry | None) -> Iterator[No
     finally:
         lock.release()
 
-
-def recorder(config: pytest.Config) -> Recorder | None:
-    return config.stash.get(RECORDER, None)
-
-
-def run_context(config: pytest.Config) -> RunContext:
-    return config.stash[RUN]

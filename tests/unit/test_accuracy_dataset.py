@@ -17,10 +17,10 @@ from hil.accuracy.dataset import (
     parse_shard,
     to_model_input,
 )
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 
-INT8_IN = IOSpec("in", np.dtype(np.int8), (1, 2, 2, 1), 1 / 255, -128)
-FLOAT_IN = IOSpec("in", np.dtype(np.float32), (1, 2, 2, 1), 0.0, 0)
+INT8_IN = TensorSpec(np.dtype(np.int8), (1, 2, 2, 1), 1 / 255, -128, name="in")
+FLOAT_IN = TensorSpec(np.dtype(np.float32), (1, 2, 2, 1), 0.0, 0, name="in")
 
 
 def npz(tmp_path: Path, **arrays: np.ndarray) -> Path:
@@ -41,7 +41,7 @@ def test_npz_inputs_and_labels(tmp_path: Path) -> None:
 
 
 def test_quantization_rounds_half_away_from_zero() -> None:
-    spec = IOSpec("in", np.dtype(np.int8), (2,), 0.5, 0)
+    spec = TensorSpec(np.dtype(np.int8), (2,), 0.5, 0, name="in")
     q = to_model_input(np.array([0.25, -0.25], dtype=np.float32), spec, "t", None)
     assert q.tolist() == [1, -1]
     clipped = to_model_input(np.array([1000.0, -1000.0]), spec, "t", None)

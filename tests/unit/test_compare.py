@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 
 from hil.case.compare import EXACT, Tolerance, compare_tensor
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 
-Q = IOSpec("out", np.dtype(np.int8), (1, 4), 0.5, 3)
-F = IOSpec("f", np.dtype(np.float32), (3,), 0.0, 0)
+Q = TensorSpec(np.dtype(np.int8), (1, 4), 0.5, 3, name="out")
+F = TensorSpec(np.dtype(np.float32), (3,), 0.0, 0, name="f")
 
 
 def test_identical_outputs_agree() -> None:

@@ -10,9 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hil.link.protocol import Counters, FaultKind, FaultReport, Hello, ProtocolError, TensorSpec
+from hil.link.protocol import (
+    Counters,
+    FaultKind,
+    FaultReport,
+    Hello,
+    ProtocolError,
+    parse_tensor_info,
+)
 
-PARSERS = [Hello.parse, TensorSpec.parse, Counters.parse, FaultReport.parse]
+PARSERS = [Hello.parse, parse_tensor_info, Counters.parse, FaultReport.parse]
 
 
 @pytest.mark.parametrize("parse", PARSERS, ids=lambda p: p.__qualname__)
@@ -49,12 +56,12 @@ def test_hello_names_the_linked_model() -> None:
 
 def test_tensor_spec_limits() -> None:
     good = struct.pack("<BBH", 9, 2, 0) + struct.pack("<2i", 1, 4) + struct.pack("<Ifi", 4, 0.5, 3)
-    spec = TensorSpec.parse(good)
+    spec = parse_tensor_info(good)
     assert spec.shape == (1, 4) and spec.zero_point == 3
     with pytest.raises(ProtocolError, match="rank 9 exceeds 6"):
-        TensorSpec.parse(struct.pack("<BBH", 9, 9, 0) + bytes(60))
+        parse_tensor_info(struct.pack("<BBH", 9, 9, 0) + bytes(60))
     with pytest.raises(ProtocolError, match="unknown dtype code 200"):
-        TensorSpec.parse(struct.pack("<BBH", 200, 0, 0) + bytes(12))
+        parse_tensor_info(struct.pack("<BBH", 200, 0, 0) + bytes(12))
 
 
 def test_fault_report_describes_registers() -> None:

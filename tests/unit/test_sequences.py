@@ -18,9 +18,9 @@ from hil.case.runner import CaseResult, _check_device_specs, run_case
 from hil.device.protocol import Inference
 from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
-from hil.link.protocol import TensorSpec
 from hil.link.session import LoadedModel
 from hil.model.file import ModelFile
+from hil.model.tensor import TensorSpec
 from hil.references import LiteRtReference, ReferenceUnavailable, make_references
 from tests.unit.test_kernels_recurrent import LstmSpec, build_lstm, build_svdf
 
@@ -47,7 +47,7 @@ class EngineDut:
 
         def specs(items: Sequence[object]) -> tuple[TensorSpec, ...]:
             return tuple(
-                TensorSpec(s.dtype, tuple(s.shape), s.nbytes, s.scale, s.zero_point)  # type: ignore[attr-defined]
+                TensorSpec(s.dtype, tuple(s.shape), s.scale, s.zero_point, nbytes=s.nbytes)
                 for s in items
             )
 
@@ -142,15 +142,15 @@ def test_device_tensor_types_are_checked_against_the_model(models_dir: Path) -> 
     """keyword_scrambled: int16 in, int32 out. A device reporting other
     types (or shapes) is refused before anything runs."""
     model = ModelFile(models_dir / "keyword_scrambled_8bit.tflite")
-    good_in = TensorSpec(np.dtype(np.int16), (1, 96), 192, 0.000625, 0)
-    good_out = TensorSpec(np.dtype(np.int32), (1, 2), 8, 3.05e-5, 0)
+    good_in = TensorSpec(np.dtype(np.int16), (1, 96), 0.000625, 0, nbytes=192)
+    good_out = TensorSpec(np.dtype(np.int32), (1, 2), 3.05e-5, 0, nbytes=8)
     _check_device_specs(model, LoadedModel("", 0, 0, None, (good_in,), (good_out,)))
-    as_int8 = TensorSpec(np.dtype(np.int8), (1, 96), 96, 0.000625, 0)
+    as_int8 = TensorSpec(np.dtype(np.int8), (1, 96), 0.000625, 0, nbytes=96)
     with pytest.raises(
         HilError, match=r"input 0: device says int8 \[1, 96\], the model says int16"
     ):
         _check_device_specs(model, LoadedModel("", 0, 0, None, (as_int8,), (good_out,)))
-    as_int16 = TensorSpec(np.dtype(np.int16), (1, 2), 4, 3.05e-5, 0)
+    as_int16 = TensorSpec(np.dtype(np.int16), (1, 2), 3.05e-5, 0, nbytes=4)
     with pytest.raises(
         HilError, match=r"output 0: device says int16 \[1, 2\], the model says int32"
     ):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from hil.errors import InputError
-from hil.model.file import IOSpec
+from hil.model.tensor import TensorSpec
 from hil.model.vectors import check_vector, load_npy_vectors, random_vectors
 
-I8 = IOSpec("in", np.dtype(np.int8), (1, 16), 0.1, -128)
-F32 = IOSpec("x", np.dtype(np.float32), (1, 1), 0.0, 0)
+I8 = TensorSpec(np.dtype(np.int8), (1, 16), 0.1, -128, name="in")
+F32 = TensorSpec(np.dtype(np.float32), (1, 1), 0.0, 0, name="x")
 
 
 def test_random_vectors_are_seeded_and_cover_the_range() -> None:
@@ -82,8 +82,8 @@ def test_raw_bin_vectors(tmp_path: Path) -> None:
 
 # -- sequences, .npz archives and dtype checks (recurrent models) --------------------
 
-I16 = IOSpec("audio", np.dtype(np.int16), (1, 96), 0.000625, 0)
-F2 = IOSpec("state", np.dtype(np.float32), (2, 3), 0.0, 0)
+I16 = TensorSpec(np.dtype(np.int16), (1, 96), 0.000625, 0, name="audio")
+F2 = TensorSpec(np.dtype(np.float32), (2, 3), 0.0, 0, name="state")
 
 
 def test_npy_sequence_may_leave_out_a_batch_dimension_of_one(tmp_path: Path) -> None:
