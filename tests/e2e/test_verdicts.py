@@ -71,8 +71,10 @@ def test_model_larger_than_the_device_holds(
     builder.tensor((capacity,), np.uint8, data=np.zeros(1, np.uint8))
     builder.buffers[-1].data = np.zeros(capacity, np.uint8)  # packed as one vector
     big.write_bytes(builder.build())
+    # Uploaded, it is refused before any byte moves (left to the board, a model
+    # too large for RAM would be linked into flash instead: tests/e2e/test_linked_model.py).
     with pytest.raises(ModelFileError, match=f"holds models of at most {capacity:,} bytes"):
-        test_dut.load(ModelFile(big))
+        test_dut.load(ModelFile(big), "upload")
     # The device refuses it too, should a host skip the check.
     with pytest.raises(DeviceError, match=r"exceeds the .* bytes this device holds") as info:
         test_dut.session.load_model(big.read_bytes()[:8] + bytes(capacity + 1 - 8))
