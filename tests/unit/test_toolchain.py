@@ -9,6 +9,9 @@ from hil.firmware.toolchain import AR, CXX_PACKAGES, GXX, compiler_version
 
 
 def test_a_missing_tool_is_named_with_its_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check is cached per process: an earlier test on this worker may
+    # already have found the tools on the real PATH.
+    compiler_version.cache_clear()
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ToolMissingError) as info:
         compiler_version((GXX, AR), CXX_PACKAGES)
