@@ -34,7 +34,6 @@ from hil.measurements.counters import CounterKind, Measurement, interpret_counte
 from hil.measurements.profile import OpProfile, Profile
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
-from hil.targets.base import LinkRoute
 from hil.targets.memory_link import ask_transport, transport_used
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ class Dut(Device):
         resolution: Resolution,
         variant: str = "release",
         timeout: float = 10.0,
-        route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
         transport: str = "serial",
@@ -63,7 +61,6 @@ class Dut(Device):
         self.variant = variant if firmware is None else "prebuilt"
         self.cflags = tuple(cflags)  # extra compiler flags for the image
         self.timeout = timeout
-        self.route = route
         self.image: FirmwareImage | None = None
         self.target: Target | None = None
         self._session: Session | None = None
@@ -80,7 +77,7 @@ class Dut(Device):
             self.image = build_firmware(
                 self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
             )
-        self.target = create_target(self.resolution, self.image, self.route)
+        self.target = create_target(self.resolution, self.image)
         ask_transport(self.target, self.transport)
         self._connect()
         return self
@@ -319,7 +316,7 @@ class Dut(Device):
         )
         if self.target is not None:
             self.target.stop()
-        self.target = create_target(self.resolution, self.image, self.route)
+        self.target = create_target(self.resolution, self.image)
         ask_transport(self.target, self.transport)
         self._connect()
         if not self._holds_linked(model):
@@ -338,7 +335,6 @@ def create_dut(
     resolution: Resolution,
     variant: str = "release",
     timeout: float = 10.0,
-    route: LinkRoute | None = None,
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
     firmware: Path | None = None,
@@ -354,12 +350,11 @@ def create_dut(
             )
         from hil.device.eembc import EembcDut
 
-        return EembcDut(resolution, timeout=timeout, route=route, cflags=cflags, engine=engine)
+        return EembcDut(resolution, timeout=timeout, cflags=cflags, engine=engine)
     return Dut(
         resolution,
         variant=variant,
         timeout=timeout,
-        route=route,
         cflags=cflags,
         engine=engine,
         firmware=firmware,

@@ -31,7 +31,6 @@ from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
-from hil.targets.base import LinkRoute
 
 log = logging.getLogger(__name__)
 TIMER_METHOD = (
@@ -48,7 +47,6 @@ class EembcDut(Device):
         self,
         resolution: Resolution,
         timeout: float = 10.0,
-        route: LinkRoute | None = None,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
     ) -> None:
@@ -58,7 +56,6 @@ class EembcDut(Device):
         self.board = resolution.board
         self.variant = "prebuilt" if self.board.eembc_images else "eembc"
         self.timeout = timeout
-        self.route = route
         self.image: FirmwareImage | None = None
         self.target: Target | None = None
         self._session: EembcSession | None = None
@@ -127,7 +124,7 @@ class EembcDut(Device):
             )
         self.close()
         self.image = self._image_for(model)
-        self.target = create_target(self.resolution, self.image, self.route)
+        self.target = create_target(self.resolution, self.image)
         self._boot()
         self._check_model_id(model)
         self._loaded = LoadedModel(

@@ -1,1 +1,1 @@
-"""What only tests and fuzzers use: the host engine binding and the fault-injecting proxy."""
+"""What only tests and fuzzers use: the host engine binding."""

@@ -260,7 +260,6 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
             variant="release" if prebuilt else firmware,
             firmware=prebuilt,
             timeout=config.getoption("hil_timeout"),
-            route=entry.route if entry else None,
             cflags=pytest_nightly.cflags(config),
             engine=pytest_engine.engine_for(config, board),
         )

@@ -13,7 +13,6 @@ from hil.boards.resolve import Resolution, resolve
 from hil.errors import HilError, TargetError
 from hil.rack.rack import Instance
 from hil.rack.serial_match import find_port, parse_serial_match
-from hil.targets.base import LinkRoute
 
 EMULATORS = ("qemu", "fvp")
 
@@ -25,7 +24,9 @@ class RackEntry:
     instance: Instance
     resolution: Resolution | None  # None: it cannot run now (see problem)
     problem: str = ""
-    link_url: str = ""  # what hil opens for the UART instead of the backend's own
+    # What hil opens for the UART instead of the backend's own; it is also the
+    # board's [serial] url, which every target honours (hil.targets.base.link_url).
+    link_url: str = ""
 
     @property
     def name(self) -> str:
@@ -34,15 +35,6 @@ class RackEntry:
     @property
     def backend(self) -> str:
         return self.resolution.backend if self.resolution else "none"
-
-    @property
-    def route(self) -> LinkRoute | None:
-        """For an emulator reached through a serial server: its UART's URL ->
-        the instance's `serial` URL (hil's LinkRoute hook)."""
-        if not self.link_url or self.backend not in EMULATORS:
-            return None
-        url = self.link_url
-        return lambda _own_url: url
 
     def describe(self) -> str:
         if self.resolution is None:

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 
 import serial
 
 from hil.boards.resolve import Resolution
 from hil.firmware.build import FirmwareImage
 
-# Maps the URL a target's UART is reachable at to the URL hil should open,
-# e.g. to put a fault-injecting proxy in between.
-LinkRoute = Callable[[str], str]
+UART_PLACEHOLDER = "{uart}"
+
+
+def link_url(board_serial: dict[str, object], own: str) -> str:
+    """The URL hil opens for a target whose UART is at `own`: the board's
+    [serial] url where it has one (a serial server in front of an emulator, as
+    a rack instance sets it), with `{uart}` replaced by `own`, so a URL can wrap
+    the target's own (faulty://{uart}?corrupt=0.01); else `own`."""
+    template = str(board_serial.get("url") or "")
+    if not template:
+        return own
+    return template.replace(UART_PLACEHOLDER, own)
 
 
 class Target(abc.ABC):
-    def __init__(
-        self, resolution: Resolution, image: FirmwareImage, route: LinkRoute | None = None
-    ) -> None:
+    def __init__(self, resolution: Resolution, image: FirmwareImage) -> None:
         self.resolution = resolution
         self.image = image
-        self.route = route
+
+    def link_url(self, own: str) -> str:
+        """See link_url(): what to open for the UART this target offers at `own`."""
+        return link_url(self.resolution.board.serial, own)
 
     @property
     def description(self) -> str:

@@ -113,7 +113,7 @@ class FvpTarget(Target):
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:
             try:
-                return open_url(self.route(url) if self.route else url, timeout=0.05)
+                return open_url(self.link_url(url), timeout=0.05)
             except serial.SerialException as exc:
                 if not self.child.alive() or time.monotonic() > deadline:
                     raise TargetError(

@@ -18,7 +18,7 @@ from serial.tools import list_ports
 
 from hil.errors import TargetError
 from hil.link.urls import open_url
-from hil.targets.base import Target
+from hil.targets.base import UART_PLACEHOLDER, Target
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,13 @@ class PyocdTarget(Target):
 
     def _serial_url(self) -> str:
         table = self.resolution.board.serial
-        return str(table.get("url") or table.get("port") or find_serial_port(self.unique_id))
+        url = str(table.get("url") or "")
+        if url and UART_PLACEHOLDER not in url:
+            return url  # the probe's own port is not needed: do not look for it
+        return self.link_url(str(table.get("port") or find_serial_port(self.unique_id)))
 
     def _open_link(self) -> serial.SerialBase:
-        url = self.route(self.serial_url) if self.route else self.serial_url
+        url = self.serial_url
         try:
             link = open_url(
                 url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT

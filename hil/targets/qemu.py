@@ -95,7 +95,7 @@ class QemuTarget(Target):
                 )
             url = f"socket://127.0.0.1:{port}"
             try:
-                return open_url(self.route(url) if self.route else url, timeout=0.05)
+                return open_url(self.link_url(url), timeout=0.05)
             except serial.SerialException:
                 time.sleep(0.05)
         raise TargetError(

@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hil.boards import load_board, resolve
+from hil.boards.resolve import Resolution
 from hil.device.dut import Dut
-from hil.devtools.faultproxy import FaultProxy, FaultRates
 from hil.errors import LinkError
 from hil.link.framing import Frame, FrameSplitter
+from hil.link.urls.faults import FaultRates, faulty_url
+from hil.link.urls.protocol_faulty import Serial as FaultySerial
 from hil.model.file import ModelFile
 from hil.references import TflmReference
+from hil.targets.base import UART_PLACEHOLDER
 
 EXCHANGES = 10_000
 DAMAGE = FaultRates(corrupt=0.01, drop=0.005)
 
 
-class ProxyRoute:
-    """Puts a FaultProxy between hil and the emulator's UART (off until enabled)."""
+def faulty_board(name: str, rates: FaultRates, seed: int) -> Resolution:
+    """The board with its UART opened through faulty:// (off until enabled),
+    the way a board file's [serial] url would put it there."""
+    res = resolve(load_board(name))
+    url = faulty_url(UART_PLACEHOLDER, rates, seed=seed, enabled=False)
+    return dataclasses.replace(res, board=dataclasses.replace(res.board, serial={"url": url}))
 
-    def __init__(self, rates: FaultRates, seed: int) -> None:
-        self.rates = rates
-        self.seed = seed
-        self.proxy: FaultProxy | None = None
 
-    def __call__(self, url: str) -> str:
-        port = int(url.rsplit(":", 1)[1])
-        self.proxy = FaultProxy(port, to_device=self.rates, to_host=self.rates, seed=self.seed)
-        self.proxy.set_enabled(False)
-        return self.proxy.url
+def faulty_link(dut: Dut) -> FaultySerial:
+    """The faulty:// port the device's session talks through."""
+    port = dut.session.port
+    assert isinstance(port, FaultySerial), port
+    return port
 
 
 def frames_sent(stream: bytes) -> set[Frame]:
@@ -44,11 +48,9 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
     model = ModelFile(models_dir / "hello_world_int8.tflite")
     oracle = TflmReference(model.data, 1)
     expected = {x: oracle.run([np.array([[x]], np.int8)])[0].tobytes() for x in range(-128, 128)}
-    route = ProxyRoute(DAMAGE, seed=2024)
-    with Dut(resolve(load_board("corstone300")), route=route) as dut:
+    with Dut(faulty_board("corstone300", DAMAGE, seed=2024)) as dut:
         dut.load(model)  # set-up on a clean link; the exchanges below are damaged
-        proxy = route.proxy
-        assert proxy is not None
+        faulty = faulty_link(dut)
         session = dut.session
         # QEMU answers within milliseconds; a short timeout keeps lost frames cheap,
         # and a generous retry budget rides out a loaded machine.
@@ -56,7 +58,7 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
         session.retries = 30
         accepted: list[Frame] = []
         session.on_accept = accepted.append
-        proxy.set_enabled(True)
+        faulty.set_enabled(True)
 
         rng = np.random.default_rng(7)
         exchanges = wrong = failed = retried = 0
@@ -80,19 +82,19 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
                     retried += session.stats.retries > before
             else:
                 wrong += result != expected[x]
-        proxy.set_enabled(False)
+        faulty.set_enabled(False)
         stats = session.stats
-        injected = proxy.to_device_stats.faults + proxy.to_host_stats.faults
+        injected = faulty.to_device_stats.faults + faulty.to_host_stats.faults
         summary = (
-            f"{exchanges} exchanges; faults injected: {proxy.to_device_stats.faults} to device, "
-            f"{proxy.to_host_stats.faults} to host; detected: {stats.bad_frames} bad frames on "
+            f"{exchanges} exchanges; faults injected: {faulty.to_device_stats.faults} to device, "
+            f"{faulty.to_host_stats.faults} to host; detected: {stats.bad_frames} bad frames on "
             f"the host, {stats.naks} NAKs from the device, {stats.timeouts} timeouts; "
             f"{retried} exchanges recovered by retry ({stats.retries} resends); "
             f"{failed} failed as link errors; {wrong} wrong"
         )
         print(summary)
         record_property("link_fault_summary", summary)
-        clean = frames_sent(proxy.to_host_stats.clean)
+        clean = frames_sent(faulty.to_host_stats.clean)
 
     assert wrong == 0
     assert failed == 0
@@ -105,11 +107,11 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
 
 def test_duplicated_and_delayed_bytes_are_survived(models_dir: Path) -> None:
     model = ModelFile(models_dir / "hello_world_int8.tflite")
-    route = ProxyRoute(FaultRates(duplicate=0.01, delay=0.01, max_delay_s=0.01), seed=9)
-    with Dut(resolve(load_board("mps2-an386")), timeout=0.5, route=route) as dut:
+    rates = FaultRates(duplicate=0.01, delay=0.01, max_delay_s=0.01)
+    with Dut(faulty_board("mps2-an386", rates, seed=9), timeout=0.5) as dut:
         dut.load(model)
-        assert route.proxy is not None
-        route.proxy.set_enabled(True)
+        faulty = faulty_link(dut)
+        faulty.set_enabled(True)
         dut.session.retries = 15
         oracle = TflmReference(model.data, 1)
         for x in range(-128, 128, 4):
@@ -117,5 +119,5 @@ def test_duplicated_and_delayed_bytes_are_survived(models_dir: Path) -> None:
             dut.session.invoke()
             got = dut.session.get_output(0, 1)
             assert got == oracle.run([np.array([[x]], np.int8)])[0].tobytes()
-        assert route.proxy.to_device_stats.duplicated + route.proxy.to_host_stats.duplicated > 0
+        assert faulty.to_device_stats.duplicated + faulty.to_host_stats.duplicated > 0
         assert dut.session.stats.retries > 0

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hil.boards import load_board, resolve
 from hil.device.dut import Dut
-from hil.devtools.faultproxy import FaultRates
 from hil.errors import LinkError
 from hil.link.session import Session
+from hil.link.urls.faults import FaultRates
 from hil.model.file import ModelFile
-from tests.e2e.test_link_faults import ProxyRoute
+from tests.e2e.test_link_faults import faulty_board, faulty_link
 
 
 def exchanges(session: Session, data: bytes, out_bytes: int) -> list:
@@ -50,8 +49,7 @@ def noisy_run(
     models_dir: Path, name: str, rates: FaultRates, n: int, seed: int
 ) -> tuple[int, int, int, int, Session, Session]:
     model = ModelFile(models_dir / name)
-    route = ProxyRoute(rates, seed=seed)
-    with Dut(resolve(load_board("corstone300")), route=route) as dut:
+    with Dut(faulty_board("corstone300", rates, seed=seed)) as dut:
         loaded = dut.load(model)
         spec, out = loaded.inputs[0], loaded.outputs[0]
         rng = np.random.default_rng(seed)
@@ -61,10 +59,10 @@ def noisy_run(
         assert clean_failed == 0
         session.timeout = 0.1  # QEMU answers within milliseconds
         session.patience = 20.0  # a noisy link gets time, not a fixed number of resends
-        assert route.proxy is not None
-        route.proxy.set_enabled(True)
+        faulty = faulty_link(dut)
+        faulty.set_enabled(True)
         got, done, failed = run_vectors(session, vectors, out.nbytes)
-        route.proxy.set_enabled(False)
+        faulty.set_enabled(False)
         wrong = sum(g is not None and g != c for g, c in zip(got, clean, strict=True))
         # The noise has stopped: the next case (a fresh load and its vectors)
         # passes on the same session, with no restart of the target.
@@ -74,10 +72,10 @@ def noisy_run(
         assert dut.session is session
         print(
             f"{name} {rates}: {done} requests, {failed} failed, {wrong} wrong; faults injected "
-            f"{route.proxy.to_device_stats.faults} to the device, "
-            f"{route.proxy.to_host_stats.faults} to the host; {session.stats}"
+            f"{faulty.to_device_stats.faults} to the device, "
+            f"{faulty.to_host_stats.faults} to the host; {session.stats}"
         )
-        return done, failed, wrong, route.proxy.to_host_stats.faults, session, dut.session
+        return done, failed, wrong, faulty.to_host_stats.faults, session, dut.session
 
 
 MODERATE = FaultRates(corrupt=0.02, drop=0.005)

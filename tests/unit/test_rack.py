@@ -24,6 +24,7 @@ from hil.rack.discover import propose, usb_ports
 from hil.rack.resolve import resolve_instance
 from hil.rack.serial_match import find_port, parse_serial_match
 from hil.targets import create_target
+from hil.targets.base import link_url
 from tests.fakes.fake_pyocd import FakeBoardInfo, FakePort, FakeProbe, install
 from tests.rfc2217_server import Rfc2217Server
 from tests.unit.test_pyocd_backend import TINY_IMAGE
@@ -237,7 +238,9 @@ def test_emulated_instances_resolve_to_qemu_with_the_instance_name(tmp_path: Pat
     assert entry.resolution is not None and entry.backend == "qemu"
     assert entry.resolution.instance == "a300"
     assert entry.describe().startswith("a300 [corstone300] -> qemu mps3-an547")
-    assert entry.route is None  # QEMU's own socket
+    assert link_url(entry.resolution.board.serial, "socket://127.0.0.1:5") == (
+        "socket://127.0.0.1:5"  # QEMU's own socket
+    )
 
 
 def test_an_emulator_behind_a_serial_url_is_routed_there() -> None:
@@ -245,8 +248,8 @@ def test_an_emulator_behind_a_serial_url_is_routed_there() -> None:
     entry = resolve_instance(inst)
     assert entry.resolution is not None
     assert entry.resolution.board.backend("qemu")["uart_port"] == 5555
-    assert entry.route is not None
-    assert entry.route("socket://127.0.0.1:5555") == "rfc2217://127.0.0.1:4000"
+    own = "socket://127.0.0.1:5555"
+    assert link_url(entry.resolution.board.serial, own) == "rfc2217://127.0.0.1:4000"
     assert serial.protocol_handler_packages[0] == "hil.link.urls"
 
 

@@ -1,5 +1,6 @@
 """pyserial URL handlers hil puts ahead of pyserial's own (serial_for_url looks
-them up by scheme in serial.protocol_handler_packages): only rfc2217://.
+them up by scheme in serial.protocol_handler_packages): rfc2217:// (pyserial's
+client, faster) and faulty:// (wraps another URL and damages its bytes).
 
 Every port hil opens goes through `open_url`, so a board file's, a rack's or a
 probe's rfc2217:// URL gets hil's handler whether or not a rack is loaded."""
