@@ -1,7 +1,8 @@
 """The pytest side of measured energy: which meter a board's cases use (a
 rack instance's `power_meter`, or `--meter` for the boards on the command
 line), how each case is measured, and the meter's life: opened once per
-board session, closed at its end. hil/pytestplugin/plugin.py calls these."""
+board session, closed at its end. Its own pytest plugin (registered by
+hil/pytestplugin/plugin.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hil.energy.errors import EnergyError
 from hil.energy.meter import Meter
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import MeterSpec, parse_meter_spec
+from hil.pytestplugin.options import hil_group, usage_errors
 from hil.rack.resolve import RackEntry
 
 SPEC = pytest.StashKey[MeterSpec | None]()
@@ -89,3 +91,16 @@ def header(config: pytest.Config) -> list[str]:
     if spec is None:
         return []
     return [f"hil energy: measured with {spec.describe()}, {plan(config).describe()}"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+def pytest_hil_boards(config: pytest.Config, rack: bool) -> None:
+    with usage_errors():
+        configure(config, rack=rack)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header(config)

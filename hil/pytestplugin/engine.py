@@ -10,6 +10,7 @@ from hil.boards.resolve import Resolution
 from hil.firmware import tflm_tree
 from hil.firmware.engine_choice import EngineChoice, choose_engine
 from hil.firmware.tflm_firmware import ENGINES
+from hil.pytestplugin.options import hil_group, usage_errors
 
 CHOICES = pytest.StashKey[dict[str, EngineChoice]]()
 
@@ -51,3 +52,16 @@ def header(config: pytest.Config) -> list[str]:
     if len(lines) <= 1:
         return sorted(lines)
     return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+def pytest_hil_boards(config: pytest.Config, resolutions: list[Resolution]) -> None:
+    with usage_errors():
+        configure(config, resolutions)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header(config)

@@ -1,11 +1,12 @@
 """The nightly side of the pytest plugin: the run's lifecycle in the results
 store (opened, cases expected, skipped, finished; earlier incomplete runs
-reported), `--baseline`, `--retries` and `--quarantine`. hil/pytestplugin/plugin.py calls
-these; check_model does the per-case part."""
+reported), `--baseline`, `--retries` and `--quarantine`, as a pytest plugin of its
+own (registered by hil/pytestplugin/plugin.py); check_model does the per-case part."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.firmware.build import check_cflags
 from hil.pytestplugin import store as pytest_store
+from hil.pytestplugin.options import hil_group, usage_errors
 from hil.pytestplugin.quarantine import Quarantined, find, load_quarantine
 from hil.rack.resolve import RackEntry
 from hil.results.recorder import Recorder
@@ -266,3 +268,59 @@ class HilFlakyWarning(UserWarning):
 def flaky_message(name: str, instance: str, earlier: list[HilError]) -> str:
     errors = "; ".join(f"{type(e).__name__}: {e}".replace("\n", " ")[:200] for e in earlier)
     return f"{name} on {instance} passed on attempt {len(earlier) + 1} (flaky): {errors}"
+
+
+RUN_STATE = pytest.StashKey[RunState | None]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    with usage_errors():
+        configure(config)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Open the run in the store before xdist starts its workers."""
+    with usage_errors():  # e.g. a store written by a newer hil
+        session_start(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_quarantined(config, items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    collection_finish(session)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: Any
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    report_made(item, report)
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
+    node = getattr(report, "node", None)
+    worker = getattr(getattr(node, "gateway", None), "id", "?")
+    crashed(node.config if node is not None else sched.config, crashitem, worker)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    session.config.stash[RUN_STATE] = session_finish(session.config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    summary(terminalreporter, config, config.stash.get(RUN_STATE, None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,25 +24,41 @@ from hil.energy.meter import Meter
 from hil.errors import HilError
 from hil.pytestplugin import energy as pytest_energy
 from hil.pytestplugin import engine as pytest_engine
+from hil.pytestplugin import hookspecs
 from hil.pytestplugin import nightly as pytest_nightly
-from hil.pytestplugin import project as pytest_project
 from hil.pytestplugin import rack as pytest_rack
 from hil.pytestplugin import store as pytest_store
 from hil.pytestplugin.accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
+from hil.pytestplugin.options import board_names, hil_group, usage_errors
 from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
 from hil.results.junit import junit_properties
 from hil.results.recorder import error_row, result_row
-from hil.results.runs import RunState
 
 FIRMWARE_VARIANTS = ("release", "test")  # else --hil-firmware names a prebuilt image
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
-RUN_STATE = pytest.StashKey[RunState | None]()
+
+
+# Each owns its options and hooks. Registered after this module, so their
+# hooks run before this module's of the same kind (pluggy calls the last
+# registered first) unless marked; report-header lines come in this order.
+pytest_plugins = (
+    "hil.pytestplugin.project",
+    "hil.pytestplugin.store",
+    "hil.pytestplugin.rack",
+    "hil.pytestplugin.engine",
+    "hil.pytestplugin.nightly",
+    "hil.pytestplugin.energy",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("hil", "hardware-in-the-loop (hil)")
+    group = hil_group(parser)
     group.addoption(
         "--board",
         action="append",
@@ -110,95 +126,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="per-operator profile of every case (else only of cases marked "
         "hil_profile); shown for failing cases",
     )
-    pytest_rack.add_options(group)
-    pytest_store.add_options(group)
-    pytest_nightly.add_options(group)
-    pytest_energy.add_options(group)
-    pytest_project.add_options(group)
-    pytest_engine.add_options(group)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """Last of hil's: [tool.hil] (project), the store and the rack's
+    selection (rack) are in place; resolve the boards and hand them on."""
     config.addinivalue_line("markers", "hil: needs a board (--board)")
     config.addinivalue_line("markers", "hil_profile: collect a per-operator profile")
-    try:
-        pytest_project.configure(config)  # [tool.hil]: board folders, defaults
-    except HilError as exc:
-        raise pytest.UsageError(str(exc)) from exc
-    names = [n.strip() for opt in config.getoption("board") for n in opt.split(",") if n.strip()]
+    entries = config.stash.get(pytest_rack.ENTRIES, None)
     resolutions = []
-    try:
-        pytest_store.configure(config)
-        entries = pytest_rack.configure(config, names)
-        if entries is not None:  # --rack: --board selects instances
+    with usage_errors():
+        if entries is not None:  # --rack: --board selected instances
             resolutions = [e.resolution for e in entries if e.resolution]
-            names = []
-        for name in dict.fromkeys(names):
-            resolutions.append(resolve(load_board(name), config.getoption("backend")))
-        pytest_nightly.configure(config)
-        pytest_energy.configure(config, rack=entries is not None)
-        pytest_engine.configure(config, resolutions)
-    except HilError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+        else:
+            for name in dict.fromkeys(board_names(config)):
+                resolutions.append(resolve(load_board(name), config.getoption("backend")))
+        config.hook.pytest_hil_boards(
+            config=config, resolutions=resolutions, rack=entries is not None
+        )
     config.stash[RESOLUTIONS] = resolutions
     config.stash[RESULTS] = []
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    rack = pytest_rack.header(config)
-    boards = rack or [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
-    return (
-        boards
-        + pytest_engine.header(config)
-        + pytest_nightly.header(config)
-        + pytest_energy.header(config)
-    )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Open the run in the store before xdist starts its workers."""
-    try:
-        pytest_nightly.session_start(session.config)
-    except HilError as exc:  # e.g. a store written by a newer hil
-        raise pytest.UsageError(str(exc)) from exc
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Before xdist reads the xdist_group marks and suffixes node ids with them.
-    pytest_rack.add_groups(items)
-    pytest_nightly.mark_quarantined(config, items)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    pytest_nightly.collection_finish(session)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: Any
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    pytest_nightly.report_made(item, report)
-    return report
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    pytest_store.configure_node(node)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
-    node = getattr(report, "node", None)
-    worker = getattr(getattr(node, "gateway", None), "id", "?")
-    pytest_nightly.crashed(node.config if node is not None else sched.config, crashitem, worker)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    return pytest_rack.make_scheduler(config, log)
+    """The boards, unless the rack's header lists its instances."""
+    if config.stash.get(pytest_rack.ENTRIES, None) is not None:
+        return []
+    return [f"hil: {r.describe()}" for r in config.stash.get(RESOLUTIONS, [])]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -514,7 +469,6 @@ def plain_nodeid(nodeid: str, instance: str) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    config.stash[RUN_STATE] = pytest_nightly.session_finish(config)
     results = config.stash.get(RESULTS, [])
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand results to the controller
@@ -540,14 +494,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[RESULTS].extend(json.loads(raw))
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    recorder = pytest_store.recorder(config)
-    if recorder:
-        recorder.close()
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    pytest_nightly.summary(terminalreporter, config, config.stash.get(RUN_STATE, None))
     results = config.stash.get(RESULTS, [])
     if not results:
         return

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hil import config as hil_config
+from hil.pytestplugin.options import hil_group, usage_errors
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -51,3 +52,14 @@ def configure(config: pytest.Config) -> hil_config.Project:
     if option.hil_timeout is None:
         option.hil_timeout = project.timeout or DEFAULT_TIMEOUT
     return project
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """First: [tool.hil] gives the board folders the other plugins load from."""
+    with usage_errors():
+        configure(config)

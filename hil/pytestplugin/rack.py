@@ -1,6 +1,6 @@
 """The pytest side of a rack (`pytest --rack RACK`): options, which instances
 run, their header lines, one xdist group per instance and the instance lock.
-hil/pytestplugin/plugin.py calls these."""
+Its own pytest plugin (registered by hil/pytestplugin/plugin.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hil.boards.resolve import Resolution
 from hil.errors import HilError
 from hil.pytestplugin.labgrid import header as labgrid_header
 from hil.pytestplugin.labgrid import take_places
+from hil.pytestplugin.options import board_names, hil_group, usage_errors
 from hil.pytestplugin.store import run_context
 from hil.rack.lock import InstanceLock, default_lock_dir
 from hil.rack.rack import load_rack
@@ -153,3 +154,28 @@ def hold_instance(config: pytest.Config, entry: RackEntry | None) -> Iterator[No
     finally:
         lock.release()
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before hil.pytestplugin.plugin resolves the boards (its configure is
+    trylast): with --rack, --board selects instances."""
+    with usage_errors():
+        configure(config, board_names(config))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return header(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Before xdist reads the xdist_group marks and suffixes node ids with them.
+    add_groups(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return make_scheduler(config, log)

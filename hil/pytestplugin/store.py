@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hil.pytestplugin.options import hil_group, usage_errors
 from hil.results.record import RunContext
 from hil.results.recorder import Recorder, new_run
 
@@ -47,3 +48,23 @@ def recorder(config: pytest.Config) -> Recorder | None:
 
 def run_context(config: pytest.Config) -> RunContext:
     return config.stash[RUN]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(hil_group(parser))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    with usage_errors():
+        configure(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    configure_node(node)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    opened = recorder(config)
+    if opened:
+        opened.close()
