@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/binary_row.h"
 #include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
@@ -69,75 +70,32 @@ static inline int32_t finish(int32_t raw, const addsub_q *q)
     return hil_clamp_i32(out, q->act_min, q->act_max);
 }
 
-/* Rows for the quantized types: T is the element type, SIGN +1 for ADD and
- * -1 for SUB. A repeated operand is rescaled once per row. */
-#define QUANT_ROW(NAME, T, SIGN)                                                              \
-    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
-                     uint32_t sb, void *po, uint32_t n)                                     \
-    {                                                                                       \
-        const addsub_q *q = params;                                                         \
-        const T *a = pa;                                                                    \
-        const T *b = pb;                                                                    \
-        T *o = po;                                                                          \
-        if (sa && sb) {                                                                     \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                const int32_t x = scale_input(a[i] + q->off1, q, &q->m1);                   \
-                const int32_t y = scale_input(b[i] + q->off2, q, &q->m2);                   \
-                o[i] = (T)finish(x + (SIGN) * y, q);                                        \
-            }                                                                               \
-        } else if (sa) {                                                                    \
-            const int32_t y = (SIGN) * scale_input(b[0] + q->off2, q, &q->m2);              \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = (T)finish(scale_input(a[i] + q->off1, q, &q->m1) + y, q);            \
-            }                                                                               \
-        } else {                                                                            \
-            const int32_t x = scale_input(a[0] + q->off1, q, &q->m1);                       \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = (T)finish(x + (SIGN) * scale_input(b[i] + q->off2, q, &q->m2), q);   \
-            }                                                                               \
-        }                                                                                   \
-    }
+/* Rows for the quantized types: SUB is ADD of the negated second operand;
+ * a repeated operand is rescaled once per row (binary_row.h). */
+#define ADDSUB_A(v) scale_input((v) + p->off1, p, &p->m1)
+#define ADD_B(v) scale_input((v) + p->off2, p, &p->m2)
+#define SUB_B(v) (-ADD_B(v))
+#define ADDSUB_Q(x, y) finish((x) + (y), p)
 
-QUANT_ROW(add_row_i8, int8_t, 1)
-QUANT_ROW(sub_row_i8, int8_t, -1)
-QUANT_ROW(add_row_i16, int16_t, 1)
-QUANT_ROW(sub_row_i16, int16_t, -1)
+HIL_BINARY_ROW(add_row_i8, addsub_q, int8_t, int32_t, (void)0, ADDSUB_A, ADD_B, ADDSUB_Q)
+HIL_BINARY_ROW(sub_row_i8, addsub_q, int8_t, int32_t, (void)0, ADDSUB_A, SUB_B, ADDSUB_Q)
+HIL_BINARY_ROW(add_row_i16, addsub_q, int16_t, int32_t, (void)0, ADDSUB_A, ADD_B, ADDSUB_Q)
+HIL_BINARY_ROW(sub_row_i16, addsub_q, int16_t, int32_t, (void)0, ADDSUB_A, SUB_B, ADDSUB_Q)
 
-/* Rows for float32 and int32: OP(x, y) combines, then the clamp. */
-#define PLAIN_ROW(NAME, T, OP, CLAMP, LO, HI)                                                 \
-    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
-                     uint32_t sb, void *po, uint32_t n)                                     \
-    {                                                                                       \
-        const addsub_data *d = params;                                                      \
-        const T *a = pa;                                                                    \
-        const T *b = pb;                                                                    \
-        T *o = po;                                                                          \
-        const T lo = d->LO;                                                                 \
-        const T hi = d->HI;                                                                 \
-        if (sa && sb) {                                                                     \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(a[i], b[i]), lo, hi);                                       \
-            }                                                                               \
-        } else if (sa) {                                                                    \
-            const T y = b[0];                                                               \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(a[i], y), lo, hi);                                          \
-            }                                                                               \
-        } else {                                                                            \
-            const T x = a[0];                                                               \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(x, b[i]), lo, hi);                                          \
-            }                                                                               \
-        }                                                                                   \
-    }
+/* Rows for float32 and int32: combine, then clamp to the activation's range. */
+#define F_RANGE const float lo = p->u.f.f_min; const float hi = p->u.f.f_max
+#define I_RANGE const int32_t lo = p->u.i.i_min; const int32_t hi = p->u.i.i_max
+#define F_ADD(x, y) hil_clamp_float((x) + (y), lo, hi)
+#define F_SUB(x, y) hil_clamp_float((x) - (y), lo, hi)
+#define I_ADD(x, y) hil_clamp_i32(hil_fx_add_wrap(x, y), lo, hi)
+#define I_SUB(x, y) hil_clamp_i32(hil_fx_sub_wrap(x, y), lo, hi)
 
-#define F_ADD(x, y) ((x) + (y))
-#define F_SUB(x, y) ((x) - (y))
-
-PLAIN_ROW(add_row_f32, float, F_ADD, hil_clamp_float, u.f.f_min, u.f.f_max)
-PLAIN_ROW(sub_row_f32, float, F_SUB, hil_clamp_float, u.f.f_min, u.f.f_max)
-PLAIN_ROW(add_row_i32, int32_t, hil_fx_add_wrap, hil_clamp_i32, u.i.i_min, u.i.i_max)
-PLAIN_ROW(sub_row_i32, int32_t, hil_fx_sub_wrap, hil_clamp_i32, u.i.i_min, u.i.i_max)
+HIL_BINARY_ROW(add_row_f32, addsub_data, float, float, F_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS, F_ADD)
+HIL_BINARY_ROW(sub_row_f32, addsub_data, float, float, F_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS, F_SUB)
+HIL_BINARY_ROW(add_row_i32, addsub_data, int32_t, int32_t, I_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS,
+               I_ADD)
+HIL_BINARY_ROW(sub_row_i32, addsub_data, int32_t, int32_t, I_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS,
+               I_SUB)
 
 /* ---- prepare ---------------------------------------------------------------------- */
 

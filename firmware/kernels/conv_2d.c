@@ -121,22 +121,14 @@ static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
     for (uint32_t b = 0; b < p->batches; b++) {
         dot.x = in->data + (size_t)b * in_image * elem;
         for (int32_t oy = 0; oy < h->out; oy++) {
-            const int32_t origin_y = oy * h->stride - h->pad;
-            int32_t fy0;
-            int32_t fy1;
-            hil_conv_taps(origin_y, h->dilation, h->filter, h->in, &fy0, &fy1);
-            win.rows = (uint32_t)(fy1 - fy0);
-            const int32_t iy = origin_y + fy0 * h->dilation;
+            const hil_conv_span sy = hil_conv_span_of(h, oy);
+            win.rows = sy.count;
             for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
-                const int32_t origin_x = ox * w->stride - w->pad;
-                int32_t fx0;
-                int32_t fx1;
-                hil_conv_taps(origin_x, w->dilation, w->filter, w->in, &fx0, &fx1);
-                win.cols = (uint32_t)(fx1 - fx0);
+                const hil_conv_span sx = hil_conv_span_of(w, ox);
+                win.cols = sx.count;
                 if (win.rows != 0 && win.cols != 0) {
-                    const int32_t ix = origin_x + fx0 * w->dilation;
-                    win.x0 = ((ptrdiff_t)iy * w->in + ix) * (ptrdiff_t)p->in_c;
-                    win.w0 = ((ptrdiff_t)fy0 * w->filter + fx0) * (ptrdiff_t)d->depth;
+                    win.x0 = ((ptrdiff_t)sy.at * w->in + sx.at) * (ptrdiff_t)p->in_c;
+                    win.w0 = ((ptrdiff_t)sy.first * w->filter + sx.first) * (ptrdiff_t)d->depth;
                 }
                 hil_conv_dot_pixel(&dot, &win, y);
             }

@@ -222,6 +222,23 @@ static inline void hil_conv_taps(int32_t origin, int32_t dilation, int32_t filte
     *end = hi > lo ? hi : lo;
 }
 
+/* Along one axis, the taps of output position `o` that land in the input:
+ * the first tap, how many there are, and the input position the first reads. */
+typedef struct {
+    int32_t first;
+    uint32_t count;
+    int32_t at;
+} hil_conv_span;
+
+static inline hil_conv_span hil_conv_span_of(const hil_conv_axis *a, int32_t o)
+{
+    const int32_t origin = o * a->stride - a->pad;
+    int32_t first;
+    int32_t end;
+    hil_conv_taps(origin, a->dilation, a->filter, a->in, &first, &end);
+    return (hil_conv_span){first, (uint32_t)(end - first), origin + first * a->dilation};
+}
+
 /* The taps of one output pixel that fall inside the input: `rows` x `cols`
  * taps; the first one reads input element `x0` and filter element `w0` (of
  * output channel 0, input channel 0); the steps move one tap down/right in

@@ -306,24 +306,16 @@ static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
     for (uint32_t b = 0; b < p->batches; b++) {
         const uint8_t *xb = in->data + (size_t)b * in_image * elem;
         for (int32_t oy = 0; oy < h->out; oy++) {
-            const int32_t origin_y = oy * h->stride - h->pad;
-            int32_t fy0;
-            int32_t fy1;
-            hil_conv_taps(origin_y, h->dilation, h->filter, h->in, &fy0, &fy1);
-            win.rows = (uint32_t)(fy1 - fy0);
-            const int32_t iy = origin_y + fy0 * h->dilation;
+            const hil_conv_span sy = hil_conv_span_of(h, oy);
+            win.rows = sy.count;
             for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
-                const int32_t origin_x = ox * w->stride - w->pad;
-                int32_t fx0;
-                int32_t fx1;
-                hil_conv_taps(origin_x, w->dilation, w->filter, w->in, &fx0, &fx1);
-                win.cols = (uint32_t)(fx1 - fx0);
+                const hil_conv_span sx = hil_conv_span_of(w, ox);
+                win.cols = sx.count;
                 px.x = NULL;
                 px.w = NULL;
                 if (win.rows != 0 && win.cols != 0) {
-                    const int32_t ix = origin_x + fx0 * w->dilation;
-                    const size_t x0 = ((size_t)iy * (size_t)w->in + (size_t)ix) * p->in_c;
-                    const size_t w0 = ((size_t)fy0 * (size_t)w->filter + (size_t)fx0) * p->out_c;
+                    const size_t x0 = ((size_t)sy.at * (size_t)w->in + (size_t)sx.at) * p->in_c;
+                    const size_t w0 = ((size_t)sy.first * (size_t)w->filter + (size_t)sx.first) * p->out_c;
                     px.x = xb + x0 * elem;
                     px.w = d->w + w0 * w_elem;
                 }

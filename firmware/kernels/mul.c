@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/binary_row.h"
 #include "kernels/kernel_util.h"
 #include "kernels/fixedpoint.h"
 #include "kernels/quant.h"
@@ -54,64 +55,18 @@ static inline int32_t mul_q_elem(int32_t x, int32_t y, const mul_q *q)
     return hil_clamp_i32(out, q->act_min, q->act_max);
 }
 
-#define QUANT_ROW(NAME, T)                                                                    \
-    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
-                     uint32_t sb, void *po, uint32_t n)                                     \
-    {                                                                                       \
-        const mul_q *q = params;                                                            \
-        const T *a = pa;                                                                    \
-        const T *b = pb;                                                                    \
-        T *o = po;                                                                          \
-        if (sa && sb) {                                                                     \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = (T)mul_q_elem(a[i], b[i], q);                                        \
-            }                                                                               \
-        } else if (sa) {                                                                    \
-            const int32_t y = b[0];                                                         \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = (T)mul_q_elem(a[i], y, q);                                           \
-            }                                                                               \
-        } else {                                                                            \
-            const int32_t x = a[0];                                                         \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = (T)mul_q_elem(x, b[i], q);                                           \
-            }                                                                               \
-        }                                                                                   \
-    }
+/* One row each (binary_row.h); the quantized product takes its operands as they are. */
+#define MUL_Q(x, y) mul_q_elem(x, y, p)
+#define F_RANGE const float lo = p->u.f.lo; const float hi = p->u.f.hi
+#define I_RANGE const int32_t lo = p->u.i.lo; const int32_t hi = p->u.i.hi
+#define F_MUL(x, y) hil_clamp_float((x) * (y), lo, hi)
+#define I_MUL(x, y) hil_clamp_i32(hil_fx_mul_wrap(x, y), lo, hi)
 
-QUANT_ROW(mul_row_i8, int8_t)
-QUANT_ROW(mul_row_i16, int16_t)
-
-#define PLAIN_ROW(NAME, T, OP, CLAMP, RANGE)                                                  \
-    static void NAME(const void *params, const void *pa, uint32_t sa, const void *pb,       \
-                     uint32_t sb, void *po, uint32_t n)                                     \
-    {                                                                                       \
-        const mul_data *d = params;                                                         \
-        const T *a = pa;                                                                    \
-        const T *b = pb;                                                                    \
-        T *o = po;                                                                          \
-        const T lo = d->u.RANGE.lo;                                                         \
-        const T hi = d->u.RANGE.hi;                                                         \
-        if (sa && sb) {                                                                     \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(a[i], b[i]), lo, hi);                                       \
-            }                                                                               \
-        } else if (sa) {                                                                    \
-            const T y = b[0];                                                               \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(a[i], y), lo, hi);                                          \
-            }                                                                               \
-        } else {                                                                            \
-            const T x = a[0];                                                               \
-            for (uint32_t i = 0; i < n; i++) {                                              \
-                o[i] = CLAMP(OP(x, b[i]), lo, hi);                                          \
-            }                                                                               \
-        }                                                                                   \
-    }
-
-#define F_MUL(x, y) ((x) * (y))
-PLAIN_ROW(mul_row_f32, float, F_MUL, hil_clamp_float, f)
-PLAIN_ROW(mul_row_i32, int32_t, hil_fx_mul_wrap, hil_clamp_i32, i)
+HIL_BINARY_ROW(mul_row_i8, mul_q, int8_t, int32_t, (void)0, HIL_ROW_AS_IS, HIL_ROW_AS_IS, MUL_Q)
+HIL_BINARY_ROW(mul_row_i16, mul_q, int16_t, int32_t, (void)0, HIL_ROW_AS_IS, HIL_ROW_AS_IS, MUL_Q)
+HIL_BINARY_ROW(mul_row_f32, mul_data, float, float, F_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS, F_MUL)
+HIL_BINARY_ROW(mul_row_i32, mul_data, int32_t, int32_t, I_RANGE, HIL_ROW_AS_IS, HIL_ROW_AS_IS,
+               I_MUL)
 
 static hil_status prepare_quantized(hil_tensor *const in[2], const hil_tensor *out, int32_t act,
                                     mul_q *q, hil_msg *msg)

@@ -12,19 +12,18 @@ import numpy as np
 
 from hil.boards.resolve import Resolution
 from hil.device.protocol import (
-    RESET_ERRORS,
     STARTUP_TIMEOUT,
     Device,
     DeviceState,
     Inference,
     invoke_timeout,
+    reset_after,
 )
 from hil.errors import (
     DeviceError,
     HilError,
     LinkError,
     ModelFileError,
-    note_reset,
 )
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.prebuilt import prebuilt_firmware
@@ -122,12 +121,7 @@ class Dut(Device):
     def recover(self, error: BaseException) -> bool:
         """After a fault, hang or broken link, reset so the next case starts
         clean. Returns whether `error` called for it."""
-        if not isinstance(error, RESET_ERRORS):
-            return False
-        self.state = DeviceState.FAULTED
-        self.restart()
-        note_reset(error)
-        return True
+        return reset_after(self, error)
 
     def close(self) -> None:
         if self.target is not None:

@@ -16,15 +16,15 @@ import numpy as np
 
 from hil.boards.resolve import Resolution
 from hil.device.protocol import (
-    RESET_ERRORS,
     STARTUP_TIMEOUT,
     Device,
     DeviceState,
     Inference,
     invoke_timeout,
+    reset_after,
 )
 from hil.energy.errors import EnergyError
-from hil.errors import BoardFileError, HilError, LinkError, note_reset
+from hil.errors import BoardFileError, HilError, LinkError
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.session import LoadedModel
@@ -183,12 +183,7 @@ class EembcDut(Device):
             self.state = DeviceState.RESET
 
     def recover(self, error: BaseException) -> bool:
-        if not isinstance(error, RESET_ERRORS) or self.target is None:
-            return False
-        self.state = DeviceState.FAULTED
-        self.restart()
-        note_reset(error)
-        return True
+        return self.target is not None and reset_after(self, error)
 
     def infer(
         self,

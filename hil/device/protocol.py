@@ -13,7 +13,7 @@ import numpy as np
 
 from hil.boards.board import Board
 from hil.boards.resolve import Resolution
-from hil.errors import DeviceFaultError, LinkError
+from hil.errors import DeviceFaultError, LinkError, note_reset
 from hil.firmware.build import FirmwareImage
 from hil.link.eembc import EembcError
 from hil.link.session import LoadedModel
@@ -141,3 +141,14 @@ class Device(Protocol):
         """`inferences` inferences on `vector` for an energy capture, the
         marker raised around them; returns how many marker windows they make."""
         ...
+
+
+def reset_after(device: Device, error: BaseException) -> bool:
+    """The one reset policy of both devices' `recover`: after one of
+    RESET_ERRORS the device is faulted, restarted and `error` says so."""
+    if not isinstance(error, RESET_ERRORS):
+        return False
+    device.state = DeviceState.FAULTED
+    device.restart()
+    note_reset(error)
+    return True
