@@ -2,7 +2,7 @@
 Micro with its reference kernels or with CMSIS-NN.
 
 First hit wins: an explicit request (`--hil-engine`, `hil run --engine`),
-HIL_ENGINE, the board file's `[firmware] engine`, the project's
+HIL_ENGINE, the rack instance's `engine`, the board file's `[firmware] engine`, the project's
 `[tool.hil] engine`; else TFLM with CMSIS-NN (what teams ship) where a TFLM
 tree is found, and hil's engine where none is. An explicit TFLM request with
 no tree is an error naming where hil looked, found before anything builds."""
@@ -34,12 +34,16 @@ class EngineChoice:
         return f"{self.engine} ({self.reason})"
 
 
-def choose_engine(board: Board, requested: str | None = None) -> EngineChoice:
+def choose_engine(
+    board: Board, requested: str | None = None, instance: tuple[str, str] = ("", "")
+) -> EngineChoice:
+    """`instance`: (the rack instance's engine, its name), when there is one."""
     project = config.current()
     project_engine = getattr(project, "engine", None) if project is not None else None
     for value, where in (
         (requested, "requested"),
         (os.environ.get(ENV), f"from {ENV}"),
+        (instance[0] or None, f"rack instance {instance[1]}'s default"),
         (board.engine or None, f"board {board.name}'s default"),
         (project_engine, "from [tool.hil] engine"),
     ):

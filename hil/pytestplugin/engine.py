@@ -10,6 +10,7 @@ from hil.boards.resolve import Resolution
 from hil.firmware import tflm_tree
 from hil.firmware.engine_choice import EngineChoice, choose_engine
 from hil.firmware.tflm_firmware import ENGINES
+from hil.pytestplugin import rack
 from hil.pytestplugin.options import hil_group, usage_errors
 
 CHOICES = pytest.StashKey[dict[str, EngineChoice]]()
@@ -36,13 +37,20 @@ def configure(config: pytest.Config, resolutions: list[Resolution]) -> None:
     """Choose each board's engine; a HilError (e.g. no TFLM tree) propagates."""
     tflm_tree.choose(config.getoption("hil_tflm"))
     requested = config.getoption("hil_engine")
+    engines = {e.name: e.instance.engine for e in config.stash.get(rack.ENTRIES, [])}
     config.stash[CHOICES] = {
-        r.board.name: choose_engine(r.board, requested) for r in resolutions
+        _key(r): choose_engine(r.board, requested, (engines.get(r.instance, ""), r.instance))
+        for r in resolutions
     }
 
 
+def _key(resolution: Resolution) -> str:
+    """Per rack instance (each may name its own engine), else per board."""
+    return resolution.instance or resolution.board.name
+
+
 def engine_for(config: pytest.Config, resolution: Resolution) -> str:
-    choice = config.stash.get(CHOICES, {}).get(resolution.board.name)
+    choice = config.stash.get(CHOICES, {}).get(_key(resolution))
     return choice.engine if choice is not None else choose_engine(resolution.board).engine
 
 

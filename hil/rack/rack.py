@@ -13,6 +13,7 @@ from hil.boards.board import KNOWN_BACKENDS, Board, load_board
 from hil.energy.errors import EnergyError
 from hil.energy.spec import MeterSpec, meter_spec_from_toml
 from hil.errors import BoardFileError, HilError
+from hil.firmware.tflm_firmware import ENGINES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +31,7 @@ INSTANCE_FIELDS = (
     "tags",
     "backend",
     "uart_port",
+    "engine",
     "description",
     "labgrid",
 )
@@ -56,6 +58,7 @@ class Instance:
     tags: tuple[str, ...] = ()
     backend: str = ""  # force one of the board's backends
     uart_port: int = 0  # emulators: fixed TCP port of the emulated UART (0: any free port)
+    engine: str = ""  # this instance's default engine (hil.firmware.engine_choice)
     description: str = ""
     labgrid: tuple[tuple[str, str], ...] = ()  # tags of the labgrid place to reserve
 
@@ -204,6 +207,7 @@ def _instance(data: dict[str, Any], path: Path, index: int) -> Instance:
         tags=t.str_list("tags"),
         backend=t.get("backend", str, ""),
         uart_port=t.get("uart_port", int, 0),
+        engine=t.get("engine", str, ""),
         description=t.get("description", str, ""),
         labgrid=_labgrid_tags(t),
     )
@@ -221,6 +225,8 @@ def _power_meter(t: _Table) -> MeterSpec | None:
 
 
 def _check_consistent(inst: Instance, board: Board, t: _Table) -> None:
+    if inst.engine and inst.engine not in ENGINES:
+        raise t.fail("engine", f"{inst.engine!r} is not one of {', '.join(ENGINES)}")
     if inst.backend:
         if inst.backend not in KNOWN_BACKENDS:
             raise t.fail("backend", f"{inst.backend!r} is not one of {', '.join(KNOWN_BACKENDS)}")

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import serial
 
+from hil.boards.board import load_board
 from hil.boards.probes import ProbeInfo
 from hil.boards.resolve import QEMU_BINARY
 from hil.cli import main
+from hil.errors import HilError
 from hil.firmware.build import FirmwareImage
 from hil.link.urls.protocol_rfc2217 import Serial as HilRfc2217
 from hil.rack import Instance, RackFileError, load_rack, select_instances
@@ -533,3 +535,22 @@ def test_a_labgrid_rack_without_labgrid_installed_says_what_to_install(
         Farm("lab:1").connect()
     with pytest.raises(FarmError, match=message):
         PlaceWatch("lab:1").describe({"board": "x"})
+
+
+def test_an_instance_names_its_default_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hil.firmware.engine_choice import ENV, choose_engine
+
+    monkeypatch.delenv(ENV, raising=False)
+    text = RACK.replace('name = "a386"\n', 'name = "a386"\nengine = "hil"\n', 1)
+    inst = load_rack(write(tmp_path, text)).instance("a386")
+    assert inst.engine == "hil"
+    board = load_board(inst.board)
+    choice = choose_engine(board, None, (inst.engine, inst.name))
+    assert (choice.engine, choice.reason) == ("hil", "rack instance a386's default")
+    # A request on the command line still wins over the instance's default.
+    assert choose_engine(board, "hil", ("tflm", inst.name)).reason == "requested"
+    bad = RACK.replace('name = "a386"\n', 'name = "a386"\nengine = "tvm"\n', 1)
+    with pytest.raises(HilError, match=r"engine.*'tvm' is not one of hil, tflm, tflm-cmsis-nn"):
+        load_rack(write(tmp_path, bad, "bad.toml"))
