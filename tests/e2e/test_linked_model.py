@@ -94,3 +94,17 @@ def test_upload_placement_refuses_a_model_too_large(
         pytest.raises(ModelFileError, match=r"holds models of at most 16,384 bytes in RAM"),
     ):
         run_case(dut, ModelCase(model, vectors=1, model_placement="upload"))
+
+
+@pytest.mark.parametrize("engine", ["tflm", "tflm-cmsis-nn"])
+def test_a_linked_model_runs_under_tflm(models_dir: Path, engine: str) -> None:
+    """The TFLM adapter reads the model from the const array in flash as hil's
+    engine does: bit-exact with the host interpreter, and HELLO says which."""
+    model = models_dir / "mlperf_tiny_kws_ds_cnn_int8.tflite"
+    with Dut(resolve(load_board(BOARD)), engine=engine) as dut:
+        result = run_case(dut, ModelCase(model, vectors=3, model_placement="linked"))
+        assert result.passed, result.failure_report()
+        assert result.agreement["tflm"] == "exact"
+        assert _loaded(dut).linked and result.to_dict()["model"]["placement"] == "linked"
+        assert dut.hello.engine == "tflm"
+        assert dut.hello.linked_sha256 == result.model.sha256
