@@ -94,12 +94,26 @@ class OpProfiler : public tflite::MicroProfilerInterface {
     uint64_t started_ = 0;
 };
 
+// The interpreter, with the context its kernels see: the variable tensors are
+// reached through it, since MicroInterpreter::GetTensor answers only when the
+// allocator preserves every tensor (and returns nullptr otherwise).
+class Interpreter : public tflite::MicroInterpreter {
+   public:
+    using tflite::MicroInterpreter::MicroInterpreter;
+
+    TfLiteEvalTensor* eval_tensor(int index)
+    {
+        const TfLiteContext& ctx = context();
+        return ctx.GetEvalTensor(&ctx, index);
+    }
+};
+
 alignas(Resolver) uint8_t g_resolver_storage[sizeof(Resolver)];
-alignas(tflite::MicroInterpreter) uint8_t g_interpreter_storage[sizeof(tflite::MicroInterpreter)];
+alignas(Interpreter) uint8_t g_interpreter_storage[sizeof(Interpreter)];
 alignas(OpProfiler) uint8_t g_profiler_storage[sizeof(OpProfiler)];
 Resolver* g_resolver;
 OpProfiler* g_profiler;
-tflite::MicroInterpreter* g_interpreter;
+Interpreter* g_interpreter;
 const tflite::Model* g_model;
 uint8_t* g_arena;
 uint32_t g_arena_bytes;
@@ -178,7 +192,7 @@ TfLiteEvalTensor* variable(uint32_t index)
     uint32_t seen = 0;
     for (uint32_t i = 0; i < tensors->size(); i++) {
         if (tensors->Get(i)->is_variable() && seen++ == index) {
-            return g_interpreter->GetTensor(static_cast<int>(i));
+            return g_interpreter->eval_tensor(static_cast<int>(i));
         }
     }
     return nullptr;
@@ -233,7 +247,7 @@ void hil_engine_init(uint8_t* arena, uint32_t arena_bytes)
 void hil_engine_unload(void)
 {
     if (g_interpreter != nullptr) {
-        g_interpreter->~MicroInterpreter();
+        g_interpreter->~Interpreter();
         g_interpreter = nullptr;
     }
     g_model = nullptr;
@@ -265,7 +279,7 @@ hil_status hil_engine_load(const uint8_t* model, uint32_t model_bytes, hil_msg* 
     g_model = parsed;
     int variables = var_handle_count(parsed);
     if (variables == 0) {
-        g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
+        g_interpreter = new (g_interpreter_storage) Interpreter(
             parsed, *g_resolver, g_arena, g_arena_bytes, nullptr, g_profiler);
     } else {
         // Resource variables (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE) need a
@@ -287,7 +301,7 @@ hil_status hil_engine_load(const uint8_t* model, uint32_t model_bytes, hil_msg* 
                                  "no room in the arena for TFLM's resource variables");
         }
         g_interpreter = new (g_interpreter_storage)
-            tflite::MicroInterpreter(parsed, *g_resolver, allocator, resources, g_profiler);
+            Interpreter(parsed, *g_resolver, allocator, resources, g_profiler);
     }
     if (g_interpreter->initialization_status() != kTfLiteOk) {
         hil_engine_unload();

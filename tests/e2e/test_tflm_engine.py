@@ -280,3 +280,17 @@ def test_cmsis_nn_lstm_carries_no_state_between_invokes(
     for carried, restarted in zip(sequence.vectors, fresh.vectors, strict=True):
         for a, b in zip(carried.outputs, restarted.outputs, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_warmup_and_repeats_leave_a_streaming_lstm_where_it_was(
+    tflm_device, models_dir: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The agent sets the variable tensors aside around warm-up and repeated
+    inferences, so a sequence under the reference kernels stays bit-exact with
+    the host however many runs measured each step (seed 0's first vector is one
+    whose output moves when the state does)."""
+    model = models_dir / "mnist_lstm_int8.tflite"
+    case = ModelCase(model, vectors=4, seed=0, references=("tflm",), sequence_length=4)
+    result = run_case(tflm_device("corstone300", "tflm"), case, warmup=1, repeats=2)
+    assert result.passed, result.failure_report()
+    assert result.matched("tflm") == 4
