@@ -36,6 +36,7 @@ class EngineDut:
     variant = "test"
     cflags: tuple[str, ...] = ()
     engine = "hil host"
+    engine_identity = ("hil", "host")
     image = None
 
     def __init__(self) -> None:
