@@ -25,7 +25,7 @@ from hil.energy.meter import Meter
 from hil.errors import HilError
 from hil.pytestplugin import energy as pytest_energy
 from hil.pytestplugin import engine as pytest_engine
-from hil.pytestplugin import hookspecs
+from hil.pytestplugin import hookspecs, html_extras
 from hil.pytestplugin import nightly as pytest_nightly
 from hil.pytestplugin import rack as pytest_rack
 from hil.pytestplugin import store as pytest_store
@@ -148,6 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[RESOLUTIONS] = resolutions
     config.stash[RESULTS] = []
+    html_extras.register(config)  # hil's figures in pytest-html's report, when it is loaded
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -379,7 +380,9 @@ class ModelCheck:
         record = result.record(test=test, instance=instance)
         run = pytest_store.run_context(config)
         row = result_row(record, case, instance, run, earlier)
-        config.stash[RESULTS].append(retried(record, earlier))
+        record = retried(record, earlier)
+        config.stash[RESULTS].append(record)
+        node.stash[html_extras.CASE_RECORD] = record
         props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
             props.append((f"hil_{name}_unavailable", reason))
