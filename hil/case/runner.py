@@ -326,14 +326,9 @@ def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
                 )
 
 
-def _link_stats(dut: Any) -> dict[str, float] | None:
-    """The device session's link counters, where the device has them."""
-    try:
-        stats = dut.session.stats
-    except (HilError, AttributeError):
-        return None
-    as_dict = getattr(stats, "as_dict", None)
-    return dict(as_dict()) if callable(as_dict) else None
+def _link_stats(dut: Device) -> dict[str, float] | None:
+    """The device's link counters (over its sessions); None where its protocol counts none."""
+    return dict(dut.link_stats()) or None
 
 
 def _link_delta(

@@ -43,6 +43,9 @@ class EngineDut:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
         self.resets = 0
 
+    def link_stats(self) -> dict[str, int | float]:
+        return {}  # no link: the engine runs in this process
+
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         self.engine_.load(model.data)
 
