@@ -474,7 +474,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results = config.stash.get(RESULTS, [])
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand results to the controller
-        workeroutput["hil_results"] = json.dumps([r.to_json() for r in results])
+        workeroutput["hil_results"] = json.dumps([r.to_json() for r in results], default=str)
         return
     path = config.getoption("hil_report")
     if path:
