@@ -6,7 +6,7 @@ order the sources were given in."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,13 +96,18 @@ def _from_json(path: Path) -> list[RunCase]:
         raise ReportSourceError(f"{path}: not a hil JSON report (schema {SCHEMA})")
     created = report.get("created")
     run_id = f"{created or '?'} {path.name}"
+    version = report.get("hil_version")  # the report's, for records older than their own
     try:
-        return [
-            RunCase(run_id, None if created is None else str(created), CaseRecord.from_json(c))
-            for c in report["cases"]
-        ]
+        records = [CaseRecord.from_json(c) for c in report["cases"]]
     except (KeyError, TypeError, RecordError) as exc:
         raise ReportSourceError(f"{path}: {exc}") from exc
+    when = None if created is None else str(created)
+    return [
+        RunCase(
+            run_id, when, r if r.hil_version or not version else replace(r, hil_version=version)
+        )
+        for r in records
+    ]
 
 
 def _stored(location: Path | str) -> list[RunCase]:

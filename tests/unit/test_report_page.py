@@ -150,3 +150,13 @@ def test_every_value_is_escaped(tmp_path: Path) -> None:
     assert "<script" not in page and "<img src=x" not in page and "<b>board" not in page
     assert "&lt;script&gt;alert(1)" in page and "&lt;b&gt;board&lt;/b&gt;" in page
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in page
+
+
+def test_an_older_record_takes_its_reports_hil_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    case = {k: v for k, v in record("kws", 1.0).to_json().items() if k != "hil_version"}
+    doc = {"schema": "hil-report/1", "created": "2026-01-01T00:00:00+0000", "hil_version": "0.0.9",
+           "cases": [case]}  # fmt: skip
+    path.write_text(json.dumps(doc))
+    (only,) = load_sources([path]).latest
+    assert only.record.hil_version == "0.0.9"
