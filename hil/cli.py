@@ -19,6 +19,7 @@ from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
 from hil.case.model_case import ModelCase
+from hil.case.record import DeviceFacts
 from hil.case.runner import CaseResult, case_vectors, run_case
 from hil.device.dut import create_dut
 from hil.energy.plan import EnergyPlan
@@ -108,20 +109,19 @@ def _summary_table(result: CaseResult) -> Table:
             )
     for ref, reason in result.unavailable.items():
         table.add_row(escape(ref), escape(f"unavailable: {reason}"))
-    counter = result.counter_summary()
+    counter = result.counter()
     if counter:
-        per = counter["per_inference"]
         table.add_row(
-            f"{counter['kind']} per inference",
-            f"min {per['min']:,}  median {_number(per['median'])}  p90 {per['p90']:,}  "
-            f"max {per['max']:,}",
+            f"{counter.kind} per inference",
+            f"min {counter.min:,}  median {_number(counter.median)}  p90 {counter.p90:,}  "
+            f"max {counter.max:,}",
         )
-        identical = "identical" if counter["repeats_identical"] else "varying"
+        identical = "identical" if counter.repeats_identical else "varying"
         table.add_row(
             "timed repeats per vector",
-            f"{counter['repeats']} after {counter['warmup']} warm-up ({identical})",
+            f"{counter.repeats} after {counter.warmup} warm-up ({identical})",
         )
-        table.add_row("counter method", escape(counter["method"]))
+        table.add_row("counter method", escape(counter.method))
     table.add_row("model bytes", f"{len(result.model.data):,}")
     if result.load_cost:
         table.add_row(f"load and prepare ({result.load_cost.kind})", f"{result.load_cost.value:,}")
@@ -222,11 +222,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             )
         except HilError as exc:
             if recorder:  # the store keeps failures too, with their status
-                recorder.error(exc, case, dut, resolution.board.name, None)
+                recorder.error(exc, case, DeviceFacts.of(dut), resolution.board.name, None)
                 recorder.finish_run()
             raise
         if recorder:
-            recorder.result(result.to_dict(), case, dut, resolution.board.name)
+            board = resolution.board.name
+            recorder.result(result.record(instance=board), case, board)
             recorder.finish_run()
             recorder.close()
             console.print(
@@ -293,13 +294,13 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
         f"max {cmp.max_abs_error:.4g}, mean {cmp.mean_abs_error:.4g}",
     )
     ratios = cmp.ratios()
-    counter = cmp.a.counter_summary()
+    counter = cmp.a.counter()
     labels = {
         "model_bytes": "model size",
         "macs": "MACs",
         "params": "parameters",
         "arena_bytes": "arena used",
-        "counter": f"{counter['kind'] if counter else 'counter'} per inference (median)",
+        "counter": f"{counter.kind if counter else 'counter'} per inference (median)",
         "energy": "energy per inference"
         + (" (modeled)" if cmp.a.energy and cmp.a.energy.modeled else ""),
     }

@@ -6,12 +6,14 @@ accuracy like any other figure. A row's record carries the chunk's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hil.accuracy.dataset import Dataset
 from hil.accuracy.evaluate import Evaluation, evaluate, merge_records
 from hil.case.model_case import ModelCase
+from hil.device.protocol import Device
 from hil.errors import HilError
 from hil.model.file import ModelFile
 from hil.results.recorder import Recorder, result_row
@@ -43,23 +45,24 @@ def stored_chunks(
     return out
 
 
-def store_evaluation(recorder: Recorder, ev: Evaluation, dut: Any, test: str) -> dict[str, Any]:
+def store_evaluation(
+    recorder: Recorder, ev: Evaluation, dut: Device, test: str
+) -> dict[str, Any]:
     """One row: the case's usual figures, plus the accuracy record (figures
     per source and per-sample scores); returns the accuracy record."""
     assert ev.case is not None
-    record = ev.case.to_dict()
-    record["test"] = test
-    record["accuracy"] = ev.to_dict()
-    record["accuracy"]["outputs_bit_exact"] = ev.case.passed
-    record.pop("vectors", None)  # the per-sample scores say it shorter
+    accuracy = {**ev.to_dict(), "outputs_bit_exact": ev.case.passed}
     instance = dut.resolution.instance or dut.board.name
-    recorder.add(result_row(record, ModelCase(ev.model.path, vectors=0), dut, instance,
-                            recorder.run))
-    return dict(record["accuracy"])
+    # the per-sample scores say what the vectors would, shorter
+    record = replace(
+        ev.case.record(test=test, instance=instance), accuracy=accuracy, vectors=()
+    )
+    recorder.add(result_row(record, ModelCase(ev.model.path, vectors=0), instance, recorder.run))
+    return accuracy
 
 
 def evaluate_resumable(
-    dut: Any,
+    dut: Device,
     model_path: Path,
     ds: Dataset,
     recorder: Recorder,

@@ -30,11 +30,11 @@ def variant_row(ev: Evaluation, board_clock_hz: int | None) -> dict[str, Any]:
     case = ev.case
     facts = model_facts(ev.model)
     sp = sparsity(ev.model)
-    counter = case.counter_summary() if case else None
+    counter = case.counter() if case else None
     fp = case.footprint if case else None
     energy = case.energy if case else None
-    kind = counter["kind"] if counter else None
-    median = float(counter["per_inference"]["median"]) if counter else None
+    kind = counter.kind if counter else None
+    median = counter.median if counter else None
     differing = ev.disagreements("tflm") if "tflm" in ev.scores else None
     return {
         "variant": ev.model.name,

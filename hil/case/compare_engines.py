@@ -45,15 +45,15 @@ class EngineComparison:
         return all(r.passed for r in self.runs)
 
     def figures(self, engine: str, run: CaseResult) -> dict[str, Any]:
-        counter = run.counter_summary()
+        counter = run.counter()
         return {
             "engine": engine,
             "firmware_engine": run.engine,  # what the image's HELLO says: name and version
             "vectors": len(run.vectors),
             "agreement": {r: run.matched(r) for r in run.references},
             "identical_to_base": self.identical_to_base(run),
-            "counter_kind": counter["kind"] if counter else None,
-            "per_inference_median": counter["per_inference"]["median"] if counter else None,
+            "counter_kind": counter.kind if counter else None,
+            "per_inference_median": counter.median if counter else None,
             "load_and_prepare": run.load_cost.value if run.load_cost else None,
             "arena_bytes": run.loaded.arena_used,
             "text_bytes": run.footprint.text if run.footprint else None,

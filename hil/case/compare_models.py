@@ -85,12 +85,12 @@ class ModelComparison:
         def ratio(b: float | None, a: float | None) -> float | None:
             return b / a if a and b is not None else None
 
-        ca, cb = self.a.counter_summary(), self.b.counter_summary()
+        ca, cb = self.a.counter(), self.b.counter()
         counter = None
         if ca and cb:
-            if ca["kind"] != cb["kind"]:
-                raise HilError(f"refusing to compare {ca['kind']} with {cb['kind']}")
-            counter = ratio(cb["per_inference"]["median"], ca["per_inference"]["median"])
+            if ca.kind != cb.kind:
+                raise HilError(f"refusing to compare {ca.kind} with {cb.kind}")
+            counter = ratio(cb.median, ca.median)
         return {
             "model_bytes": ratio(len(self.b.model.data), len(self.a.model.data)),
             "macs": ratio(self.facts_b.macs, self.facts_a.macs),
@@ -108,7 +108,7 @@ class ModelComparison:
         return eb.energy_per_inference_j / ea.energy_per_inference_j
 
     def to_dict(self) -> dict[str, Any]:
-        counter = self.a.counter_summary()
+        counter = self.a.counter()
         return {
             "a": self.a.to_dict(),
             "b": self.b.to_dict(),
@@ -121,7 +121,7 @@ class ModelComparison:
                 "error_unit": "dequantized output units",
             },
             "ratios_b_over_a": self.ratios(),
-            "counter_kind": counter["kind"] if counter else None,
+            "counter_kind": counter.kind if counter else None,
         }
 
 

@@ -10,9 +10,22 @@ from typing import Any
 
 import numpy as np
 
+from hil import __version__
 from hil.boards.board import Board
 from hil.case.compare import TensorComparison, compare_tensor
 from hil.case.model_case import ModelCase
+from hil.case.record import (
+    Agreement,
+    CaseRecord,
+    CounterRecord,
+    EngineRecord,
+    FirmwareRecord,
+    JsonObject,
+    ModelRecord,
+    ReferenceRecord,
+    VectorAgreement,
+    VectorRecord,
+)
 from hil.device.protocol import Device
 from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
@@ -57,30 +70,30 @@ class VectorResult:
             return f"vector {self.index} ({self.source})"
         return f"vector {self.index} (sequence {self.sequence}, step {self.step}; {self.source})"
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> VectorRecord:
         first = self.measurements[0] if self.measurements else None
-        return {
-            "index": self.index,
-            "source": self.source,
-            "sequence": self.sequence,
-            "step": self.step,
-            "counter": None
-            if first is None
-            else {
-                "kind": first.kind,
-                "unit": first.kind,
-                "repeats": [m.value for m in self.measurements],
-            },
-            "stack_bytes": self.stack_bytes,
-            "agreement": {
-                ref: {
-                    "ok": self.ok(ref),
-                    "max_abs_diff": max((c.max_abs_diff for c in comps), default=0.0),
-                    "elements_outside": sum(c.n_outside for c in comps),
-                }
+        return VectorRecord(
+            index=self.index,
+            source=self.source,
+            sequence=self.sequence,
+            step=self.step,
+            counter_kind=None if first is None else first.kind,
+            repeats=tuple(m.value for m in self.measurements),
+            stack_bytes=self.stack_bytes,
+            agreement={
+                ref: VectorAgreement(
+                    ok=self.ok(ref),
+                    max_abs_diff=max((c.max_abs_diff for c in comps), default=0.0),
+                    elements_outside=sum(c.n_outside for c in comps),
+                )
                 for ref, comps in self.comparisons.items()
             },
-        }
+        )
+
+    def bit_exact(self, reference: str) -> bool:
+        """Agrees with the reference to the last bit (not only within tolerance)."""
+        comps = self.comparisons.get(reference, [])
+        return all(c.ok and c.max_abs_diff == 0 for c in comps)
 
 
 @dataclass
@@ -94,6 +107,7 @@ class CaseResult:
     firmware_variant: str
     engine: str
     loaded: LoadedModel
+    engine_identity: tuple[str, str] = ("", "")  # (engine, version) as the device names them
     references: dict[str, str] = field(default_factory=dict)  # name -> version
     unavailable: dict[str, str] = field(default_factory=dict)  # name -> reason
     agreement: dict[str, str] = field(default_factory=dict)  # name -> exact | tolerance
@@ -134,28 +148,30 @@ class CaseResult:
             return "mismatch"
         return "error" if self.energy_error else "pass"  # the reason: energy_error
 
-    def counter_summary(self) -> dict[str, Any] | None:
+    def counter_summary(self) -> JsonObject | None:
+        """The counter figures as the record's JSON has them."""
+        counter = self.counter()
+        return None if counter is None else counter.to_json()
+
+    def counter(self) -> CounterRecord | None:
         """min, median, p90 and max per inference over every vector and repeat."""
         values = [m.value for v in self.vectors for m in v.measurements]
         if not values:
             return None
         first = next(m for v in self.vectors for m in v.measurements)
-        return {
-            "kind": first.kind,
-            "unit": first.kind,
-            "method": first.method,
-            "warmup": self.warmup,
-            "repeats": self.repeats,
-            "repeats_identical": all(
+        return CounterRecord(
+            kind=first.kind,
+            method=first.method,
+            min=min(values),
+            median=float(statistics.median(values)),
+            p90=int(np.percentile(values, 90, method="nearest")),
+            max=max(values),
+            warmup=self.warmup,
+            repeats=self.repeats,
+            repeats_identical=all(
                 len({m.value for m in v.measurements}) == 1 for v in self.vectors
             ),
-            "per_inference": {
-                "min": min(values),
-                "median": float(statistics.median(values)),
-                "p90": int(np.percentile(values, 90, method="nearest")),
-                "max": max(values),
-            },
-        }
+        )
 
     @property
     def stack_bytes(self) -> int | None:
@@ -203,74 +219,81 @@ class CaseResult:
             return None
 
     def efficiency(self) -> dict[str, Any] | None:
-        facts, counter = self.facts(), self.counter_summary()
+        facts, counter = self.facts(), self.counter()
         if facts is None or counter is None or not facts.macs:
             return None
-        median = int(counter["per_inference"]["median"])
+        median = int(counter.median)
         arena = self.loaded.arena_used
-        figures = efficiency(facts, counter["kind"], median, arena or 0)
+        figures = efficiency(facts, counter.kind, median, arena or 0)
         if arena is None:  # the protocol could not say; no figure beats a false one
             figures.pop("arena_bytes", None)
             figures.pop("arena_bytes_per_param", None)
         return figures
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self, test: str | None = None, instance: str | None = None) -> CaseRecord:
+        """The typed record of this case (what the store and the reports get)."""
         facts = self.facts()
-        return {
-            "case": self.case.name,
-            "sequence_length": self.case.sequence_length,
-            "status": self.status,
-            "board": self.board,
-            "backend": self.backend,
-            "target": self.dut_description,
-            "firmware": {
-                "build_id": self.firmware_build_id,
-                "variant": self.firmware_variant,
-                "cflags": list(self.firmware_cflags),
-            },
-            "engine": self.engine,
-            "model": {
-                "path": str(self.model.path),
-                "sha256": self.model.sha256,
-                "bytes": len(self.model.data),
-                "inputs": [s.describe() for s in self.model.inputs],
-                "outputs": [s.describe() for s in self.model.outputs],
-                # in flash, linked into the image, or uploaded into RAM
-                "placement": "linked" if self.loaded.linked else "upload",
-            },
-            "arena_used_bytes": self.loaded.arena_used,
-            "stack_used_bytes": self.stack_bytes,
-            "tflm_arena_used_bytes": self.tflm_arena,
-            "load_and_prepare": self.load_cost.to_dict() if self.load_cost else None,
-            "footprint": self.footprint.to_dict() if self.footprint else None,
-            "references": {
-                name: {"version": version, "agreement": self.agreement[name]}
+        efficiency = self.efficiency()
+        return CaseRecord(
+            case=self.case.name,
+            status=self.status,
+            board=self.board,
+            test=test,
+            instance=instance,
+            backend=self.backend,
+            target=self.dut_description,
+            hil_version=__version__,
+            firmware=FirmwareRecord(
+                self.firmware_build_id, self.firmware_variant, tuple(self.firmware_cflags)
+            ),
+            engine=EngineRecord(*self.engine_identity)
+            if any(self.engine_identity)
+            else EngineRecord.of_text(self.engine),
+            model=ModelRecord(
+                path=str(self.model.path),
+                sha256=self.model.sha256,
+                bytes=len(self.model.data),
+                inputs=tuple(s.describe() for s in self.model.inputs),
+                outputs=tuple(s.describe() for s in self.model.outputs),
+                placement="linked" if self.loaded.linked else "upload",
+            ),
+            sequence_length=self.case.sequence_length,
+            arena_used_bytes=self.loaded.arena_used,
+            stack_used_bytes=self.stack_bytes,
+            tflm_arena_used_bytes=self.tflm_arena,
+            load_and_prepare=self.load_cost,
+            footprint=self.footprint,
+            references={
+                name: ReferenceRecord(version, self.agreement[name])
                 for name, version in self.references.items()
             },
-            "unavailable_references": self.unavailable,
-            "aggregate": {
-                "vectors": len(self.vectors),
-                "agreement": {
-                    r: {
-                        "matched": self.matched(r),
-                        "total": len(self.vectors),
-                        "max_abs_diff": self.max_abs_diff(r),
-                        "reference_disagreements": self.excused(r),
-                    }
-                    for r in self.references
-                },
-                "counter": self.counter_summary(),
+            unavailable_references=dict(self.unavailable),
+            vector_count=len(self.vectors),
+            agreement={
+                r: Agreement(
+                    matched=self.matched(r),
+                    total=len(self.vectors),
+                    max_abs_diff=self.max_abs_diff(r),
+                    reference_disagreements=self.excused(r),
+                    bit_exact=sum(v.bit_exact(r) for v in self.vectors),
+                )
+                for r in self.references
             },
-            "energy": self.energy.to_dict() if self.energy else None,
-            "link": self.link,
-            "energy_unavailable": self.energy_unavailable,
-            "energy_error": self.energy_error,
-            "profile": self.profile.to_dict() if self.profile else None,
-            "model_facts": facts.to_dict() if facts else None,
-            "efficiency": self.efficiency(),
-            "vectors": [v.to_dict() for v in self.vectors],
-            "seconds": round(self.seconds, 3),
-        }
+            counter=self.counter(),
+            energy=self.energy,
+            energy_unavailable=self.energy_unavailable,
+            energy_error=self.energy_error,
+            link=self.link,
+            profile=self.profile,
+            model_facts=facts.to_dict() if facts else None,
+            efficiency=dict(efficiency) if efficiency else None,
+            vectors=tuple(v.record() for v in self.vectors),
+            seconds=round(self.seconds, 3),
+        )
+
+    def to_dict(self) -> JsonObject:
+        """The record as JSON."""
+        return self.record().to_json()
 
 
 def case_vectors(case: ModelCase, model: ModelFile) -> list[tuple[str, Vector]]:
@@ -303,14 +326,9 @@ def _check_device_specs(model: ModelFile, loaded: LoadedModel) -> None:
                 )
 
 
-def _link_stats(dut: Any) -> dict[str, float] | None:
-    """The device session's link counters, where the device has them."""
-    try:
-        stats = dut.session.stats
-    except (HilError, AttributeError):
-        return None
-    as_dict = getattr(stats, "as_dict", None)
-    return dict(as_dict()) if callable(as_dict) else None
+def _link_stats(dut: Device) -> dict[str, float] | None:
+    """The device's link counters (over its sessions); None where its protocol counts none."""
+    return dict(dut.link_stats()) or None
 
 
 def _link_delta(
@@ -379,6 +397,7 @@ def run_case(
         firmware_variant=dut.variant,
         firmware_cflags=dut.cflags,
         engine=dut.engine,
+        engine_identity=dut.engine_identity,
         loaded=loaded,
         references={r.name: r.version for r in refs},
         unavailable=unavailable,
@@ -447,25 +466,21 @@ def run_case(
             result.energy_error = str(exc)
             result.energy_unavailable = f"the measurement failed: {exc}"
     else:
-        result.energy, result.energy_unavailable = modeled_case_energy(
-            dut.board, result.counter_summary()
-        )
+        result.energy, result.energy_unavailable = modeled_case_energy(dut.board, result.counter())
     result.seconds = time.monotonic() - started
     result.link = _link_delta(link_before, _link_stats(dut))
     return result
 
 
 def modeled_case_energy(
-    board: Board, counter: dict[str, Any] | None
+    board: Board, counter: CounterRecord | None
 ) -> tuple[EnergyFigure | None, str | None]:
     """Modeled energy per inference from the case's median counter, or why
     there is none (no cited figures for the board, a counter kind the model
     cannot use, no counter at all)."""
     if counter is None:
         return None, "no counter was measured, so there is nothing to model energy from"
-    median = Measurement(
-        counter["kind"], int(counter["per_inference"]["median"]), counter["method"]
-    )
+    median = Measurement(counter.kind, int(counter.median), counter.method)
     modeled = modeled_energy_or_reason(board, median)
     if isinstance(modeled, EnergyFigure):
         return modeled, None

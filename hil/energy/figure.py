@@ -5,7 +5,9 @@ modeled figure says "modeled" wherever it is shown."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hil.energy.errors import EnergyError
 
@@ -109,3 +111,40 @@ class EnergyFigure:
             "source": self.source,
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnergyFigure:
+        """The inverse of to_dict: KeyError, TypeError or ValueError if it is
+        not one, EnergyError if the figure it holds is not a valid one."""
+
+        def quantity(key: str, of: Mapping[str, Any] = data) -> float | None:
+            found = of.get(key)
+            return None if found is None else float(found["value"])
+
+        meter = data["meter"]
+        clock = quantity("core_clock")
+        per_inference = quantity("energy_per_inference")
+        if per_inference is None:
+            raise ValueError("no energy_per_inference")
+        return cls(
+            energy_per_inference_j=per_inference,
+            inferences=int(data["inferences"]),
+            modeled=bool(data["modeled"]),
+            method=str(data["method"]),
+            meter_model=str(meter["model"]),
+            meter_serial=str(meter.get("serial") or ""),
+            sample_rate_hz=quantity("sample_rate", meter),
+            sync=str(meter.get("sync") or ""),
+            supply_v=quantity("supply_voltage"),
+            core_clock_hz=None if clock is None else int(clock),
+            windows=None if data.get("windows") is None else int(data["windows"]),
+            window_time_s=quantity("window_time"),
+            average_power_w=quantity("average_power"),
+            peak_current_a=quantity("peak_current"),
+            idle_power_w=quantity("idle_power"),
+            lost_samples=int(data.get("lost_samples") or 0),
+            filled_samples=int(data.get("filled_samples") or 0),
+            edge_uncertainty_samples=int(data.get("edge_uncertainty_samples") or 0),
+            source=str(data.get("source") or ""),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,23 @@ class Footprint:
         return {k: {"value": v, "unit": "B"} for k, v in figures.items()} | {
             "source": "ELF section headers"
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Footprint:
+        """The inverse of to_dict (KeyError, TypeError or ValueError if it is not one)."""
+
+        def value(key: str) -> int:
+            return int(data[key]["value"])
+
+        return cls(
+            text=value("text"),
+            rodata=value("rodata"),
+            data=value("data"),
+            bss=value("bss"),
+            stack=value("stack_reserved"),
+            model_region=value("model_region"),
+            arena_region=value("arena_region"),
+        )
 
 
 def footprint(elf: Path) -> Footprint:

@@ -3,8 +3,10 @@ instructions on QEMU; never one called the other (docs/counters.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from hil.errors import HilError
 
@@ -25,6 +27,11 @@ class Measurement:
 
     def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "value": self.value, "unit": self.kind, "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measurement:
+        """The inverse of to_dict (KeyError, TypeError or ValueError if it is not one)."""
+        return cls(str(data["kind"]), int(data["value"]), str(data["method"]))
 
 
 def interpret_counter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ class Profile:
         width = max((len(o.op) for o in self.ops), default=2)
         lines = [f"{'#':>4}  {'op':<{width}}  {self.kind:>14}  {'share':>6}"]
         for o in self.ops:
-            share = o.value / self.whole if self.whole else 0.0
+            share = self.share(o)
             lines.append(f"{o.index:>4}  {o.op:<{width}}  {o.value:>14,}  {share:>6.1%}")
         lines.append(f"{'':>4}  {'sum of ops':<{width}}  {self.op_sum:>14,}")
         lines.append(f"{'':>4}  {'whole inference':<{width}}  {self.whole:>14,}")
@@ -51,3 +52,18 @@ class Profile:
             "sum_of_ops": self.op_sum,
             "ops": [{"index": o.index, "op": o.op, "value": o.value} for o in self.ops],
         }
+
+    def share(self, op: OpProfile) -> float:
+        """The operator's part of the whole (unprofiled) inference."""
+        return op.value / self.whole if self.whole else 0.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        """The inverse of to_dict (KeyError, TypeError or ValueError if it is not one)."""
+        return cls(
+            kind=str(data["kind"]),
+            method=str(data["method"]),
+            ops=[OpProfile(int(o["index"]), str(o["op"]), int(o["value"])) for o in data["ops"]],
+            whole=int(data["whole_inference"]),
+            profiled_total=int(data["profiled_run"]),
+        )

@@ -15,6 +15,7 @@ import pytest
 from hil import config as hil_config
 from hil.boards import Resolution, load_board, resolve
 from hil.case.model_case import ModelCase
+from hil.case.record import CaseRecord, DeviceFacts
 from hil.case.retry import earlier_attempts, with_retries
 from hil.case.runner import CaseResult, run_case
 from hil.device.dut import Dut, create_dut
@@ -24,7 +25,7 @@ from hil.energy.meter import Meter
 from hil.errors import HilError
 from hil.pytestplugin import energy as pytest_energy
 from hil.pytestplugin import engine as pytest_engine
-from hil.pytestplugin import hookspecs
+from hil.pytestplugin import hookspecs, html_extras
 from hil.pytestplugin import nightly as pytest_nightly
 from hil.pytestplugin import rack as pytest_rack
 from hil.pytestplugin import store as pytest_store
@@ -33,11 +34,11 @@ from hil.pytestplugin.options import board_names, hil_group, usage_errors
 from hil.rack.resolve import RackEntry
 from hil.reports.json_report import write_report
 from hil.results.junit import junit_properties
-from hil.results.recorder import error_row, result_row
+from hil.results.recorder import error_row, result_row, retried
 
 FIRMWARE_VARIANTS = ("release", "test")  # else --hil-firmware names a prebuilt image
 RESOLUTIONS = pytest.StashKey[list[Resolution]]()
-RESULTS = pytest.StashKey[list[dict[str, Any]]]()
+RESULTS = pytest.StashKey[list[CaseRecord]]()
 
 
 # Each owns its options and hooks. Registered after this module, so their
@@ -147,6 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[RESOLUTIONS] = resolutions
     config.stash[RESULTS] = []
+    html_extras.register(config)  # hil's figures in pytest-html's report, when it is loaded
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -347,7 +349,7 @@ class ModelCheck:
     def _failed(self, exc: Exception, case: ModelCase, instance: str, test: str) -> None:
         earlier = earlier_attempts(exc)
         run = pytest_store.run_context(self.config)
-        row = error_row(exc, case, self.dut, instance, test, run, earlier)
+        row = error_row(exc, case, DeviceFacts.of(self.dut), instance, test, run, earlier)
         self.request.node.user_properties.extend(junit_properties(row))
         if earlier:
             self.request.node.add_report_section(
@@ -375,12 +377,12 @@ class ModelCheck:
             node.add_report_section(
                 "call", "hil profile", f"{result.profile.method}\n{result.profile.table()}"
             )
-        record = result.to_dict()
-        record["test"] = test
-        record["instance"] = instance
+        record = result.record(test=test, instance=instance)
         run = pytest_store.run_context(config)
-        row = result_row(record, case, self.dut, instance, run, earlier)
+        row = result_row(record, case, instance, run, earlier)
+        record = retried(record, earlier)
         config.stash[RESULTS].append(record)
+        node.stash[html_extras.CASE_RECORD] = record
         props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
             props.append((f"hil_{name}_unavailable", reason))
@@ -472,7 +474,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results = config.stash.get(RESULTS, [])
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand results to the controller
-        workeroutput["hil_results"] = json.dumps(results, default=str)
+        workeroutput["hil_results"] = json.dumps([r.to_json() for r in results], default=str)
         return
     path = config.getoption("hil_report")
     if path:
@@ -491,7 +493,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: collect a worker's results."""
     raw = getattr(node, "workeroutput", {}).get("hil_results")
     if raw:
-        node.config.stash[RESULTS].extend(json.loads(raw))
+        node.config.stash[RESULTS].extend(CaseRecord.from_json(r) for r in json.loads(raw))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -501,26 +503,22 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tr = terminalreporter
     tr.section("hil model cases")
     for r in results:
-        agreement = ", ".join(
-            f"{ref} {a['matched']}/{a['total']}" for ref, a in r["aggregate"]["agreement"].items()
-        )
-        counter = r["aggregate"]["counter"]
+        agreement = ", ".join(f"{ref} {a.matched}/{a.total}" for ref, a in r.agreement.items())
+        counter = r.counter
         figure = (
-            f"{counter['per_inference']['median']:,} {counter['kind']}/inference (median)"
-            if counter
-            else "no counter"
+            f"{counter.median:,} {counter.kind}/inference (median)" if counter else "no counter"
         )
-        energy = r.get("energy")
-        joules = energy and energy["energy_per_inference"]
+        energy = r.energy
         energy_text = ""
-        if joules and energy:
-            kind = "modeled" if energy["modeled"] else "measured"
-            energy_text = f"; {joules['value'] * 1e6:.3f} uJ/inference ({kind})"
+        if energy:
+            energy_text = (
+                f"; {energy.energy_per_inference_j * 1e6:.3f} uJ/inference ({energy.kind})"
+            )
         tr.write_line(
-            f"{r['status'].upper():8} {r['case']} on {r['target']}: {agreement}; "
-            f"{figure}; arena {r['arena_used_bytes']} B{energy_text}"
+            f"{r.status.upper():8} {r.case} on {r.target}: {agreement}; "
+            f"{figure}; arena {r.arena_used_bytes} B{energy_text}"
         )
-        for name, reason in r["unavailable_references"].items():
+        for name, reason in r.unavailable_references.items():
             tr.write_line(f"         {name} unavailable: {reason}")
     for option in ("hil_report", "hil_html"):
         path = config.getoption(option)

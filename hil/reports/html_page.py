@@ -1,7 +1,8 @@
-"""The self-contained HTML report (`hil report`, `pytest --hil-html`): plots
-inlined as PNG data URIs, inline CSS, no scripts and no external files, so
-the page can be mailed or archived as one file. CSV and JSON exports carry
-the same table."""
+"""The self-contained HTML report (`hil report`, `pytest --hil-html`),
+rendered from the jinja2 template templates/report.html.j2 (package data)
+with autoescaping on: plots inlined as PNG data URIs, inline CSS, no scripts
+and no external files, so the page can be mailed or archived as one file.
+CSV and JSON exports carry the same table."""
 
 from __future__ import annotations
 
@@ -10,152 +11,130 @@ import csv
 import io
 import json
 import time
-from html import escape
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from hil.case.record import CaseRecord
 from hil.energy.trace import Trace
 from hil.reports import plots
-from hil.reports.sources import ReportData, case_label, macs, where
+from hil.reports.sources import ReportData, RunCase
 
-CSS = """
-body { font-family: sans-serif; margin: 1.5em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eee; } td.l, th.l { text-align: left; }
-tr.fail td { background: #fde2e2; }
-.modeled { color: #a15c00; font-style: italic; }
-figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
-"""
 COLUMNS = (
     "run", "board", "model", "status", "counter_kind", "counter_median",
     "energy_uj", "energy_kind", "macs", "arena_bytes", "flash_bytes",
 )  # fmt: skip
 
+Cell = str | int | float | None
 
-def table_rows(data: ReportData) -> list[dict[str, Any]]:
+
+@dataclass(frozen=True)
+class Figure:
+    ident: str
+    caption: str
+    png: str | None  # base64
+
+
+def table_rows(data: ReportData) -> list[dict[str, Cell]]:
     """One flat row per case of the newest run: the HTML table, CSV and JSON."""
-    rows = []
+    rows: list[dict[str, Cell]] = []
     for c in data.latest:
-        counter = plots.counter_median(c)
-        energy = plots.energy_uj(c)
-        footprint = c.get("footprint") or {}
+        r = c.record
+        counter = plots.counter_median(r)
+        energy = plots.energy_uj(r)
         rows.append(
             {
-                "run": c["run_id"],
-                "board": where(c),
-                "model": case_label(c),
-                "status": c.get("status"),
+                "run": c.run_id,
+                "board": r.where,
+                "model": r.label,
+                "status": r.status,
                 "counter_kind": counter[1] if counter else None,
                 "counter_median": counter[0] if counter else None,
                 "energy_uj": energy[0] if energy else None,
                 "energy_kind": None if energy is None else "modeled" if energy[1] else "measured",
-                "energy_label": (c.get("energy") or {}).get("label") or c.get("energy_unavailable"),
-                "macs": macs(c),
-                "arena_bytes": c.get("arena_used_bytes"),
-                "flash_bytes": (footprint.get("flash") or {}).get("value"),
+                "energy_label": r.energy.label if r.energy else r.energy_unavailable,
+                "macs": r.macs,
+                "arena_bytes": r.arena_used_bytes,
+                "flash_bytes": r.footprint.flash if r.footprint else None,
             }
         )
     return rows
 
 
-def _num(value: Any, digits: int = 0) -> str:
+def _num(value: object) -> str:
     if value is None:
-        return "&ndash;"
-    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+        return "\u2013"  # an en dash
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _figure(png: bytes | None, caption: str, ident: str) -> str:
-    if png is None:
-        return f'<p id="{ident}" class="none">{escape(caption)}: no data.</p>'
-    data = base64.b64encode(png).decode()
-    return (
-        f'<figure id="{ident}"><img class="plot" alt="{escape(caption)}" '
-        f'src="data:image/png;base64,{data}"><figcaption>{escape(caption)}</figcaption></figure>'
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("hil.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
     )
+    env.filters["num"] = _num
+    return env
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    head = (
-        '<tr><th class="l">board</th><th class="l">model</th><th class="l">status</th>'
-        "<th>counter (median / inference)</th><th>energy (µJ / inference)</th>"
-        "<th>MACs</th><th>arena B</th><th>flash B</th></tr>"
-    )
-    body = []
-    for r in rows:
-        cls = "" if r["status"] == "pass" else ' class="fail"'
-        if r["energy_uj"] is None:
-            energy = f'<span title="{escape(str(r["energy_label"] or ""))}">&ndash;</span>'
-        elif r["energy_kind"] == "modeled":
-            energy = (
-                f'<span class="modeled" title="{escape(str(r["energy_label"]))}">'
-                f"{r['energy_uj']:.3f} (modeled)</span>"
-            )
-        else:
-            energy = f"{r['energy_uj']:.3f} (measured)"
-        counter = (
-            f"{_num(r['counter_median'])} {escape(str(r['counter_kind']))}"
-            if r["counter_median"] is not None
-            else "&ndash;"
-        )
-        body.append(
-            f"<tr{cls}><td class='l'>{escape(r['board'])}</td><td class='l'>"
-            f"{escape(r['model'])}</td><td class='l'>{escape(str(r['status']))}</td>"
-            f"<td>{counter}</td><td>{energy}</td><td>{_num(r['macs'])}</td>"
-            f"<td>{_num(r['arena_bytes'])}</td><td>{_num(r['flash_bytes'])}</td></tr>"
-        )
-    return f'<table id="cases">{head}{"".join(body)}</table>'
+def _figure(png: bytes | None, caption: str, ident: str) -> Figure:
+    return Figure(ident, caption, None if png is None else base64.b64encode(png).decode())
 
 
-def _energy_notes(data: ReportData) -> str:
+def _energy_notes(records: Sequence[CaseRecord]) -> dict[str, tuple[str, str]]:
     """Each distinct energy method once, verbatim: what every figure rests on."""
-    notes = {}
-    for c in data.latest:
-        e = c.get("energy") or {}
-        if e:
-            notes[e.get("label", "")] = (e.get("method", ""), e.get("source", ""))
-    if not notes:
-        return ""
-    items = "".join(
-        f"<li><b>{escape(label)}</b>: {escape(method)}"
-        + (f"<br>source: {escape(source)}" if source else "")
-        + "</li>"
-        for label, (method, source) in notes.items()
-    )
-    return f'<h2>How energy was obtained</h2><ul id="energy-methods">{items}</ul>'
+    return {r.energy.label: (r.energy.method, r.energy.source) for r in records if r.energy}
+
+
+def _run_times(cases: Sequence[RunCase], runs: Sequence[str]) -> list[dict[str, str | None]]:
+    first: dict[str, str | None] = {}
+    for c in cases:
+        first.setdefault(c.run_id, c.time)
+    return [{"run_id": r, "time": first.get(r)} for r in runs]
 
 
 def render(data: ReportData, traces: list[tuple[str, Trace]] | None = None) -> str:
     rows = table_rows(data)
-    latest = data.latest
-    sections = [
-        _figure(plots.energy_per_model(latest), "Energy per inference, model x board", "energy"),
+    records = data.records
+    figures = [
+        _figure(plots.energy_per_model(records), "Energy per inference, model x board", "energy"),
         _figure(
-            plots.counters_per_model(latest), "Counters per inference, model x board", "counters"
+            plots.counters_per_model(records), "Counters per inference, model x board", "counters"
         ),
-        _figure(plots.energy_vs_macs(latest), "Energy per inference against MACs", "energy-macs"),
+        _figure(plots.energy_vs_macs(records), "Energy per inference against MACs", "energy-macs"),
         _figure(plots.trends(data.cases, data.runs), "Counters over the stored runs", "trends"),
     ]
     for i, (name, trace) in enumerate(traces or []):
-        sections.append(
+        figures.append(
             _figure(plots.current_trace(trace, name), f"Current trace: {name}", f"trace-{i}")
         )
-    runs = "".join(f"<li>{i + 1}: {escape(r)}</li>" for i, r in enumerate(data.runs))
-    passed = sum(r["status"] == "pass" for r in rows)
+    counters = [float(v) for r in rows if isinstance(v := r["counter_median"], int | float)]
+    spread = plots.needs_log(counters)
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>hil report</title><style>{CSS}</style></head><body>"
-        "<h1>hil report</h1>"
-        f"<p id='summary'>{passed} of {len(rows)} cases passed in the newest run; "
-        f"sources: {escape(', '.join(data.sources))}.</p>"
-        f"<h2>Newest run</h2>{_table(rows)}"
-        f"{_energy_notes(data)}<h2>Plots</h2>{''.join(sections)}"
-        f"<h2>Runs</h2><ol id='runs'>{runs}</ol></body></html>\n"
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            rows=rows,
+            records=records,
+            passed=sum(r["status"] == "pass" for r in rows),
+            sources=data.sources,
+            spread=max(counters) / min(counters) if spread else None,
+            smallest=min(counters) if spread else None,
+            profiled=[r for r in records if r.profile is not None and r.profile.ops],
+            energy_notes=_energy_notes(records),
+            figures=figures,
+            runs=_run_times(data.cases, data.runs),
+        )
     )
 
 
 def write_exports(
-    rows: list[dict[str, Any]], csv_path: Path | None, json_path: Path | None
+    rows: list[dict[str, Cell]], csv_path: Path | None, json_path: Path | None
 ) -> None:
     if csv_path is not None:
         buf = io.StringIO()
@@ -168,7 +147,7 @@ def write_exports(
 
 
 def write_html_report(
-    path: Path, results: list[dict[str, Any]], store: Path | str | None = None
+    path: Path, results: Sequence[CaseRecord], store: Path | str | None = None
 ) -> Path:
     """The report of a pytest session: its cases, and with a results store
     every stored run too (for the trends)."""
@@ -179,9 +158,7 @@ def write_html_report(
         data = load_sources([store])
     else:
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        data = ReportData(
-            ["this pytest session"], [{**r, "run_id": now, "time": now} for r in results]
-        )
+        data = ReportData(["this pytest session"], [RunCase(now, now, r) for r in results])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data))
     return path

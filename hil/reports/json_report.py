@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hil import __version__
+from hil.case.record import CaseRecord
 from hil.config import current, project_revision
 from hil.paths import git_revision
 
 SCHEMA = "hil-report/1"
 
 
-def build_report(cases: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:
-    statuses = [c["status"] for c in cases]
+def build_report(cases: Sequence[CaseRecord], targets: list[str]) -> dict[str, Any]:
+    statuses = [c.status for c in cases]
     return {
         "schema": SCHEMA,
         "hil_version": __version__,
@@ -30,11 +32,11 @@ def build_report(cases: list[dict[str, Any]], targets: list[str]) -> dict[str, A
         "host": platform.node(),
         "targets": targets,
         "summary": {s: statuses.count(s) for s in sorted(set(statuses))},
-        "cases": cases,
+        "cases": [c.to_json() for c in cases],
     }
 
 
-def write_report(path: str | Path, cases: list[dict[str, Any]], targets: list[str]) -> Path:
+def write_report(path: str | Path, cases: Sequence[CaseRecord], targets: list[str]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -1,12 +1,13 @@
 """The report's figures, drawn with matplotlib (Agg) into PNG bytes. Modeled
 energy is always drawn hatched and hollow, and its legend says "modeled", so a
-reader can never take it for a measurement."""
+reader can never take it for a measurement. Where the values of one figure
+span more than LOG_SPREAD (models of very different sizes), its value axis is
+logarithmic, and says so."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -14,11 +15,21 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from hil.case.record import CaseRecord
 from hil.energy.trace import Trace
 from hil.energy.windows import find_windows
-from hil.reports.sources import case_label, macs, where
+from hil.reports.sources import RunCase
 
 MEASURED, MODELED = "#1f6fb2", "#d9822b"
+LOG_SPREAD = 100.0  # largest / smallest value past which an axis is logarithmic
+
+
+def needs_log(values: Sequence[float]) -> bool:
+    """Whether values differ by more than LOG_SPREAD (all must be positive)."""
+    positive = [v for v in values if v > 0]
+    return len(positive) > 1 and len(positive) == len(values) and (
+        max(positive) / min(positive) > LOG_SPREAD
+    )
 
 
 def _png(fig: Figure) -> bytes:
@@ -28,24 +39,25 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def energy_uj(case: dict[str, Any]) -> tuple[float, bool] | None:
+def energy_uj(case: CaseRecord) -> tuple[float, bool] | None:
     """(µJ per inference, modeled) or None."""
-    energy = case.get("energy") or {}
-    value = (energy.get("energy_per_inference") or {}).get("value")
-    return None if value is None else (float(value) * 1e6, bool(energy.get("modeled")))
+    e = case.energy
+    return None if e is None else (e.energy_per_inference_j * 1e6, e.modeled)
 
 
-def counter_median(case: dict[str, Any]) -> tuple[float, str] | None:
-    counter = (case.get("aggregate") or {}).get("counter") or {}
-    median = (counter.get("per_inference") or {}).get("median")
-    return None if median is None else (float(median), str(counter.get("kind")))
+def counter_median(case: CaseRecord) -> tuple[float, str] | None:
+    c = case.counter
+    return None if c is None else (c.median, c.kind)
 
 
 def _grouped_bars(
-    cases: Sequence[dict[str, Any]], value: Any, ylabel: str, title: str
+    cases: Sequence[CaseRecord],
+    value: Callable[[CaseRecord], tuple[float, bool] | None],
+    ylabel: str,
+    title: str,
 ) -> bytes | None:
     """One group per model, one bar per board; hatched where modeled."""
-    points = {(case_label(c), where(c)): v for c in cases if (v := value(c)) is not None}
+    points = {(c.label, c.where): v for c in cases if (v := value(c)) is not None}
     if not points:
         return None
     models = sorted({m for m, _ in points})
@@ -74,13 +86,16 @@ def _grouped_bars(
                 rotation=90,
             )
     ax.set_xticks(range(len(models)), models, rotation=20, ha="right", fontsize=8)
+    if needs_log([h for h, _ in points.values()]):
+        ax.set_yscale("log")
+        ylabel += " (log scale)"
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.margins(y=0.35)
     return _png(fig)
 
 
-def energy_per_model(cases: Sequence[dict[str, Any]]) -> bytes | None:
+def energy_per_model(cases: Sequence[CaseRecord]) -> bytes | None:
     return _grouped_bars(
         cases,
         energy_uj,
@@ -89,23 +104,23 @@ def energy_per_model(cases: Sequence[dict[str, Any]]) -> bytes | None:
     )
 
 
-def counters_per_model(cases: Sequence[dict[str, Any]]) -> bytes | None:
+def counters_per_model(cases: Sequence[CaseRecord]) -> bytes | None:
     kinds = {k for c in cases if (m := counter_median(c)) for k in [m[1]]}
     label = "/".join(sorted(kinds)) or "counter"
 
-    def value(c: dict[str, Any]) -> tuple[float, bool] | None:
+    def value(c: CaseRecord) -> tuple[float, bool] | None:
         m = counter_median(c)
         return None if m is None else (m[0] / 1e6, False)
 
     return _grouped_bars(cases, value, f"M {label} per inference", f"{label} per inference")
 
 
-def energy_vs_macs(cases: Sequence[dict[str, Any]]) -> bytes | None:
+def energy_vs_macs(cases: Sequence[CaseRecord]) -> bytes | None:
     points = []
     for c in cases:
-        e, n = energy_uj(c), macs(c)
+        e, n = energy_uj(c), c.macs
         if e is not None and n:
-            points.append((float(n), e[0], e[1], f"{case_label(c)} @ {where(c)}"))
+            points.append((float(n), e[0], e[1], f"{c.label} @ {c.where}"))
     if not points:
         return None
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
@@ -130,25 +145,31 @@ def energy_vs_macs(cases: Sequence[dict[str, Any]]) -> bytes | None:
     return _png(fig)
 
 
-def trends(cases: Sequence[dict[str, Any]], runs: Sequence[str]) -> bytes | None:
+def trends(cases: Sequence[RunCase], runs: Sequence[str]) -> bytes | None:
     """Counter median per run for every (model, board) seen in two runs or more."""
     series: dict[tuple[str, str], list[tuple[int, float]]] = {}
     index = {r: i for i, r in enumerate(runs)}
     for c in cases:
-        m = counter_median(c)
+        m = counter_median(c.record)
         if m is not None:
-            series.setdefault((case_label(c), where(c)), []).append((index[c["run_id"]], m[0]))
+            key = (c.record.label, c.record.where)
+            series.setdefault(key, []).append((index[c.run_id], m[0]))
     series = {k: v for k, v in series.items() if len({i for i, _ in v}) > 1}
     if not series:
         return None
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
     for (model, board), pts in sorted(series.items()):
+        pts.sort()
         ax.plot(
             [i for i, _ in pts], [v / 1e6 for _, v in pts], marker="o", label=f"{model} @ {board}"
         )
     ax.set_xticks(range(len(runs)), [str(i + 1) for i in range(len(runs))])
     ax.set_xlabel("run (oldest first; the table below names them)")
-    ax.set_ylabel("M per inference (median)")
+    ylabel = "M per inference (median)"
+    if needs_log([v for pts in series.values() for _, v in pts]):
+        ax.set_yscale("log")
+        ylabel += " (log scale)"
+    ax.set_ylabel(ylabel)
     ax.set_title("Counters over the stored runs")
     ax.legend(fontsize=7)
     return _png(fig)

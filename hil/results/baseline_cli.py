@@ -36,7 +36,7 @@ def cmd_set(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
-    with open_store(store_path(args.store)) as store:
+    with open_store(store_path(args.store), read_only=True) as store:
         named = store.baselines()
     if not named:
         console.print("no named baselines (hil baseline set NAME RUN)")

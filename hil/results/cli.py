@@ -14,8 +14,9 @@ from rich.table import Table
 
 from hil import config as hil_config
 from hil.errors import HilError
-from hil.results.engines import is_postgres
+from hil.results.engines import describe, is_postgres
 from hil.results.html_report import render_html
+from hil.results.migrations import SCHEMA_VERSION
 from hil.results.regressions import LAST_GREEN, Comparison, compare_rows, resolve_baseline
 from hil.results.runs import run_state
 from hil.results.store import ResultStore
@@ -23,13 +24,25 @@ from hil.results.store import ResultStore
 WIDE = 200
 
 
-def open_store(path: str) -> ResultStore:
+def open_store(path: str, read_only: bool = False) -> ResultStore:
+    """The store at `path`; `read_only` (the commands that only read): never
+    migrated nor written, and an older schema is said (on stderr, so that
+    JSON on stdout stays JSON) and read as it is."""
     if not is_postgres(path):
         if not Path(path).is_file():
             raise HilError(f"no results store at {path}")
         if Path(path).stat().st_size == 0:  # opening it would write a schema into it
             raise HilError(f"{path} is an empty file, not a results store (no run stored yet)")
-    return ResultStore(path)
+    if not read_only:
+        return ResultStore(path)
+    store = ResultStore(path, read_only=True)
+    if store.older_schema:
+        sys.stderr.write(
+            f"note: {describe(path)} is at schema version {store.schema_version}, older than "
+            f"this hil's {SCHEMA_VERSION}: read as it is, not upgraded (the next run that "
+            "stores results upgrades it)\n"
+        )
+    return store
 
 
 def print_table(console: Console, table: Table) -> None:
@@ -57,7 +70,7 @@ def store_path(given: str | None) -> str:
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     args.db = store_path(args.db)
-    with open_store(args.db) as store:
+    with open_store(args.db, read_only=True) as store:
         runs = store.runs()
     if not runs:
         console.print("no runs in the store")
@@ -84,7 +97,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 def _compare(args: argparse.Namespace) -> tuple[Comparison, dict[str, object]]:
     args.db = store_path(args.db)
-    with open_store(args.db) as store:
+    with open_store(args.db, read_only=True) as store:
         runs = store.runs()
         baseline, label = resolve_baseline(args.baseline, runs, store.baselines())
         comparison = compare_rows(

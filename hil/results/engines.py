@@ -99,7 +99,16 @@ class SqliteEngine(Engine):
     }
     errors = (sqlite3.Error,)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        if read_only:  # neither the file, its journal mode nor its folder is touched
+            self.conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+            )
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -154,7 +163,7 @@ class PostgresEngine(Engine):
         "returning_id": "RETURNING id",
     }
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
         try:
             import psycopg
         except ImportError as exc:
@@ -164,6 +173,8 @@ class PostgresEngine(Engine):
             ) from exc
         self.errors = (psycopg.Error,)
         self.conn = psycopg.connect(url, autocommit=True, connect_timeout=30)
+        if read_only:  # the server refuses any write on this session
+            self.conn.execute("SET default_transaction_read_only = on")
 
     def sql(self, text: str) -> str:
         # The store's SQL has no literal % or ?, so this is a plain swap.
@@ -202,11 +213,11 @@ class PostgresEngine(Engine):
         self.conn.close()
 
 
-def open_engine(location: str | Path) -> Engine:
+def open_engine(location: str | Path, read_only: bool = False) -> Engine:
     try:
         if is_postgres(location):
-            return PostgresEngine(str(location))
-        return SqliteEngine(Path(location))
+            return PostgresEngine(str(location), read_only)
+        return SqliteEngine(Path(location), read_only)
     except StoreError:
         raise
     except Exception as exc:  # sqlite3.Error, psycopg.Error: the reason is in the text

@@ -55,7 +55,7 @@ def _num(value: Any, unit: str = "") -> str:
 
 def cmd_history(args: argparse.Namespace, console: Console) -> int:
     name = model_name(args.model)
-    with open_store(store_path(args.store)) as store:
+    with open_store(store_path(args.store), read_only=True) as store:
         rows = history_rows(store.rows(model=name), args.board)
     if not rows:
         where = f" on {args.board}" if args.board else ""

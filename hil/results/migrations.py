@@ -108,6 +108,20 @@ def migrate(engine: Engine, where: str) -> int:
     return before
 
 
+def stored_version(engine: Engine, where: str) -> int:
+    """The schema version a store is at, read without writing anything (0:
+    not a results store); StoreError if a newer hil wrote it."""
+    if engine.table_exists("schema_migrations"):
+        found = engine.scalar("SELECT MAX(version) FROM schema_migrations")
+        version = int(found or 0)
+    else:  # made before migrations were numbered: migration 1, if anything
+        version = 1 if engine.table_exists("runs") else 0
+    if isinstance(engine, SqliteEngine):
+        version = max(version, engine.user_version())
+    _refuse_newer(version, where)
+    return version
+
+
 def _refuse_newer(version: int, where: str) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -123,4 +137,4 @@ def _record(engine: Engine, version: int) -> None:
     )
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresEngine", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresEngine", "migrate", "stored_version"]

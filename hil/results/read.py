@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hil.case.record import CaseRecord, RecordError
 from hil.errors import HilError
 from hil.results.engines import describe, is_postgres, open_engine
 
@@ -24,15 +26,23 @@ CASES_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class RunCase:
+    """A case record and the run it belongs to (as a store or a JSON report has it)."""
 
-def stored_cases(location: Path | str) -> list[dict[str, Any]]:
-    """Every case record in the store, each with its "run_id", "time" and "status"."""
+    run_id: str
+    time: str | None  # when the case (or the report holding it) was recorded
+    record: CaseRecord
+
+
+def stored_cases(location: Path | str) -> list[RunCase]:
+    """Every case record in the store, oldest run first."""
     if is_postgres(location):
         return _from_postgres(str(location))
     return _from_store(Path(location))
 
 
-def _from_store(path: Path) -> list[dict[str, Any]]:
+def _from_store(path: Path) -> list[RunCase]:
     # Read-only, without the store's schema checks: a report never writes.
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -45,7 +55,7 @@ def _from_store(path: Path) -> list[dict[str, Any]]:
     return _cases(rows)
 
 
-def _from_postgres(url: str) -> list[dict[str, Any]]:
+def _from_postgres(url: str) -> list[RunCase]:
     engine = open_engine(url)  # StoreError (a HilError) names the store
     try:
         rows = [tuple(r.values()) for r in engine.query(CASES_SQL)]
@@ -56,12 +66,13 @@ def _from_postgres(url: str) -> list[dict[str, Any]]:
     return _cases(rows)
 
 
-def _cases(rows: list[Any]) -> list[dict[str, Any]]:
+def _cases(rows: list[Any]) -> list[RunCase]:
     cases = []
     for run_id, time, instance, status, record in rows:
-        case = json.loads(record) if record else {}
-        case.update(run_id=run_id, time=time, status=status)
-        case.setdefault("instance", instance)
-        case.setdefault("case", case.get("model", {}).get("path", "?"))
-        cases.append(case)
+        try:
+            case = CaseRecord.from_json(json.loads(record) if record else {"status": status})
+        except (json.JSONDecodeError, RecordError) as exc:
+            raise StoreReadError(f"run {run_id}: {exc}") from exc
+        case = replace(case, status=status, instance=case.instance or instance)
+        cases.append(RunCase(str(run_id), None if time is None else str(time), case))
     return cases

@@ -1,4 +1,4 @@
-"""One store row from a finished case (its CaseResult record) or from the
+"""One store row from a finished case (its typed CaseRecord) or from the
 error that ended it, and the status each of hil's errors maps to."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ import platform
 import secrets
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hil import __version__
 from hil.case.model_case import ModelCase
-from hil.device.protocol import Device
+from hil.case.record import CaseRecord, DeviceFacts, ModelRecord
 from hil.errors import DeviceFaultError, DeviceHangError, LinkError
 from hil.results.runs import process_started
 
@@ -73,11 +74,6 @@ class RunContext:
 RUN_CONTEXT_FIELDS = ("run_id", "git_revision", "started", "host", "command", "pid", "pid_started")
 
 
-def engine_of(dut: Device) -> tuple[str, str]:
-    """(engine, version) as the device reports them."""
-    return dut.engine_identity
-
-
 def _sha256(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -85,136 +81,95 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def _figure(value: Any) -> Any:
-    """A footprint figure: {"value": N, "unit": "B"} -> N."""
-    return value.get("value") if isinstance(value, dict) else value
-
-
-ENERGY_UNITS = {"J": 1e6, "mJ": 1e3, "uJ": 1.0, "µJ": 1.0, "nJ": 1e-3}
-
-
-def energy_uj(record: dict[str, Any]) -> float | None:
-    """Energy per inference in µJ from a record's energy figure
-    (`energy.energy_per_inference`: {"value": x, "unit": "J"}, as
-    hil.energy.EnergyFigure.to_dict() gives it); None when not measured."""
-    figure = (record.get("energy") or {}).get("energy_per_inference")
-    if not isinstance(figure, dict) or figure.get("value") is None:
-        return None
-    scale = ENERGY_UNITS.get(str(figure.get("unit", "uJ")))
-    return None if scale is None else float(figure["value"]) * scale
-
-
-def cflags_text(cflags: Any) -> str:
-    return " ".join(cflags) if isinstance(cflags, list | tuple) else str(cflags or "")
-
-
 def row_from_record(
-    record: dict[str, Any],
-    case: ModelCase,
-    run: RunContext,
-    instance: str,
-    engine: tuple[str, str],
+    record: CaseRecord, case: ModelCase, run: RunContext, instance: str
 ) -> dict[str, Any]:
-    """The store row of a finished case; `record` is CaseResult.to_dict()."""
-    counter = (record.get("aggregate") or {}).get("counter") or {}
-    per = counter.get("per_inference") or {}
-    fp = record.get("footprint") or {}
-    refs = record.get("references") or {}
+    """The store row (its columns, the store's edge) of a finished case."""
+    counter, fp, energy = record.counter, record.footprint, record.energy
     return {
         "run_id": run.run_id,
         "time": now(),
         "git_revision": run.git_revision,
-        "test": record.get("test"),
-        "board": record["board"],
+        "test": record.test,
+        "board": record.board,
         "instance": instance,
-        "backend": record.get("backend"),
-        "target": record.get("target"),
-        "firmware_build_id": (record.get("firmware") or {}).get("build_id"),
-        "firmware_variant": (record.get("firmware") or {}).get("variant"),
-        "firmware_cflags": cflags_text((record.get("firmware") or {}).get("cflags")),
-        "engine": engine[0] or record.get("engine"),
-        "engine_version": engine[1],
-        "model_name": record.get("case") or case.name,
-        "model_sha256": (record.get("model") or {}).get("sha256"),
+        "backend": record.backend,
+        "target": record.target,
+        "firmware_build_id": record.firmware.build_id,
+        "firmware_variant": record.firmware.variant,
+        "firmware_cflags": " ".join(record.firmware.cflags),
+        "engine": record.engine.name or record.engine.text,
+        "engine_version": record.engine.version,
+        "model_name": record.case or case.name,
+        "model_sha256": record.model.sha256,
         "vector_seed": case.seed,
         "vector_count": case.vectors,
         "vector_files": [str(p) for p in case.inputs],
-        "agreement": (record.get("aggregate") or {}).get("agreement"),
-        "counter_kind": counter.get("kind"),
-        "counter_method": counter.get("method"),
-        "counter_min": per.get("min"),
-        "counter_median": per.get("median"),
-        "counter_p90": per.get("p90"),
-        "counter_max": per.get("max"),
-        "flash_bytes": _figure(fp.get("flash")),
-        "static_ram_bytes": _figure(fp.get("static_ram")),
-        "footprint": fp or None,
-        "arena_bytes": record.get("arena_used_bytes"),
-        "stack_bytes": record.get("stack_used_bytes"),
-        "energy_uj": energy_uj(record),
-        "reference_versions": {name: r.get("version") for name, r in refs.items()},
-        "status": record["status"],
-        "attempts": 1,
-        "error": f"energy: {record['energy_error']}" if record.get("energy_error") else None,
-        "record": record,
+        "agreement": record.agreement_json() or None,
+        "counter_kind": counter.kind if counter else None,
+        "counter_method": counter.method if counter else None,
+        "counter_min": counter.min if counter else None,
+        "counter_median": counter.median if counter else None,
+        "counter_p90": counter.p90 if counter else None,
+        "counter_max": counter.max if counter else None,
+        "flash_bytes": fp.flash if fp else None,
+        "static_ram_bytes": fp.static_ram if fp else None,
+        "footprint": fp.to_dict() if fp else None,
+        "arena_bytes": record.arena_used_bytes,
+        "stack_bytes": record.stack_used_bytes,
+        "energy_uj": energy.energy_per_inference_j * 1e6 if energy else None,
+        "reference_versions": {name: r.version for name, r in record.references.items()},
+        "status": record.status,
+        "attempts": record.attempts,
+        "error": f"energy: {record.energy_error}" if record.energy_error else None,
+        "record": record.to_json(),
     }
+
+
+def error_record(
+    exc: BaseException, case: ModelCase, device: DeviceFacts, test: str | None = None
+) -> CaseRecord:
+    """The record of a case that ended in an error instead of a result."""
+    return CaseRecord(
+        case=case.name,
+        status=status_of_error(exc),
+        error=f"{type(exc).__name__}: {exc}",
+        board=device.board,
+        backend=device.backend,
+        target=device.target,
+        hil_version=__version__,
+        firmware=device.firmware,
+        engine=device.engine,
+        model=ModelRecord(path=os.fspath(case.model), sha256=_sha256(Path(case.model))),
+        test=test,
+    )
 
 
 def row_from_error(
-    exc: BaseException,
-    case: ModelCase,
-    run: RunContext,
-    *,
-    board: str,
-    instance: str,
-    backend: str,
-    target: str,
-    firmware_build_id: str | None,
-    engine: tuple[str, str],
-    test: str | None = None,
-    firmware_variant: str | None = None,
-    firmware_cflags: str = "",
+    record: CaseRecord, case: ModelCase, run: RunContext, instance: str
 ) -> dict[str, Any]:
-    """The store row of a case that ended in an error instead of a result."""
-    status = status_of_error(exc)
-    sha = _sha256(Path(case.model))
-    record = {
-        "case": case.name,
-        "status": status,
-        "error": f"{type(exc).__name__}: {exc}",
-        "board": board,
-        "instance": instance,
-        "backend": backend,
-        "target": target,
-        "firmware": {
-            "build_id": firmware_build_id,
-            "variant": firmware_variant,
-            "cflags": firmware_cflags,
-        },
-        "model": {"path": os.fspath(case.model), "sha256": sha},
-        "test": test,
-    }
+    """The store row of a case that ended in an error (its error_record)."""
     return {
         "run_id": run.run_id,
         "time": now(),
         "git_revision": run.git_revision,
-        "test": test,
-        "board": board,
+        "test": record.test,
+        "board": record.board,
         "instance": instance,
-        "backend": backend,
-        "target": target,
-        "firmware_build_id": firmware_build_id,
-        "firmware_variant": firmware_variant,
-        "firmware_cflags": firmware_cflags,
-        "engine": engine[0],
-        "engine_version": engine[1],
+        "backend": record.backend,
+        "target": record.target,
+        "firmware_build_id": record.firmware.build_id,
+        "firmware_variant": record.firmware.variant,
+        "firmware_cflags": " ".join(record.firmware.cflags),
+        "engine": record.engine.name,
+        "engine_version": record.engine.version,
         "model_name": case.name,
-        "model_sha256": sha,
+        "model_sha256": record.model.sha256,
         "vector_seed": case.seed,
         "vector_count": case.vectors,
         "vector_files": [str(p) for p in case.inputs],
-        "status": status,
-        "attempts": 1,
-        "error": record["error"],
-        "record": record,
+        "status": record.status,
+        "attempts": record.attempts,
+        "error": record.error,
+        "record": replace(record, instance=instance).to_json(),
     }

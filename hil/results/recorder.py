@@ -5,17 +5,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hil.case.model_case import ModelCase
-from hil.device.protocol import Device
-from hil.errors import HilError
+from hil.case.record import CaseRecord, DeviceFacts
 from hil.paths import git_revision
 from hil.results.engines import is_postgres
 from hil.results.record import (
     RunContext,
-    engine_of,
+    error_record,
     new_run_id,
     now,
     row_from_error,
@@ -38,58 +38,43 @@ def _describe_errors(errors: Sequence[BaseException]) -> str:
 
 
 def result_row(
-    record: dict[str, Any],
+    record: CaseRecord,
     case: ModelCase,
-    dut: Device,
     instance: str,
     run: RunContext,
     earlier: Sequence[BaseException] = (),
 ) -> dict[str, Any]:
-    """The row of a case that gave a result; after infrastructure errors on
-    earlier attempts, a pass is `flaky` and the row keeps those errors."""
-    if earlier:  # the record (JSON report, row's record column) says so too
-        record["attempts"] = len(earlier) + 1
-        record["earlier_errors"] = [f"{type(e).__name__}: {e}" for e in earlier]
-        if record["status"] == "pass":
-            record["status"] = "flaky"
-    row = row_from_record(record, case, run, instance, engine_of(dut))
+    """The row of a case that gave a result. After infrastructure errors on
+    earlier attempts the record is `retried` (a pass is `flaky`) and the row
+    keeps those errors; `record` itself is left as it is."""
     if earlier:
-        row["attempts"] = len(earlier) + 1
+        record = retried(record, earlier)
+    row = row_from_record(record, case, run, instance)
+    if earlier:
         row["error"] = _describe_errors(earlier)
     return row
+
+
+def retried(record: CaseRecord, earlier: Sequence[BaseException]) -> CaseRecord:
+    """The record as it is stored and reported after `earlier` failed attempts."""
+    return record.retried([f"{type(e).__name__}: {e}" for e in earlier])
 
 
 def error_row(
     exc: BaseException,
     case: ModelCase,
-    dut: Device,
+    device: DeviceFacts,
     instance: str,
     test: str | None,
     run: RunContext,
     earlier: Sequence[BaseException] = (),
 ) -> dict[str, Any]:
     """The row of a case that ended in an error instead of a result."""
-    res = dut.resolution
-    try:
-        build_id: str | None = dut.build_id
-    except HilError:  # the device never answered
-        build_id = dut.image.build_id if dut.image else None
-    row = row_from_error(
-        exc,
-        case,
-        run,
-        board=res.board.name,
-        instance=instance,
-        backend=res.backend,
-        target=dut.description,
-        firmware_build_id=build_id,
-        engine=engine_of(dut),
-        test=test,
-        firmware_variant=dut.variant,
-        firmware_cflags=" ".join(dut.cflags),
-    )
+    record = error_record(exc, case, device, test)
     if earlier:
-        row["attempts"] = len(earlier) + 1
+        record = replace(record, attempts=len(earlier) + 1)
+    row = row_from_error(record, case, run, instance)
+    if earlier:
         row["error"] = f"{row['error']} (after {_describe_errors(earlier)})"
     return row
 
@@ -135,13 +120,18 @@ class Recorder:
     def add(self, row: dict[str, Any]) -> int:
         return self.store.add(row, self.run.run_row())
 
-    def result(self, record: dict[str, Any], case: ModelCase, dut: Device, instance: str) -> int:
-        return self.add(result_row(record, case, dut, instance, self.run))
+    def result(self, record: CaseRecord, case: ModelCase, instance: str) -> int:
+        return self.add(result_row(record, case, instance, self.run))
 
     def error(
-        self, exc: BaseException, case: ModelCase, dut: Device, instance: str, test: str | None
+        self,
+        exc: BaseException,
+        case: ModelCase,
+        device: DeviceFacts,
+        instance: str,
+        test: str | None,
     ) -> int:
-        return self.add(error_row(exc, case, dut, instance, test, self.run))
+        return self.add(error_row(exc, case, device, instance, test, self.run))
 
     def judge(self, row: dict[str, Any], baseline_run: str | None) -> Finding:
         """`row` (of this run) against its baseline among the earlier runs:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.results.engines import Engine, StoreError, describe, is_postgres, open_engine
-from hil.results.migrations import SCHEMA_VERSION, migrate
+from hil.results.migrations import SCHEMA_VERSION, migrate, stored_version
 
 __all__ = ["SCHEMA_VERSION", "STATUSES", "ResultStore", "StoreError"]
 
@@ -33,13 +33,24 @@ JSON_FIELDS = ("vector_files", "agreement", "footprint", "reference_versions", "
 
 
 class ResultStore:
-    """`with ResultStore(path_or_url) as store: store.add(row)`."""
+    """`with ResultStore(path_or_url) as store: store.add(row)`.
 
-    def __init__(self, location: str | Path) -> None:
+    `read_only=True` (the commands that only read) opens the store as it is:
+    no migration, no write; `schema_version` then says what it is at, and a
+    store older than SCHEMA_VERSION is read as it is."""
+
+    def __init__(self, location: str | Path, *, read_only: bool = False) -> None:
         self.path = location if is_postgres(location) else Path(location)
-        self.engine = open_engine(location)
+        self.read_only = read_only
+        self.engine = open_engine(location, read_only=read_only)
         try:
+            if read_only:
+                self.schema_version = stored_version(self.engine, str(location))
+                if self.schema_version == 0:
+                    raise StoreError(f"{describe(location)} is not a results store (no runs table)")
+                return
             migrate(self.engine, str(location))
+            self.schema_version = SCHEMA_VERSION
         except self.engine.errors as exc:
             self.engine.close()
             raise StoreError(f"results store {describe(location)}: {exc}") from exc
@@ -47,9 +58,16 @@ class ResultStore:
             self.engine.close()
             raise
 
+    @property
+    def older_schema(self) -> bool:
+        """Opened read-only at a schema version older than this hil's."""
+        return self.schema_version < SCHEMA_VERSION
+
     @contextmanager
     def transaction(self) -> Iterator[Engine]:
         """One write transaction (SQLite: the write lock taken up front)."""
+        if self.read_only:
+            raise StoreError(f"results store {describe(self.path)} was opened read-only")
         try:
             with self.engine.transaction() as engine:
                 yield engine

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from hil.cli import main as hil_main
+from hil.energy.figure import EnergyFigure
+from hil.firmware.footprint import Footprint
 from tests.e2e.helpers import REPO
 
 TRACE = REPO / "tests" / "data" / "energy" / "five_pulses_5ksps.csv"
@@ -57,16 +59,19 @@ def record(board: str, model: str, instructions: int, energy_j: float, modeled: 
                 "per_inference": {"median": instructions},
             }
         },
-        "energy": {
-            "modeled": modeled,
-            "label": "modeled (not measured)" if modeled else "measured",
-            "method": "E = V x uA/MHz x counter" if modeled else "marker windows, PPK2",
-            "source": "a datasheet" if modeled else "",
-            "energy_per_inference": {"value": energy_j, "unit": "J"},
-        },
+        "energy": EnergyFigure(
+            energy_per_inference_j=energy_j,
+            inferences=1 if modeled else 5,
+            modeled=modeled,
+            method="modeled: E = V x uA/MHz x counter" if modeled else "marker windows, PPK2",
+            meter_model="datasheet model" if modeled else "PPK2",
+            source="a datasheet" if modeled else "",
+            sample_rate_hz=None if modeled else 100_000.0,
+            sync="" if modeled else "marker pin",
+        ).to_dict(),
         "model_facts": {"macs": {"value": instructions // 10, "unit": "MAC/inference"}},
         "arena_used_bytes": 512,
-        "footprint": {"flash": {"value": 100_000, "unit": "B"}},
+        "footprint": Footprint(100_000, 0, 0, 0, 0, 0, 0).to_dict(),  # flash 100,000 B
     }
 
 

@@ -172,6 +172,7 @@ SUITE = """
 import pytest
 from types import SimpleNamespace
 from hil import ModelCase
+from hil.case.record import CaseRecord
 from hil.errors import LinkError
 import hil.pytestplugin.plugin
 
@@ -207,6 +208,8 @@ class FakeResult:
                 "target": "fake", "arena_used_bytes": None,
                 "aggregate": {"agreement": {}, "counter": None}, "model": {"sha256": "s"},
                 "references": {}, "footprint": None, "unavailable_references": {}}
+    def record(self, test=None, instance=None):
+        return CaseRecord.from_json({**self.to_dict(), "test": test, "instance": instance})
 
 def fake_run_case(dut, case, **kwargs):
     kind = case.name

@@ -147,7 +147,7 @@ def test_report_sources_read_either_engine(location: str) -> None:
         add(store, make_row("run-02", instance="b300", status="mismatch"))
     data = load_sources([location])
     assert data.runs == ["run-01", "run-02"]
-    assert [(c["instance"], c["status"]) for c in data.latest] == [("b300", "mismatch")]
+    assert [(c.record.instance, c.record.status) for c in data.latest] == [("b300", "mismatch")]
     assert data.sources == [location]
 
 

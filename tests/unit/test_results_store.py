@@ -15,10 +15,18 @@ from typing import Any
 import pytest
 
 from hil.case.model_case import ModelCase
+from hil.case.record import CaseRecord, DeviceFacts, EngineRecord, FirmwareRecord
 from hil.cli import main
 from hil.errors import DeviceFaultError, DeviceHangError, HilError, LinkError
+from hil.firmware.footprint import Footprint
 from hil.results.html_report import render_html
-from hil.results.record import RunContext, row_from_error, row_from_record, status_of_error
+from hil.results.record import (
+    RunContext,
+    error_record,
+    row_from_error,
+    row_from_record,
+    status_of_error,
+)
 from hil.results.regressions import compare_rows
 from hil.results.store import SCHEMA_VERSION, ResultStore, StoreError
 
@@ -162,9 +170,11 @@ def test_rows_from_records_and_errors(tmp_path: Path) -> None:
         "backend": "qemu",
         "target": "a300 [corstone300] -> qemu",
         "firmware": {"build_id": "b1", "variant": "release"},
+        "engine": "hil 0.1.0",
         "model": {"sha256": "s"},
         "arena_used_bytes": 512,
-        "footprint": {"flash": {"value": 1000, "unit": "B"}, "static_ram": {"value": 64}},
+        # flash = text + rodata + data, static RAM = data + bss
+        "footprint": Footprint(900, 100, 0, 64, 0, 0, 0).to_dict(),
         "references": {"tflm": {"version": "1.2", "agreement": "exact"}},
         "aggregate": {
             "agreement": {"tflm": {"matched": 7, "total": 7}},
@@ -175,17 +185,20 @@ def test_rows_from_records_and_errors(tmp_path: Path) -> None:
             },
         },
     }
-    row = row_from_record(record, case, run, "a300", ("hil", "0.1.0"))
+    row = row_from_record(CaseRecord.from_json(record), case, run, "a300")
     assert (row["flash_bytes"], row["static_ram_bytes"], row["arena_bytes"]) == (1000, 64, 512)
     assert (row["counter_kind"], row["counter_median"], row["counter_p90"]) == (
         "instructions", 2.0, 3,
     )  # fmt: skip
     assert (row["vector_seed"], row["vector_count"], row["engine_version"]) == (3, 7, "0.1.0")
     assert row["reference_versions"] == {"tflm": "1.2"}
-    err = row_from_error(
-        DeviceHangError("INVOKE", 1.0, 2), case, run, board="corstone300", instance="a300",
-        backend="qemu", target="t", firmware_build_id="b1", engine=("hil", "0.1.0"),
+    device = DeviceFacts(
+        board="corstone300", backend="qemu", target="t", firmware=FirmwareRecord("b1"),
+        engine=EngineRecord("hil", "0.1.0"),
     )  # fmt: skip
+    err = row_from_error(
+        error_record(DeviceHangError("INVOKE", 1.0, 2), case, device), case, run, "a300"
+    )
     assert err["status"] == "timeout" and "device hang" in err["error"]
     assert err["model_sha256"] == hashlib.sha256(b"model").hexdigest()
     with ResultStore(tmp_path / "r.db") as store:
@@ -328,7 +341,8 @@ def test_the_recorder_stores_a_case_that_died(tmp_path: Path, store_location: st
 
     recorder = Recorder(store_location, "run-11")
     case = ModelCase(tmp_path / "absent.tflite")
-    recorder.error(DeviceFaultError("HardFault", "INVOKE"), case, NoAnswer(), "a386", "t::x")
+    device = DeviceFacts.of(NoAnswer())
+    recorder.error(DeviceFaultError("HardFault", "INVOKE"), case, device, "a386", "t::x")
     recorder.close()
     with ResultStore(store_location) as store:
         (row,) = store.rows()

@@ -36,11 +36,15 @@ class EngineDut:
     variant = "test"
     cflags: tuple[str, ...] = ()
     engine = "hil host"
+    engine_identity = ("hil", "host")
     image = None
 
     def __init__(self) -> None:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
         self.resets = 0
+
+    def link_stats(self) -> dict[str, int | float]:
+        return {}  # no link: the engine runs in this process
 
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         self.engine_.load(model.data)
