@@ -68,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "comma-separate for several",
     )
     group.addoption(
-        "--backend",
+        "--hil-backend",
         choices=("qemu", "fvp", "pyocd"),
         default=None,
         help="force a backend instead of the board's first available one",
@@ -94,7 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "agent linked in (docs/own-firmware.md)",
     )
     group.addoption(
-        "--litert-resolver",
+        "--hil-litert-resolver",
         choices=("ref", "default"),
         default="ref",
         help="LiteRT kernels: TFLite's reference kernels (default) or its optimised default ones",
@@ -137,11 +137,11 @@ def pytest_configure(config: pytest.Config) -> None:
     entries = config.stash.get(pytest_rack.ENTRIES, None)
     resolutions = []
     with usage_errors():
-        if entries is not None:  # --rack: --board selected instances
+        if entries is not None:  # --hil-rack: --board selected instances
             resolutions = [e.resolution for e in entries if e.resolution]
         else:
             for name in dict.fromkeys(board_names(config)):
-                resolutions.append(resolve(load_board(name), config.getoption("backend")))
+                resolutions.append(resolve(load_board(name), config.getoption("hil_backend")))
         config.hook.pytest_hil_boards(
             config=config, resolutions=resolutions, rack=entries is not None
         )
@@ -160,7 +160,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "board" not in metafunc.fixturenames or _parametrizes(metafunc, "board"):
         return
     entries = metafunc.config.stash.get(pytest_rack.ENTRIES, None)
-    if entries:  # --rack: every selected instance, by instance name
+    if entries:  # --hil-rack: every selected instance, by instance name
         metafunc.parametrize(
             "board", entries, ids=[e.name for e in entries], indirect=True, scope="session"
         )
@@ -312,7 +312,7 @@ class ModelCheck:
         test = plain_nodeid(self.request.node.nodeid, instance)
         try:
             result, earlier = with_retries(
-                lambda: self._attempt(case), self.config.getoption("retries"), self._recover
+                lambda: self._attempt(case), self.config.getoption("hil_retries"), self._recover
             )
         except Exception as exc:  # the store keeps failures too, with their status
             self._failed(exc, case, instance, test)
@@ -332,7 +332,7 @@ class ModelCheck:
         return run_case(
             self.dut,
             case,
-            litert_resolver=config.getoption("litert_resolver"),
+            litert_resolver=config.getoption("hil_litert_resolver"),
             warmup=config.getoption("hil_warmup"),
             repeats=config.getoption("hil_repeats"),
             profile=profile,
@@ -454,7 +454,7 @@ def compare_models(dut: Device, request: pytest.FixtureRequest) -> Callable[...,
     from hil.case.compare_models import compare_models as run_comparison
 
     def run(a: Any, b: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("litert_resolver", request.config.getoption("litert_resolver"))
+        kwargs.setdefault("litert_resolver", request.config.getoption("hil_litert_resolver"))
         return run_comparison(dut, a, b, **kwargs)
 
     return run
