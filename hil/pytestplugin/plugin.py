@@ -22,6 +22,7 @@ from hil.device.eembc import EembcDut
 from hil.device.protocol import Device
 from hil.energy.meter import Meter
 from hil.errors import HilError
+from hil.pytestplugin import aliases as pytest_aliases
 from hil.pytestplugin import energy as pytest_energy
 from hil.pytestplugin import engine as pytest_engine
 from hil.pytestplugin import hookspecs
@@ -134,6 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
     selection (rack) are in place; resolve the boards and hand them on."""
     config.addinivalue_line("markers", "hil: needs a board (--board)")
     config.addinivalue_line("markers", "hil_profile: collect a per-operator profile")
+    pytest_aliases.register(config)
     entries = config.stash.get(pytest_rack.ENTRIES, None)
     resolutions = []
     with usage_errors():
@@ -203,8 +205,9 @@ def board(request: pytest.FixtureRequest) -> Resolution:
 
 
 @pytest.fixture(scope="session")
-def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
-    """The running device with an open session, shared by every test on the board."""
+def hil_dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
+    """The running device with an open session, shared by every test on the board.
+    Also named `dut` (hil.pytestplugin.aliases); this name never clashes."""
     config = request.config
     entry = pytest_rack.entry_for(config, board)
     with pytest_rack.hold_instance(config, entry):  # a rack instance: one run at a time
@@ -290,7 +293,7 @@ def check_model(
         dut: Device = (
             _case_device(board, config, case.firmware, case.engine)
             if case.firmware is not None or own_engine
-            else request.getfixturevalue("dut")
+            else request.getfixturevalue("hil_dut")
         )
         return ModelCheck(dut, hil_meter, request).check(case)
 
@@ -391,7 +394,9 @@ class ModelCheck:
         if recorder:
             recorder.add(row)
             regressed = pytest_nightly.judge(config, recorder, row, props)
-            failures += [regressed] if regressed else []
+            if regressed:
+                record["regression"] = regressed  # the summary says REGRESSION, not PASS
+                failures.append(regressed)
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         if earlier:
@@ -407,7 +412,7 @@ class ModelCheck:
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A test that dies by a device fault, hang or broken link leaves a freshly
     reset device for the next test, and says so in its report."""
-    found = getattr(item, "funcargs", {}).get("dut")
+    found = getattr(item, "funcargs", {}).get("hil_dut")
     device: Device | None = found if isinstance(found, Dut | EembcDut) else None
     before = device.link_stats() if device is not None else {}
     backend_log = ""
@@ -448,14 +453,14 @@ def report_device(
 
 
 @pytest.fixture
-def compare_models(dut: Device, request: pytest.FixtureRequest) -> Callable[..., Any]:
+def compare_models(hil_dut: Device, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`compare_models(a, b, vectors=100, seed=0)`: run two variants of a model on
     the device on the same inputs; returns a hil.case.compare_models.ModelComparison."""
     from hil.case.compare_models import compare_models as run_comparison
 
     def run(a: Any, b: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("litert_resolver", request.config.getoption("hil_litert_resolver"))
-        return run_comparison(dut, a, b, **kwargs)
+        return run_comparison(hil_dut, a, b, **kwargs)
 
     return run
 
@@ -494,6 +499,11 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[RESULTS].extend(json.loads(raw))
 
 
+def _number(value: float) -> str:
+    """An integer as an integer (3,528), else one decimal (3,519.5)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS, [])
     if not results:
@@ -506,7 +516,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
         counter = r["aggregate"]["counter"]
         figure = (
-            f"{counter['per_inference']['median']:,} {counter['kind']}/inference (median)"
+            f"{_number(counter['per_inference']['median'])} {counter['kind']}/inference (median)"
             if counter
             else "no counter"
         )
@@ -516,8 +526,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         if joules and energy:
             kind = "modeled" if energy["modeled"] else "measured"
             energy_text = f"; {joules['value'] * 1e6:.3f} uJ/inference ({kind})"
+        status = "regression" if r.get("regression") and r["status"] == "pass" else r["status"]
         tr.write_line(
-            f"{r['status'].upper():8} {r['case']} on {r['target']}: {agreement}; "
+            f"{status.upper():8} {r['case']} on {r['target']}: {agreement}; "
             f"{figure}; arena {r['arena_used_bytes']} B{energy_text}"
         )
         for name, reason in r["unavailable_references"].items():

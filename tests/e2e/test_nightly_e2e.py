@@ -280,6 +280,9 @@ def test_a_slower_build_is_a_counter_regression_with_both_figures(
     expected = f"instructions median {then:,.0f} -> {now:,.0f} ({delta:+.2f}%, threshold 2%)"
     assert "hello_world_int8 on corstone300 regressed against last-green" in out
     assert expected in out
+    # The terminal summary names the verdict: REGRESSION, not PASS (the outputs agree).
+    assert "REGRESSION hello_world_int8 on corstone300" in slow.stdout
+    assert "PASS     hello_world_int8 on corstone300" not in slow.stdout
     assert "note: firmware built with extra flags '-O1' (baseline: 'none')" in out
     assert "hil: extra firmware flags: -O1" in out
     report = hil_cli("results", "regressions", str(db), "--json", "-")

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hil.results",),
     ("hil.reports",),
     ("hil.accuracy",),
-    ("hil.project_cli", "hil.cli", "hil.pytestplugin"),
+    ("hil.project_cli", "hil.cli_args", "hil.cli", "hil.pytestplugin"),
 )
 
 ROOT = Path(hil.__file__).parent
