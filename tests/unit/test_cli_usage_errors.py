@@ -102,3 +102,28 @@ def test_compare_models_counts_are_checked(models_dir: Path, tmp_path: Path) -> 
     assert code == 2 and lines == [
         "error: hil compare-models: argument --vectors: expected an integer >= 1, got 0"
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expect"),
+    [
+        (["--limit", "0"], "hil eval: argument --limit: expected an integer >= 1, got 0"),
+        (["--top-k", "0"], "hil eval: argument --top-k: expected an integer >= 1, got 0"),
+        (["--chunk", "-5"], "hil eval: argument --chunk: expected an integer >= 1, got -5"),
+        (["--timeout", "-1"], "hil eval: argument --timeout: expected a number > 0, got -1"),
+    ],
+)
+def test_eval_counts_are_checked(
+    extra: list[str], expect: str, model: Path, tmp_path: Path
+) -> None:
+    code, lines = hil("eval", str(model), "--dataset", "d.npz", "--board", "corstone300", *extra,
+                      cwd=tmp_path)  # fmt: skip
+    assert code == 2 and lines == [f"error: {expect}"]
+
+
+def test_eval_output_folder_is_checked_before_the_dataset(model: Path, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("a file")
+    code, lines = hil("eval", str(model), "--dataset", "missing.npz", "--board", "corstone300",
+                      "--json", "f/out.json", cwd=tmp_path)  # fmt: skip
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: --json f/out.json: cannot create folder f: "), lines
