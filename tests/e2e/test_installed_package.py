@@ -9,6 +9,7 @@ and the user's tests get hil's fixtures."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -99,6 +100,15 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
+def _git_commit(project: Path) -> str:
+    """Make the project a git repository of one commit; its id."""
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "project"]):
+        subprocess.run([*git, *args], check=True, capture_output=True, timeout=60)
+    out = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
 def _built_outputs(venv: Path) -> list[Path]:
     return [p for ext in ("*.elf", "*.o", "*.a") for p in venv.rglob(ext) if "hil" in p.parts]
 
@@ -113,11 +123,16 @@ def test_installed_package_runs_a_project_of_its_own(tmp_path: Path) -> None:
     where = _run([python, "-c", "import hil.paths as p; print(p.firmware_dir())"], project, env)
     assert where.stdout.strip().startswith(str(venv)), where.stdout
 
+    revision = _git_commit(project)
     shipped = _run([python, "-m", "pytest", "-p", "no:cacheprovider", "--board=corstone300",
-                    "-rA"], project, env)  # fmt: skip
+                    "--hil-report=out/report.json", "-rA"], project, env)  # fmt: skip
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
     assert "PASS     hello_world_int8 on corstone300" in shipped.stdout
     assert "PASS     digits_cnn_small_int8 on corstone300" in shipped.stdout
+    report = json.loads((project / "out" / "report.json").read_text())
+    # The user's project and its commit, beside hil's version (hil is no checkout here).
+    assert report["project"] == {"root": str(project.resolve()), "git_revision": revision}
+    assert report["git_revision"] is None and report["hil_version"]
 
     # [tool.hil] board = "acme-an547": the project's board, built with its own port.
     own = _run([python, "-m", "pytest", "-p", "no:cacheprovider", "-rA"], project, env)
