@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hil.cli_args import int_in
 from hil.energy.errors import EnergyError
 from hil.energy.meter import Meter
 from hil.energy.plan import EnergyPlan
@@ -34,7 +35,7 @@ def add_options(group: Any) -> None:
     )
     group.addoption(
         "--hil-energy-inferences",
-        type=int,
+        type=int_in(1),
         default=10,
         metavar="N",
         help="timed inferences per energy capture (default 10)",

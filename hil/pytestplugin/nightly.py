@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hil.boards.resolve import Resolution
+from hil.cli_args import int_in
 from hil.errors import HilError
 from hil.firmware.build import check_cflags
 from hil.pytestplugin import store as pytest_store
@@ -40,7 +41,7 @@ def add_options(group: Any) -> None:
     )
     group.addoption(
         "--hil-retries",
-        type=int,
+        type=int_in(0),
         default=0,
         metavar="N",
         help="retry a case up to N times after an infrastructure failure (link, hang, "
@@ -65,9 +66,6 @@ def add_options(group: Any) -> None:
 def configure(config: pytest.Config) -> None:
     """Check the options; load the quarantine file; resolve --hil-baseline."""
     check_cflags(cflags(config))
-    retries = config.getoption("hil_retries")
-    if retries < 0:
-        raise pytest.UsageError(f"--hil-retries: must be >= 0, got {retries}")
     path = config.getoption("hil_quarantine")
     config.stash[QUARANTINE] = load_quarantine(path) if path else []
     spec = config.getoption("hil_baseline")

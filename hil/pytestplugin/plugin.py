@@ -17,6 +17,7 @@ from hil.boards import Resolution, load_board, resolve
 from hil.case.model_case import ModelCase
 from hil.case.retry import earlier_attempts, with_retries
 from hil.case.runner import CaseResult, run_case
+from hil.cli_args import int_in, positive_float
 from hil.device.dut import Dut, create_dut
 from hil.device.eembc import EembcDut
 from hil.device.protocol import Device
@@ -102,21 +103,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--hil-timeout",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help="per-request timeout on the device link (default 10, or [tool.hil] timeout)",
     )
     group.addoption(
         "--hil-repeats",
-        type=int,
+        type=int_in(1, 254),
         default=1,
         metavar="K",
         help="timed inferences per vector (min/median/p90/max are reported)",
     )
     group.addoption(
         "--hil-warmup",
-        type=int,
+        type=int_in(0, 65535),
         default=0,
         metavar="W",
         help="untimed inferences before the timed ones",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hil.boards.resolve import Resolution
+from hil.cli_args import non_negative_float
 from hil.errors import HilError
 from hil.pytestplugin.labgrid import header as labgrid_header
 from hil.pytestplugin.labgrid import take_places
@@ -42,7 +43,7 @@ def add_options(group: Any) -> None:
     )
     group.addoption(
         "--hil-lock-timeout",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_LOCK_TIMEOUT,
         metavar="SECONDS",
         help="how long to wait for a rack instance another run holds "

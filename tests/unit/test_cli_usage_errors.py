@@ -127,3 +127,27 @@ def test_eval_output_folder_is_checked_before_the_dataset(model: Path, tmp_path:
                       "--json", "f/out.json", cwd=tmp_path)  # fmt: skip
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].startswith("error: --json f/out.json: cannot create folder f: "), lines
+
+
+@pytest.mark.parametrize(
+    ("option", "expect"),
+    [
+        ("--hil-repeats=0", "argument --hil-repeats: expected an integer 1..254, got 0"),
+        ("--hil-warmup=-1", "argument --hil-warmup: expected an integer 0..65535, got -1"),
+        ("--hil-timeout=0", "argument --hil-timeout: expected a number > 0, got 0"),
+        ("--hil-energy-inferences=0", "argument --hil-energy-inferences: expected an integer >= 1"),
+        ("--hil-lock-timeout=-1", "argument --hil-lock-timeout: expected a number >= 0, got -1"),
+    ],
+)
+def test_pytest_options_are_checked_as_they_are_read(
+    option: str, expect: str, tmp_path: Path
+) -> None:
+    (tmp_path / "test_x.py").write_text("def test_x(board):\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:labgrid",
+         f"--rootdir={tmp_path}", str(tmp_path), "--board=corstone300", option],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HIL_ENGINE": "hil"},
+    )  # fmt: skip
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: {expect}" in proc.stderr

@@ -271,7 +271,7 @@ def test_nightly_options_are_checked_before_anything_runs(tmp_path: Path) -> Non
         (["--hil-baseline=last-green"],
          "--hil-baseline compares with the results store: add --hil-store"),
         ([f"--hil-store={db}", "--hil-baseline=nightly"], "no baseline or run named 'nightly'"),
-        (["--hil-retries=-1"], "--hil-retries: must be >= 0, got -1"),
+        (["--hil-retries=-1"], "argument --hil-retries: expected an integer >= 0, got -1"),
         (["--hil-cflags=-O1 x.c"], "extra compiler flag 'x.c': give options like -O1"),
         (['--hil-cflags=-D"X'], "--hil-cflags: No closing quotation"),
     ):
