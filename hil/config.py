@@ -42,6 +42,7 @@ class Project:
     store: str | None = None  # default --hil-store / --store
     timeout: float | None = None  # per-request timeout on the device link (s)
     tflm_dir: Path | None = None  # a TensorFlow Lite Micro source tree
+    engine: str | None = None  # the default engine (checked where engines are known)
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the project (a model, an input file): absolute as it is,
@@ -74,7 +75,7 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
     return value
 
 
-KEYS = ("board", "board_path", "port_path", "models", "store", "timeout", "tflm_dir")
+KEYS = ("board", "board_path", "port_path", "models", "store", "timeout", "tflm_dir", "engine")
 
 
 def load_project(root: Path) -> Project:
@@ -114,6 +115,7 @@ def load_project(root: Path) -> Project:
         store=_typed(table, "store", str, where),
         timeout=float(timeout) if timeout is not None else None,
         tflm_dir=root / Path(tflm).expanduser() if tflm else None,
+        engine=_typed(table, "engine", str, where),
     )
 
 

@@ -11,7 +11,7 @@ from hil import config, paths
 from hil.boards import list_boards, load_board
 from hil.case.model_case import ModelCase
 from hil.cli import main
-from hil.errors import BoardFileError, BuildError
+from hil.errors import BoardFileError, BuildError, HilError
 from hil.firmware.build import port_folders
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +80,23 @@ def test_relative_model_paths_resolve_against_the_root_then_the_models_folder(
     assert case.model == root.resolve() / "models" / "kws.tflite"
     assert case.inputs == (root.resolve() / "in.npy",)
     assert config.resolve_case(ModelCase("local.tflite")).model == root.resolve() / "local.tflite"
+
+
+def test_tool_hil_engine_is_the_projects_default_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hil.firmware.engine_choice import choose_engine
+
+    monkeypatch.delenv("HIL_ENGINE", raising=False)
+    board = load_board("mps2-an386")
+    config.activate(config.load_project(_project(tmp_path, 'engine = "hil"')))
+    choice = choose_engine(board)
+    assert (choice.engine, choice.reason) == ("hil", "from [tool.hil] engine")
+    config.activate(config.load_project(_project(tmp_path, 'engine = "nope"')))
+    with pytest.raises(HilError, match="nope"):
+        choose_engine(board)
+    with pytest.raises(config.ConfigError, match=r"engine: expected str, got 3"):
+        config.load_project(_project(tmp_path, "engine = 3"))
 
 
 def test_hil_models_overrides_the_models_folder_of_the_table(
