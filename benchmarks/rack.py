@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Speed-up of a rack of 2 emulated instances over 1 on the same suite, in one
-run: `pytest SUITE --rack R -n N` with 1 instance and 1 worker, then with 2
+run: `pytest SUITE --hil-rack R -n N` with 1 instance and 1 worker, then with 2
 instances and 2 workers (every case runs once per instance), rounds taken in
 turn so a busy machine slows both alike. Reports the median wall time, the
 case-runs per second (rows the results store got) and the ratio of the two.
@@ -40,7 +40,7 @@ def timed_run(suite: str, rack: Path, workers: int, work: Path) -> tuple[float, 
     db = work / f"run-{time.monotonic_ns()}.db"
     args = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", suite,
-        f"--rack={rack}", "-n", str(workers), f"--hil-store={db}",
+        f"--hil-rack={rack}", "-n", str(workers), f"--hil-store={db}",
         f"--hil-lock-dir={work / 'locks'}",
     ]  # fmt: skip
     env = {**os.environ, "HIL_CACHE": os.environ.get("HIL_CACHE", str(REPO / ".hil-cache"))}

@@ -9,6 +9,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,9 +19,11 @@ from rich.table import Table
 from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
 from hil.boards import list_boards, load_board, resolve
+from hil.case.compare_models import is_classifier
 from hil.case.model_case import ModelCase
 from hil.case.record import DeviceFacts
 from hil.case.runner import CaseResult, case_vectors, run_case
+from hil.cli_args import Parser, int_in, non_negative_float, output_file, positive_float
 from hil.device.dut import create_dut
 from hil.energy.plan import EnergyPlan
 from hil.energy.spec import parse_meter_spec
@@ -161,6 +164,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     # The model and every input file are checked before a board, a build or an
     # emulator is touched: a hostile file costs nothing and says what is wrong.
     model = ModelFile(args.model)
+    output_file(args.json, "--json")
     resolution = resolve(load_board(args.board), args.backend)
     case = ModelCase(
         model=Path(args.model),
@@ -264,7 +268,14 @@ def _ratio(value: float | None) -> str:
 def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     from hil.case.compare_models import compare_models
 
-    ModelFile(args.a), ModelFile(args.b)  # both checked before any device work
+    model_a, _ = ModelFile(args.a), ModelFile(args.b)  # both checked before any device work
+    if args.max_top1_drop is not None and not is_classifier(model_a):
+        shapes = ", ".join(str(list(o.shape)) for o in model_a.outputs)
+        raise HilError(
+            f"--max-top1-drop: {model_a.name} is not a classifier (outputs {shapes}; top-1 "
+            "needs one output of more than one class): use --max-abs-error"
+        )
+    output_file(args.json, "--json")
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{escape(resolution.describe())}[/bold]")
     engine = engine_from_args(args, resolution.board, console).engine
@@ -351,12 +362,14 @@ def add_compare_engines_parser(sub: argparse._SubParsersAction) -> None:  # type
         "(default: all)",
     )
     p.add_argument("--tflm", metavar="PATH", default=None, help="TensorFlow Lite Micro tree")
-    p.add_argument("--vectors", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vectors", type=int_in(1), default=10)
+    p.add_argument("--seed", type=int_in(0), default=0)
     p.add_argument("--float-range", nargs=2, type=float, default=(-1.0, 1.0), metavar=("LO", "HI"))
-    p.add_argument("--sequence-length", type=int, default=1, metavar="L")
+    p.add_argument("--sequence-length", type=int_in(1), default=1, metavar="L")
     p.add_argument("--transport", choices=("serial", "memory"), default="serial")
-    p.add_argument("--timeout", type=float, default=60.0, help="per-request timeout (s)")
+    p.add_argument(
+        "--timeout", type=positive_float, default=60.0, help="per-request timeout (s)"
+    )
     p.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
     p.set_defaults(handler=cmd_compare_engines)
 
@@ -371,8 +384,7 @@ def _cell(value: float | None, base: float | None, unit: str = "") -> str:
 def cmd_compare_engines(args: argparse.Namespace, console: Console) -> int:
     from hil.case.compare_engines import compare_engines
 
-    if args.vectors < 1:
-        raise HilError(f"--vectors must be at least 1, got {args.vectors}")
+    output_file(args.json, "--json")
     if any(e != "hil" for e in args.engines):
         tflm_tree.choose(args.tflm)  # no tree: one error naming where hil looked, before building
     resolution = resolve(load_board(args.board), args.backend)
@@ -425,10 +437,13 @@ def cmd_compare_engines(args: argparse.Namespace, console: Console) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hil", description=__doc__)
+    parser = Parser(prog="hil", description=__doc__)
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
     add_project_options(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True),
+    )
 
     boards = sub.add_parser("boards", help="list boards and the backend each would run on now")
     boards.add_argument(
@@ -444,11 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
     run.add_argument(
         "--vectors",
-        type=int,
+        type=int_in(0),
         default=None,
         help="seeded random vectors (default 10, or 0 with --inputs)",
     )
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int_in(0), default=0)
     run.add_argument(
         "--inputs",
         nargs="+",
@@ -469,26 +484,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--litert-lsb",
-        type=int,
+        type=int_in(0),
         default=1,
         help="tolerance against LiteRT for integer outputs, in LSB",
     )
     run.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
     run.add_argument(
         "--repeats",
-        type=int,
+        type=int_in(1, 254),
         default=1,
         help="timed inferences per vector, on the same inputs (1..254)",
     )
     run.add_argument(
         "--sequence-length",
-        type=int,
+        type=int_in(1),
         default=1,
         metavar="L",
         help="stateful models: reset device and references every L vectors (default 1: "
         "before each); the vectors run in order, e.g. the frames of a .npy sequence",
     )
-    run.add_argument("--warmup", type=int, default=0, help="untimed inferences before them")
+    run.add_argument(
+        "--warmup", type=int_in(0, 65535), default=0, help="untimed inferences before them"
+    )
     run.add_argument(
         "--profile",
         action="store_true",
@@ -516,13 +533,15 @@ def build_parser() -> argparse.ArgumentParser:
         "ppk2:serial=C1234567,source_mv=3300 (docs/energy.md); else it is modeled where "
         "the board file cites figures",
     )
-    run.add_argument("--energy-inferences", type=int, default=10, metavar="N")
+    run.add_argument("--energy-inferences", type=int_in(1), default=10, metavar="N")
     run.add_argument(
         "--energy-mlperf",
         action="store_true",
         help="MLPerf Tiny's method: median of 5 runs of at least 10 s of inference",
     )
-    run.add_argument("--timeout", type=float, default=None, help="per-request timeout (s)")
+    run.add_argument(
+        "--timeout", type=positive_float, default=None, help="per-request timeout (s)"
+    )
     run.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     run.add_argument("--store", metavar="DB", help="add the result to a results store (SQLite)")
     cmp = sub.add_parser(
@@ -533,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_arguments(cmp)
     cmp.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
     cmp.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
-    cmp.add_argument("--vectors", type=int, default=100)
-    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--vectors", type=int_in(1), default=100)
+    cmp.add_argument("--seed", type=int_in(0), default=0)
     cmp.add_argument(
         "--float-range",
         nargs=2,
@@ -552,13 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument(
         "--max-abs-error",
-        type=float,
+        type=non_negative_float,
         default=None,
         metavar="X",
         help="fail if B's dequantized outputs stray more than X from A's",
     )
     cmp.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
-    cmp.add_argument("--timeout", type=float, default=None)
+    cmp.add_argument("--timeout", type=positive_float, default=None)
     cmp.add_argument("--json", metavar="OUT")
     add_compare_engines_parser(sub)
     add_rack_parser(sub)

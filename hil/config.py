@@ -24,6 +24,7 @@ else:  # pragma: no cover
 
 BOARD_PATH_ENV = "HIL_BOARD_PATH"
 PORT_PATH_ENV = "HIL_PORT_PATH"
+MODELS_ENV = "HIL_MODELS"  # overrides [tool.hil] models
 
 
 class ConfigError(HilError):
@@ -41,6 +42,7 @@ class Project:
     store: str | None = None  # default --hil-store / --store
     timeout: float | None = None  # per-request timeout on the device link (s)
     tflm_dir: Path | None = None  # a TensorFlow Lite Micro source tree
+    engine: str | None = None  # the default engine (checked where engines are known)
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the project (a model, an input file): absolute as it is,
@@ -73,7 +75,7 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
     return value
 
 
-KEYS = ("board", "board_path", "port_path", "models", "store", "timeout", "tflm_dir")
+KEYS = ("board", "board_path", "port_path", "models", "store", "timeout", "tflm_dir", "engine")
 
 
 def load_project(root: Path) -> Project:
@@ -81,7 +83,7 @@ def load_project(root: Path) -> Project:
     root = root.resolve()
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
-        return Project(root)
+        return Project(root, models=_env_models())
     try:
         data = tomllib.loads(pyproject.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -100,7 +102,8 @@ def load_project(root: Path) -> Project:
     timeout = _typed(table, "timeout", (int, float), where)
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"{where}: timeout: expected seconds > 0, got {timeout!r}")
-    models = _typed(table, "models", str, where)
+    table_models = _typed(table, "models", str, where)
+    models = os.environ.get(MODELS_ENV) or table_models
     tflm = _typed(table, "tflm_dir", str, where)
     return Project(
         root=root,
@@ -108,11 +111,17 @@ def load_project(root: Path) -> Project:
         boards=tuple(boards),
         board_path=_paths(table, "board_path", where, root),
         port_path=_paths(table, "port_path", where, root),
-        models=root / models if models else None,
+        models=root / Path(models).expanduser() if models else None,
         store=_typed(table, "store", str, where),
         timeout=float(timeout) if timeout is not None else None,
         tflm_dir=root / Path(tflm).expanduser() if tflm else None,
+        engine=_typed(table, "engine", str, where),
     )
+
+
+def _env_models() -> Path | None:
+    env = os.environ.get(MODELS_ENV)
+    return Path(env).expanduser().resolve() if env else None
 
 
 def find_project(start: Path | None = None) -> Project:
@@ -122,7 +131,7 @@ def find_project(start: Path | None = None) -> Project:
     for folder in (start, *start.parents):
         if (folder / "pyproject.toml").is_file():
             return load_project(folder)
-    return Project(start)
+    return Project(start, models=_env_models())
 
 
 @dataclass

@@ -19,6 +19,7 @@ from hil.accuracy.dataset import Dataset, load_dataset, parse_shard
 from hil.accuracy.evaluate import TASKS, Evaluation, evaluate
 from hil.accuracy.variants import COLUMNS, cell, variants_table
 from hil.boards import load_board, resolve
+from hil.cli_args import int_in, output_file, positive_float
 from hil.device.dut import create_dut
 from hil.errors import HilError
 from hil.model.file import ModelFile
@@ -41,15 +42,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", help="board name or board file (default: [tool.hil] board)")
     p.add_argument("--backend", choices=("qemu", "fvp", "pyocd"), default=None)
     p.add_argument("--shard", default=None, metavar="K/N", help="evaluate shard K of N only")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="first N samples only")
+    p.add_argument("--limit", type=int_in(1), default=None, metavar="N",
+                   help="first N samples only")
     p.add_argument("--task", choices=TASKS, default="auto")
-    p.add_argument("--top-k", type=int, nargs="+", default=[1], metavar="K")
+    p.add_argument("--top-k", type=int_in(1), nargs="+", default=[1], metavar="K")
     p.add_argument("--input-scale", type=_scale, default=None, metavar="S",
                    help="multiply integer data of another dtype by S (e.g. 1/255) first")
     p.add_argument("--bin-dtype", default=None, help="dtype of raw .bin samples (default int8)")
     p.add_argument("--class-names", default=None, metavar="FILE")
     p.add_argument("--litert-resolver", choices=("ref", "default"), default="ref")
-    p.add_argument("--timeout", type=float, default=None)
+    p.add_argument("--timeout", type=positive_float, default=None)
     p.add_argument("--json", metavar="OUT", help="write every figure as JSON")
     p.add_argument("--store", metavar="DB", help="keep the evaluation in a results store, "
                    "a row per chunk of samples")
@@ -71,7 +73,7 @@ def add_accuracy_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     _common(ev)
     ev.add_argument("--resume", action="store_true",
                     help="take the chunks an interrupted evaluation left in --store")
-    ev.add_argument("--chunk", type=int, default=60, metavar="N",
+    ev.add_argument("--chunk", type=int_in(1), default=60, metavar="N",
                     help="samples per stored row (default 60)")
     ev.set_defaults(handler=cmd_eval)
     var = sub.add_parser(
@@ -85,9 +87,7 @@ def add_accuracy_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
 
 def _dataset(args: argparse.Namespace) -> Dataset:
     ds = load_dataset(args.dataset, bin_dtype=args.bin_dtype, class_names=args.class_names)
-    if args.limit is not None:
-        if args.limit < 1:
-            raise HilError(f"--limit {args.limit}: expected at least 1 sample")
+    if args.limit is not None:  # >= 1 (checked by argparse)
         ds.samples = ds.samples[: args.limit]
     if args.shard:
         ds = ds.take_shard(*parse_shard(args.shard))
@@ -98,6 +98,8 @@ def _run_all(args: argparse.Namespace, models: list[str], console: Console) -> t
         list[Evaluation], Any]:
     if not args.board:
         raise HilError("no board: give --board or set board in [tool.hil]")
+    output_file(args.json, "--json")  # output folders: made, or refused, before any work
+    output_file(getattr(args, "html", None), "--html")
     ds = _dataset(args)
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{resolution.describe()}[/bold]")

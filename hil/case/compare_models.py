@@ -48,6 +48,12 @@ def _real(y: np.ndarray, spec: TensorSpec) -> np.ndarray:
     return y.astype(np.float64)
 
 
+def is_classifier(model: ModelFile) -> bool:
+    """One output with more than one class: top-1 (argmax) means something."""
+    outputs = model.outputs
+    return len(outputs) == 1 and len(outputs[0].shape) > 0 and outputs[0].shape[-1] > 1
+
+
 def shared_vectors(
     a: ModelFile, b: ModelFile, count: int, seed: int, float_range: tuple[float, float]
 ) -> tuple[list[Vector], list[Vector]]:
@@ -147,7 +153,7 @@ def compare_models(
     rb = run_case(dut, ModelCase(b), vectors=labelled, litert_resolver=litert_resolver)
     errors: list[np.ndarray] = []
     same_top1: list[bool] = []
-    classifier = len(fa.outputs) == 1 and fa.outputs[0].shape[-1] > 1
+    classifier = is_classifier(fa)
     for xa, xb in zip(ra.vectors, rb.vectors, strict=True):
         for i, (sa, sb) in enumerate(zip(fa.outputs, fb.outputs, strict=True)):
             ya, yb = _real(xa.outputs[i], sa), _real(xb.outputs[i], sb)

@@ -220,6 +220,7 @@ class CaseRecord:
     attempts: int = 1
     earlier_errors: tuple[str, ...] = ()
     error: str | None = None  # a case that ended in an error instead of a result
+    regression: str | None = None  # why it regressed against its baseline (--hil-baseline)
     accuracy: JsonObject | None = None  # an evaluation's (hil.accuracy)
 
     @property
@@ -322,6 +323,7 @@ class CaseRecord:
             "seconds": self.seconds,
             "attempts": self.attempts,
             "earlier_errors": list(self.earlier_errors),
+            "regression": self.regression,
         }
         if self.accuracy is not None:
             out["accuracy"] = self.accuracy
@@ -513,6 +515,7 @@ def _record(data: Mapping[str, Any]) -> CaseRecord:
         seconds=None if seconds is None else float(seconds),
         attempts=int(data.get("attempts") or 1),
         earlier_errors=tuple(str(e) for e in data.get("earlier_errors") or ()),
+        regression=data.get("regression"),
         error=_opt_str(data.get("error")),
         accuracy=dict(data["accuracy"]) if data.get("accuracy") else None,
     )

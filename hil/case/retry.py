@@ -1,4 +1,4 @@
-"""Retry a case after an infrastructure failure (`--retries N`): a broken or
+"""Retry a case after an infrastructure failure (`--hil-retries N`): a broken or
 silent link, a hang, an emulator, probe or target that failed. Never after a
 device fault, a refused request or an output mismatch: those say something
 about the firmware or the model, and a retry would hide it."""

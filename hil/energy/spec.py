@@ -1,7 +1,8 @@
 """Which meter to use, as a rack file or a command line names it: a driver
 and its settings. The same spec comes as a TOML table in a rack file
 (`power_meter = { driver = "ppk2", serial = "C1234567", source_mv = 3300 }`)
-or as one string on the command line (`--meter ppk2:serial=C1234567,source_mv=3300`).
+or as one string on the command line (`--hil-meter ppk2:serial=C1234567,source_mv=3300`
+under pytest, `hil run --meter ...`).
 
 Settings are checked against the driver's constructor when the spec is
 read, so a typo in a rack file fails the run before any board is touched."""

@@ -1,5 +1,5 @@
 """The pytest side of measured energy: which meter a board's cases use (a
-rack instance's `power_meter`, or `--meter` for the boards on the command
+rack instance's `power_meter`, or `--hil-meter` for the boards on the command
 line), how each case is measured, and the meter's life: opened once per
 board session, closed at its end. Its own pytest plugin (registered by
 hil/pytestplugin/plugin.py)."""
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hil.cli_args import int_in
 from hil.energy.errors import EnergyError
 from hil.energy.meter import Meter
 from hil.energy.plan import EnergyPlan
@@ -25,22 +26,22 @@ PLAN = pytest.StashKey[EnergyPlan]()
 
 def add_options(group: Any) -> None:
     group.addoption(
-        "--meter",
+        "--hil-meter",
         metavar="SPEC",
         default=None,
         help="measure energy per inference with this meter on every --board "
-        "(e.g. ppk2:serial=C1234567,source_mv=3300; docs/energy.md); with --rack, "
+        "(e.g. ppk2:serial=C1234567,source_mv=3300; docs/energy.md); with --hil-rack, "
         "each instance's power_meter is used instead",
     )
     group.addoption(
-        "--energy-inferences",
-        type=int,
+        "--hil-energy-inferences",
+        type=int_in(1),
         default=10,
         metavar="N",
         help="timed inferences per energy capture (default 10)",
     )
     group.addoption(
-        "--energy-mlperf",
+        "--hil-energy-mlperf",
         action="store_true",
         help="MLPerf Tiny's energy method: the median of 5 runs of at least 10 s of inference",
     )
@@ -48,14 +49,15 @@ def add_options(group: Any) -> None:
 
 def configure(config: pytest.Config, rack: bool) -> None:
     """Check the energy options before any board is touched."""
-    text = config.getoption("meter")
+    text = config.getoption("hil_meter")
     if text and rack:
         raise EnergyError(
-            "--meter is for --board runs; in a rack, give each instance its power_meter"
+            "--hil-meter is for --board runs; in a rack, give each instance its power_meter"
         )
     config.stash[SPEC] = parse_meter_spec(text) if text else None
     config.stash[PLAN] = EnergyPlan(
-        inferences=config.getoption("energy_inferences"), mlperf=config.getoption("energy_mlperf")
+        inferences=config.getoption("hil_energy_inferences"),
+        mlperf=config.getoption("hil_energy_mlperf"),
     )
 
 

@@ -1,6 +1,6 @@
 """The nightly side of the pytest plugin: the run's lifecycle in the results
 store (opened, cases expected, skipped, finished; earlier incomplete runs
-reported), `--baseline`, `--retries` and `--quarantine`, as a pytest plugin of its
+reported), `--hil-baseline`, `--hil-retries` and `--hil-quarantine`, as a pytest plugin of its
 own (registered by hil/pytestplugin/plugin.py); check_model does the per-case part."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hil.boards.resolve import Resolution
+from hil.cli_args import int_in
 from hil.errors import HilError
 from hil.firmware.build import check_cflags
 from hil.pytestplugin import store as pytest_store
@@ -31,7 +32,7 @@ SHOWN_RUNS = 5
 
 def add_options(group: Any) -> None:
     group.addoption(
-        "--baseline",
+        "--hil-baseline",
         metavar="last-green|NAME|RUN",
         default=None,
         help="with --hil-store: fail a case that regressed against its baseline: per case "
@@ -39,15 +40,15 @@ def add_options(group: Any) -> None:
         "`hil baseline set`, or a run id",
     )
     group.addoption(
-        "--retries",
-        type=int,
+        "--hil-retries",
+        type=int_in(0),
         default=0,
         metavar="N",
         help="retry a case up to N times after an infrastructure failure (link, hang, "
         "emulator, probe), the device reset first; a case passing on retry is flaky",
     )
     group.addoption(
-        "--quarantine",
+        "--hil-quarantine",
         metavar="FILE",
         default=None,
         help="TOML of known-bad (board or instance, test glob) pairs: they run and are "
@@ -63,18 +64,18 @@ def add_options(group: Any) -> None:
 
 
 def configure(config: pytest.Config) -> None:
-    """Check the options; load the quarantine file; resolve --baseline."""
+    """Check the options; load the quarantine file; resolve --hil-baseline."""
     check_cflags(cflags(config))
-    if config.getoption("retries") < 0:
-        raise pytest.UsageError(f"--retries: must be >= 0, got {config.getoption('retries')}")
-    path = config.getoption("quarantine")
+    path = config.getoption("hil_quarantine")
     config.stash[QUARANTINE] = load_quarantine(path) if path else []
-    spec = config.getoption("baseline")
+    spec = config.getoption("hil_baseline")
     if spec is None:
         return
     store = config.getoption("hil_store")
     if not store:
-        raise pytest.UsageError("--baseline compares with the results store: add --hil-store DB")
+        raise pytest.UsageError(
+            "--hil-baseline compares with the results store: add --hil-store DB"
+        )
     if spec == LAST_GREEN:
         config.stash[BASELINE] = (None, LAST_GREEN)
         return
@@ -209,12 +210,13 @@ def header(config: pytest.Config) -> list[str]:
         against = f"; regressions against {chosen[1]}" if chosen else ""
         lines.append(f"hil store: {recorder.path} (run {recorder.run.run_id}{against})")
         lines += _runs_text(config.stash.get(INCOMPLETE, []))
-    retries = config.getoption("retries")
+    retries = config.getoption("hil_retries")
     if retries:
         lines.append(f"hil: infrastructure failures retried up to {retries} times")
     entries = config.stash.get(QUARANTINE, [])
     if entries:
-        lines.append(f"hil quarantine: {config.getoption('quarantine')} ({len(entries)} entries)")
+        path = config.getoption("hil_quarantine")
+        lines.append(f"hil quarantine: {path} ({len(entries)} entries)")
     if cflags(config):
         lines.append(f"hil: extra firmware flags: {' '.join(cflags(config))}")
     return lines
@@ -234,7 +236,7 @@ def summary(tr: Any, config: pytest.Config, mine: RunState | None) -> None:
 def judge(
     config: pytest.Config, recorder: Recorder, row: dict[str, Any], props: list[tuple[str, Any]]
 ) -> str | None:
-    """With --baseline: the case's row against its baseline; JUnit properties
+    """With --hil-baseline: the case's row against its baseline; JUnit properties
     for the comparison, and the failure text if it regressed."""
     chosen = baseline(config)
     if chosen is None:

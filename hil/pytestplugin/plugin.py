@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,13 @@ from hil.case.model_case import ModelCase
 from hil.case.record import CaseRecord, DeviceFacts
 from hil.case.retry import earlier_attempts, with_retries
 from hil.case.runner import CaseResult, run_case
+from hil.cli_args import int_in, positive_float
 from hil.device.dut import Dut, create_dut
 from hil.device.eembc import EembcDut
 from hil.device.protocol import Device
 from hil.energy.meter import Meter
 from hil.errors import HilError
+from hil.pytestplugin import aliases as pytest_aliases
 from hil.pytestplugin import energy as pytest_energy
 from hil.pytestplugin import engine as pytest_engine
 from hil.pytestplugin import hookspecs, html_extras
@@ -69,7 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "comma-separate for several",
     )
     group.addoption(
-        "--backend",
+        "--hil-backend",
         choices=("qemu", "fvp", "pyocd"),
         default=None,
         help="force a backend instead of the board's first available one",
@@ -95,28 +97,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "agent linked in (docs/own-firmware.md)",
     )
     group.addoption(
-        "--litert-resolver",
+        "--hil-litert-resolver",
         choices=("ref", "default"),
         default="ref",
         help="LiteRT kernels: TFLite's reference kernels (default) or its optimised default ones",
     )
     group.addoption(
         "--hil-timeout",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help="per-request timeout on the device link (default 10, or [tool.hil] timeout)",
     )
     group.addoption(
         "--hil-repeats",
-        type=int,
+        type=int_in(1, 254),
         default=1,
         metavar="K",
         help="timed inferences per vector (min/median/p90/max are reported)",
     )
     group.addoption(
         "--hil-warmup",
-        type=int,
+        type=int_in(0, 65535),
         default=0,
         metavar="W",
         help="untimed inferences before the timed ones",
@@ -135,14 +137,15 @@ def pytest_configure(config: pytest.Config) -> None:
     selection (rack) are in place; resolve the boards and hand them on."""
     config.addinivalue_line("markers", "hil: needs a board (--board)")
     config.addinivalue_line("markers", "hil_profile: collect a per-operator profile")
+    pytest_aliases.register(config)
     entries = config.stash.get(pytest_rack.ENTRIES, None)
     resolutions = []
     with usage_errors():
-        if entries is not None:  # --rack: --board selected instances
+        if entries is not None:  # --hil-rack: --board selected instances
             resolutions = [e.resolution for e in entries if e.resolution]
         else:
             for name in dict.fromkeys(board_names(config)):
-                resolutions.append(resolve(load_board(name), config.getoption("backend")))
+                resolutions.append(resolve(load_board(name), config.getoption("hil_backend")))
         config.hook.pytest_hil_boards(
             config=config, resolutions=resolutions, rack=entries is not None
         )
@@ -162,7 +165,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "board" not in metafunc.fixturenames or _parametrizes(metafunc, "board"):
         return
     entries = metafunc.config.stash.get(pytest_rack.ENTRIES, None)
-    if entries:  # --rack: every selected instance, by instance name
+    if entries:  # --hil-rack: every selected instance, by instance name
         metafunc.parametrize(
             "board", entries, ids=[e.name for e in entries], indirect=True, scope="session"
         )
@@ -205,8 +208,9 @@ def board(request: pytest.FixtureRequest) -> Resolution:
 
 
 @pytest.fixture(scope="session")
-def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
-    """The running device with an open session, shared by every test on the board."""
+def hil_dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
+    """The running device with an open session, shared by every test on the board.
+    Also named `dut` (hil.pytestplugin.aliases); this name never clashes."""
     config = request.config
     entry = pytest_rack.entry_for(config, board)
     with pytest_rack.hold_instance(config, entry):  # a rack instance: one run at a time
@@ -292,7 +296,7 @@ def check_model(
         dut: Device = (
             _case_device(board, config, case.firmware, case.engine)
             if case.firmware is not None or own_engine
-            else request.getfixturevalue("dut")
+            else request.getfixturevalue("hil_dut")
         )
         return ModelCheck(dut, hil_meter, request).check(case)
 
@@ -314,7 +318,7 @@ class ModelCheck:
         test = plain_nodeid(self.request.node.nodeid, instance)
         try:
             result, earlier = with_retries(
-                lambda: self._attempt(case), self.config.getoption("retries"), self._recover
+                lambda: self._attempt(case), self.config.getoption("hil_retries"), self._recover
             )
         except Exception as exc:  # the store keeps failures too, with their status
             self._failed(exc, case, instance, test)
@@ -334,7 +338,7 @@ class ModelCheck:
         return run_case(
             self.dut,
             case,
-            litert_resolver=config.getoption("litert_resolver"),
+            litert_resolver=config.getoption("hil_litert_resolver"),
             warmup=config.getoption("hil_warmup"),
             repeats=config.getoption("hil_repeats"),
             profile=profile,
@@ -381,8 +385,6 @@ class ModelCheck:
         run = pytest_store.run_context(config)
         row = result_row(record, case, instance, run, earlier)
         record = retried(record, earlier)
-        config.stash[RESULTS].append(record)
-        node.stash[html_extras.CASE_RECORD] = record
         props.extend(junit_properties(row))
         for name, reason in result.unavailable.items():
             props.append((f"hil_{name}_unavailable", reason))
@@ -393,7 +395,11 @@ class ModelCheck:
         if recorder:
             recorder.add(row)
             regressed = pytest_nightly.judge(config, recorder, row, props)
-            failures += [regressed] if regressed else []
+            if regressed:
+                record = replace(record, regression=regressed)  # the summary says REGRESSION
+                failures.append(regressed)
+        config.stash[RESULTS].append(record)
+        node.stash[html_extras.CASE_RECORD] = record
         if failures:
             pytest.fail("\n".join(failures), pytrace=False)
         if earlier:
@@ -409,7 +415,7 @@ class ModelCheck:
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A test that dies by a device fault, hang or broken link leaves a freshly
     reset device for the next test, and says so in its report."""
-    found = getattr(item, "funcargs", {}).get("dut")
+    found = getattr(item, "funcargs", {}).get("hil_dut")
     device: Device | None = found if isinstance(found, Dut | EembcDut) else None
     before = device.link_stats() if device is not None else {}
     backend_log = ""
@@ -450,14 +456,14 @@ def report_device(
 
 
 @pytest.fixture
-def compare_models(dut: Device, request: pytest.FixtureRequest) -> Callable[..., Any]:
+def compare_models(hil_dut: Device, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`compare_models(a, b, vectors=100, seed=0)`: run two variants of a model on
     the device on the same inputs; returns a hil.case.compare_models.ModelComparison."""
     from hil.case.compare_models import compare_models as run_comparison
 
     def run(a: Any, b: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("litert_resolver", request.config.getoption("litert_resolver"))
-        return run_comparison(dut, a, b, **kwargs)
+        kwargs.setdefault("litert_resolver", request.config.getoption("hil_litert_resolver"))
+        return run_comparison(hil_dut, a, b, **kwargs)
 
     return run
 
@@ -496,6 +502,11 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[RESULTS].extend(CaseRecord.from_json(r) for r in json.loads(raw))
 
 
+def _number(value: float) -> str:
+    """An integer as an integer (3,528), else one decimal (3,519.5)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS, [])
     if not results:
@@ -506,7 +517,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         agreement = ", ".join(f"{ref} {a.matched}/{a.total}" for ref, a in r.agreement.items())
         counter = r.counter
         figure = (
-            f"{counter.median:,} {counter.kind}/inference (median)" if counter else "no counter"
+            f"{_number(counter.median)} {counter.kind}/inference (median)"
+            if counter
+            else "no counter"
         )
         energy = r.energy
         energy_text = ""
@@ -514,8 +527,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             energy_text = (
                 f"; {energy.energy_per_inference_j * 1e6:.3f} uJ/inference ({energy.kind})"
             )
+        status = "regression" if r.regression and r.status == "pass" else r.status
         tr.write_line(
-            f"{r.status.upper():8} {r.case} on {r.target}: {agreement}; "
+            f"{status.upper():8} {r.case} on {r.target}: {agreement}; "
             f"{figure}; arena {r.arena_used_bytes} B{energy_text}"
         )
         for name, reason in r.unavailable_references.items():

@@ -43,7 +43,7 @@ def configure(config: pytest.Config) -> hil_config.Project:
         port_path=tuple(Path(p) for p in config.getoption("hil_port_path")),
     )
     option = config.option
-    if not option.board and project.boards and not getattr(option, "rack", None):
+    if not option.board and project.boards and not getattr(option, "hil_rack", None):
         option.board = list(project.boards)
     if getattr(option, "hil_store", None) is None and project.store:
         store = project.store

@@ -1,4 +1,4 @@
-"""The quarantine file (`--quarantine FILE`): known-bad (board, case) pairs
+"""The quarantine file (`--hil-quarantine FILE`): known-bad (board, case) pairs
 that still run and are recorded, but whose failure does not fail the build.
 
     [[quarantine]]

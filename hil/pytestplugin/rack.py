@@ -1,4 +1,4 @@
-"""The pytest side of a rack (`pytest --rack RACK`): options, which instances
+"""The pytest side of a rack (`pytest --hil-rack RACK`): options, which instances
 run, their header lines, one xdist group per instance and the instance lock.
 Its own pytest plugin (registered by hil/pytestplugin/plugin.py)."""
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hil.boards.resolve import Resolution
+from hil.cli_args import non_negative_float
 from hil.errors import HilError
 from hil.pytestplugin.labgrid import header as labgrid_header
 from hil.pytestplugin.labgrid import take_places
@@ -28,7 +29,7 @@ DEFAULT_LOCK_TIMEOUT = 600.0
 
 def add_options(group: Any) -> None:
     group.addoption(
-        "--rack",
+        "--hil-rack",
         metavar="RACK",
         default=None,
         help="run each case on every instance of this rack file (docs/rack.md); "
@@ -42,7 +43,7 @@ def add_options(group: Any) -> None:
     )
     group.addoption(
         "--hil-lock-timeout",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_LOCK_TIMEOUT,
         metavar="SECONDS",
         help="how long to wait for a rack instance another run holds "
@@ -56,9 +57,9 @@ def worker_id(config: pytest.Config) -> str:
 
 
 def configure(config: pytest.Config, selectors: list[str]) -> list[RackEntry] | None:
-    """The selected rack entries (None without --rack). Under xdist, every
+    """The selected rack entries (None without --hil-rack). Under xdist, every
     instance's tests go to one worker (make_scheduler: a work unit per instance)."""
-    path = config.getoption("rack")
+    path = config.getoption("hil_rack")
     if not path:
         return None
     rack = load_rack(path)
@@ -110,7 +111,8 @@ def header(config: pytest.Config) -> list[str]:
     if entries is None:
         return []
     n = len(entries)
-    lines = [f"hil rack: {config.getoption('rack')} ({n} instance{'s' if n != 1 else ''} selected)"]
+    rack = config.getoption("hil_rack")
+    lines = [f"hil rack: {rack} ({n} instance{'s' if n != 1 else ''} selected)"]
     lines += [f"hil: {e.describe()}" for e in entries] + labgrid_header(config)
     if config.getoption("dist", "no") != "no":
         lines.append("hil: xdist: each instance's tests run on one worker (InstanceScheduling)")
@@ -161,7 +163,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before hil.pytestplugin.plugin resolves the boards (its configure is
-    trylast): with --rack, --board selects instances."""
+    trylast): with --hil-rack, --board selects instances."""
     with usage_errors():
         configure(config, board_names(config))
 

@@ -1,4 +1,4 @@
-"""Pick rack instances by name, board type or tag (`--board` under `--rack`)."""
+"""Pick rack instances by name, board type or tag (`--board` under `--hil-rack`)."""
 
 from __future__ import annotations
 

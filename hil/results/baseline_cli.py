@@ -1,5 +1,5 @@
 """`hil baseline set NAME RUN` and `hil baseline list`: named baselines in the
-results store, for `pytest --baseline NAME` and `hil results regressions
+results store, for `pytest --hil-baseline NAME` and `hil results regressions
 --baseline NAME`."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Judge a run's rows against a baseline: what got slower, bigger, hungrier
-or wrong. Shared by `pytest --baseline` (one row as each case finishes) and
+or wrong. Shared by `pytest --hil-baseline` (one row as each case finishes) and
 `hil results regressions|report` (a whole run).
 
 A row's baseline has the same key: backend, engine (hil's, TFLM's reference

@@ -1,5 +1,5 @@
 """Measured energy under pytest, end to end on QEMU: a board's cases measured
-with the meter `--meter` names, or a rack instance's `power_meter`. The meter
+with the meter `--hil-meter` names, or a rack instance's `power_meter`. The meter
 is a FAKE PPK2 on a pseudo-terminal (tests/fakes/fake_ppk2.py) streaming a
 synthetic trace of five marker windows of known energy; the device is real
 (QEMU), so the run, the capture around the timed inferences, the figure in
@@ -59,8 +59,8 @@ def run_with_meter(tmp_path: Path, fake: FakePpk2, inferences: int) -> Outcome:
     return run_suite(
         tmp_path,
         "--board=mps2-an386",
-        f"--meter={PPK2.format(port=fake.port)}",
-        f"--energy-inferences={inferences}",
+        f"--hil-meter={PPK2.format(port=fake.port)}",
+        f"--hil-energy-inferences={inferences}",
     )
 
 
@@ -104,7 +104,7 @@ def test_a_rack_instance_is_measured_with_its_power_meter(tmp_path: Path, fake: 
     )
     db = tmp_path / "results.db"
     code, out, cases = run_suite(
-        tmp_path, f"--rack={rack}", f"--hil-store={db}", "--energy-inferences=5",
+        tmp_path, f"--hil-rack={rack}", f"--hil-store={db}", "--hil-energy-inferences=5",
         f"--hil-lock-dir={tmp_path / 'locks'}",
     )  # fmt: skip
     assert code == 0, out
@@ -114,15 +114,15 @@ def test_a_rack_instance_is_measured_with_its_power_meter(tmp_path: Path, fake: 
         (row,) = store.rows()
     expected = fake.synth.expected_energy_per_inference_j()
     assert row["energy_uj"] == pytest.approx(expected * 1e6, rel=1e-3)
-    # --meter is for --board runs; a rack names each instance's meter.
-    code, out, _ = run_suite(tmp_path, f"--rack={rack}", f"--meter=ppk2:port={fake.port}")
-    assert code == 4 and "--meter is for --board runs" in out
+    # --hil-meter is for --board runs; a rack names each instance's meter.
+    code, out, _ = run_suite(tmp_path, f"--hil-rack={rack}", f"--hil-meter=ppk2:port={fake.port}")
+    assert code == 4 and "--hil-meter is for --board runs" in out
 
 
 def test_an_absent_meter_fails_each_case_with_what_was_looked_for(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-tty"
     code, out, cases = run_suite(
-        tmp_path, "--board=mps2-an386", f"--meter=ppk2:port={missing},source_mv=3300"
+        tmp_path, "--board=mps2-an386", f"--hil-meter=ppk2:port={missing},source_mv=3300"
     )
     assert code == 1, out
     assert f"mps2-an386: power meter ppk2:port={missing},source_mv=3300: PPK2: cannot open" in out

@@ -127,7 +127,7 @@ def test_the_example_suite_runs_on_two_places_one_per_worker(lab: Setup, tmp_pat
     proc = run_child(
         pytest_args(
             "examples",
-            f"--rack={rack}",
+            f"--hil-rack={rack}",
             f"--hil-report={report}",
             f"--hil-lock-dir={tmp_path / 'locks'}",
             "-n",
@@ -166,7 +166,7 @@ def test_a_busy_place_times_out_with_its_holder_named(lab: Setup, tmp_path: Path
     try:
         links = holder.reserve(TAGS, timeout=5)
         proc = run_child(
-            pytest_args("examples", f"--rack={lab.rack(tmp_path / 'rack.toml')}",
+            pytest_args("examples", f"--hil-rack={lab.rack(tmp_path / 'rack.toml')}",
                         "--hil-lock-timeout=1.5"),
             cwd=REPO,
             timeout=60,
@@ -190,7 +190,7 @@ def test_places_are_released_when_the_session_fails_to_start(lab: Setup, tmp_pat
         tmp_path / "rack.toml",
         '\n[[instance]]\nname = "lab-x"\nboard = "corstone300"\nlabgrid = { board = "absent" }\n',
     )
-    proc = run_child(pytest_args("examples", f"--rack={rack}"), cwd=REPO, timeout=60)
+    proc = run_child(pytest_args("examples", f"--hil-rack={rack}"), cwd=REPO, timeout=60)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "no place has tags board=absent" in proc.stderr
     assert lab.reservations() == []
@@ -211,7 +211,7 @@ def test_a_place_taken_mid_run_fails_the_case_with_the_reason(lab: Setup, tmp_pa
     try:
         proc = run_child(
             pytest_args("-p", "no:labgrid", str(tmp_path / "test_steal.py"),
-                        f"--rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}"),
+                        f"--hil-rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}"),
             cwd=tmp_path,
             timeout=60,
             LG_COORDINATOR=lab.farm.address,
@@ -234,7 +234,7 @@ def quick_session(tmp_path: Path, rack: Path, *args: str) -> list[str]:
     """pytest on one case that runs on the place without starting a board."""
     (tmp_path / "test_on_the_place.py").write_text(ON_THE_PLACE)
     return pytest_args("-p", "no:labgrid", str(tmp_path / "test_on_the_place.py"),
-                       f"--rack={rack}", f"--rootdir={tmp_path}", *args)  # fmt: skip
+                       f"--hil-rack={rack}", f"--rootdir={tmp_path}", *args)  # fmt: skip
 
 
 def _queue_behind(lab: Setup, tmp_path: Path) -> subprocess.Popen[str]:
@@ -338,7 +338,7 @@ def test_a_killed_session_leaves_a_reservation_that_expires_for_the_next(
     (tmp_path / "test_hold.py").write_text(HOLDER)
     rack = fast_lab.rack(tmp_path / "rack.toml", labgrid="keepalive = 0.5\n")
     killed = subprocess.Popen(
-        pytest_args("-p", "no:labgrid", str(tmp_path / "test_hold.py"), f"--rack={rack}",
+        pytest_args("-p", "no:labgrid", str(tmp_path / "test_hold.py"), f"--hil-rack={rack}",
                     f"--rootdir={tmp_path}", "-q"),
         cwd=tmp_path, env=child_env(HIL_PROCESS_TAG=process_tag),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -423,8 +423,8 @@ def test_the_power_meter_comes_from_the_place(
             )
             report = tmp_path / "report.json"
             proc = run_child(
-                pytest_args("-p", "no:labgrid", str(suite), f"--rack={rack}",
-                            f"--hil-report={report}", "--energy-inferences=5", "-rA"),
+                pytest_args("-p", "no:labgrid", str(suite), f"--hil-rack={rack}",
+                            f"--hil-report={report}", "--hil-energy-inferences=5", "-rA"),
                 cwd=REPO, timeout=180, HIL_PROCESS_TAG=process_tag,
             )  # fmt: skip
             out = proc.stdout + proc.stderr
@@ -450,7 +450,8 @@ def test_ctrl_c_mid_run_releases_the_place(lab: Setup, tmp_path: Path, process_t
     (tmp_path / "test_hold.py").write_text(HOLDER)
     session = subprocess.Popen(
         pytest_args("-p", "no:labgrid", str(tmp_path / "test_hold.py"),
-                    f"--rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}", "-q"),
+                    f"--hil-rack={lab.rack(tmp_path / 'rack.toml')}", f"--rootdir={tmp_path}",
+                    "-q"),
         cwd=tmp_path, env=child_env(HIL_PROCESS_TAG=process_tag),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

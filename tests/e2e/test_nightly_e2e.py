@@ -94,7 +94,7 @@ def test_three_instances_under_n3_one_row_per_case_per_instance(
     rack = write(tmp_path / "rack.toml", THREE)
     db, junit = store_db, tmp_path / "junit.xml"
     proc = run_child(
-        pytest_args("examples", f"--rack={rack}", "-n", "3", f"--hil-store={db}",
+        pytest_args("examples", f"--hil-rack={rack}", "-n", "3", f"--hil-store={db}",
                     f"--hil-lock-dir={tmp_path / 'locks'}", f"--junitxml={junit}", "-v"),
         cwd=REPO, HIL_PROCESS_TAG=process_tag,
     )  # fmt: skip
@@ -155,7 +155,7 @@ def test_two_concurrent_runs_never_use_one_instance_at_once(
         MANY_CASES.format(model=str(models_dir / "hello_world_int8.tflite"), vectors=100, count=2),
     )
     locks, db = tmp_path / "locks", tmp_path / "results.db"
-    common = [str(suite), f"--rack={rack}", f"--hil-store={db}", f"--hil-lock-dir={locks}"]
+    common = [str(suite), f"--hil-rack={rack}", f"--hil-store={db}", f"--hil-lock-dir={locks}"]
     env = child_env(HIL_PROCESS_TAG=process_tag)
     runs = [
         subprocess.Popen(pytest_args(*common, *extra), cwd=REPO, env=env, text=True,
@@ -200,7 +200,7 @@ def test_a_killed_worker_leaves_finished_cases_and_an_incomplete_run(
         MANY_CASES.format(model=str(models_dir / "hello_world_int8.tflite"), vectors=300, count=4),
     )
     locks, db = tmp_path / "locks", tmp_path / "results.db"
-    args = [str(suite), f"--rack={rack}", f"--hil-store={db}", f"--hil-lock-dir={locks}"]
+    args = [str(suite), f"--hil-rack={rack}", f"--hil-store={db}", f"--hil-lock-dir={locks}"]
     run = subprocess.Popen(
         pytest_args(*args, "-n", "2", "-v"), cwd=REPO, text=True,
         env=child_env(HIL_PROCESS_TAG=process_tag),
@@ -265,7 +265,7 @@ def test_a_slower_build_is_a_counter_regression_with_both_figures(
     assert first.returncode == 0, first.stdout + first.stderr
     # -O1 instead of -O2: the same outputs, more instructions.
     slow = run_child(
-        pytest_args(*args, "--hil-cflags=-O1", "--baseline=last-green"),
+        pytest_args(*args, "--hil-cflags=-O1", "--hil-baseline=last-green"),
         cwd=REPO, HIL_PROCESS_TAG=process_tag,
     )  # fmt: skip
     out = slow.stdout + slow.stderr
@@ -280,6 +280,9 @@ def test_a_slower_build_is_a_counter_regression_with_both_figures(
     expected = f"instructions median {then:,.0f} -> {now:,.0f} ({delta:+.2f}%, threshold 2%)"
     assert "hello_world_int8 on corstone300 regressed against last-green" in out
     assert expected in out
+    # The terminal summary names the verdict: REGRESSION, not PASS (the outputs agree).
+    assert "REGRESSION hello_world_int8 on corstone300" in slow.stdout
+    assert "PASS     hello_world_int8 on corstone300" not in slow.stdout
     assert "note: firmware built with extra flags '-O1' (baseline: 'none')" in out
     assert "hil: extra firmware flags: -O1" in out
     report = hil_cli("results", "regressions", str(db), "--json", "-")
@@ -320,7 +323,7 @@ def test_corrupted_outputs_are_a_mismatch_regression(
     args = [str(suite), "--board=mps2-an386", "--hil-firmware=test", f"--hil-store={db}"]
     clean = run_child(pytest_args(*args), cwd=REPO, HIL_PROCESS_TAG=process_tag)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    bad = run_child(pytest_args(*args, "--baseline=last-green"), cwd=REPO,
+    bad = run_child(pytest_args(*args, "--hil-baseline=last-green"), cwd=REPO,
                     HIL_PROCESS_TAG=process_tag, CORRUPT="1")  # fmt: skip
     assert bad.returncode == 1, bad.stdout + bad.stderr
     base_run = rows_of(db)[0]["run_id"]
@@ -396,7 +399,7 @@ def test_a_killed_emulator_is_retried_and_the_case_recorded_as_flaky(
     )
     db, junit = tmp_path / "results.db", tmp_path / "junit.xml"
     proc = run_child(
-        pytest_args(str(suite), "--board=corstone300", "--hil-firmware=test", "--retries=2",
+        pytest_args(str(suite), "--board=corstone300", "--hil-firmware=test", "--hil-retries=2",
                     "--hil-timeout=2", f"--hil-store={db}", f"--junitxml={junit}", "-rA"),
         cwd=REPO, HIL_PROCESS_TAG=process_tag,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""A rack of emulated instances end to end: `pytest --rack` over two QEMU
+"""A rack of emulated instances end to end: `pytest --hil-rack` over two QEMU
 instances with xdist and a results store, then `hil results regressions`; a
 board reached over RFC 2217; a held instance."""
 
@@ -50,7 +50,7 @@ def test_rack_with_xdist_writes_the_store_and_regressions_are_found(
     rack.write_text(TWO_QEMU)
     db = tmp_path / "results.db"
     args = pytest_args(
-        "examples", f"--rack={rack}", "-n", "2", f"--hil-store={db}",
+        "examples", f"--hil-rack={rack}", "-n", "2", f"--hil-store={db}",
         f"--hil-lock-dir={tmp_path / 'locks'}", "-v",
     )  # fmt: skip
     for _ in range(2):  # two nightly runs
@@ -120,7 +120,7 @@ def test_example_suite_through_an_rfc2217_server(tmp_path: Path, process_tag: st
         proc = run_child(
             pytest_args(
                 "examples",
-                f"--rack={rack}",
+                f"--hil-rack={rack}",
                 f"--hil-report={report}",
                 f"--hil-lock-dir={tmp_path / 'locks'}",
                 "-v",
@@ -158,7 +158,7 @@ def test_a_held_instance_fails_naming_its_holder_until_the_holder_dies(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         args = pytest_args(
-            "examples", f"--rack={rack}", "--board=a386", f"--hil-lock-dir={locks}",
+            "examples", f"--hil-rack={rack}", "--board=a386", f"--hil-lock-dir={locks}",
             "--hil-lock-timeout=1",
         )  # fmt: skip
         busy = run_child(args, cwd=REPO, HIL_PROCESS_TAG=process_tag)

@@ -11,7 +11,7 @@ from hil import config, paths
 from hil.boards import list_boards, load_board
 from hil.case.model_case import ModelCase
 from hil.cli import main
-from hil.errors import BoardFileError, BuildError
+from hil.errors import BoardFileError, BuildError, HilError
 from hil.firmware.build import port_folders
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _no_project(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("HIL_BOARD_PATH", "HIL_PORT_PATH", "HIL_BOARDS", "HIL_HOME"):
+    for name in ("HIL_BOARD_PATH", "HIL_PORT_PATH", "HIL_BOARDS", "HIL_HOME", "HIL_MODELS"):
         monkeypatch.delenv(name, raising=False)
     yield
     config.deactivate()
@@ -80,6 +80,40 @@ def test_relative_model_paths_resolve_against_the_root_then_the_models_folder(
     assert case.model == root.resolve() / "models" / "kws.tflite"
     assert case.inputs == (root.resolve() / "in.npy",)
     assert config.resolve_case(ModelCase("local.tflite")).model == root.resolve() / "local.tflite"
+
+
+def test_tool_hil_engine_is_the_projects_default_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hil.firmware.engine_choice import choose_engine
+
+    monkeypatch.delenv("HIL_ENGINE", raising=False)
+    board = load_board("mps2-an386")
+    config.activate(config.load_project(_project(tmp_path, 'engine = "hil"')))
+    choice = choose_engine(board)
+    assert (choice.engine, choice.reason) == ("hil", "from [tool.hil] engine")
+    config.activate(config.load_project(_project(tmp_path, 'engine = "nope"')))
+    with pytest.raises(HilError, match="nope"):
+        choose_engine(board)
+    with pytest.raises(config.ConfigError, match=r"engine: expected str, got 3"):
+        config.load_project(_project(tmp_path, "engine = 3"))
+
+
+def test_hil_models_overrides_the_models_folder_of_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "p").mkdir()
+    root = _project(tmp_path / "p", 'models = "models"')
+    (elsewhere := tmp_path / "shared").mkdir()
+    (elsewhere / "m.tflite").write_bytes(b"x")
+    assert config.load_project(root).models == root / "models"
+    monkeypatch.setenv("HIL_MODELS", str(elsewhere))
+    project = config.load_project(root)
+    assert project.models == elsewhere
+    assert project.resolve("m.tflite") == elsewhere / "m.tflite"
+    bare = tmp_path / "bare"  # no pyproject.toml: HIL_MODELS still applies
+    bare.mkdir()
+    assert config.find_project(bare).models == elsewhere
 
 
 def test_a_project_board_overrides_a_shipped_one_and_may_extend_it(tmp_path: Path) -> None:

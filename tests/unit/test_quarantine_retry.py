@@ -241,8 +241,8 @@ def test_retries_and_quarantine_under_pytest(tmp_path: Path) -> None:
         'reason = "known bad (issue #7)"\n',
     )
     proc = run_child(
-        pytest_args(str(suite), "--board=mps2-an386", "--retries=2", f"--quarantine={quarantine}",
-                    "-rA"),
+        pytest_args(str(suite), "--board=mps2-an386", "--hil-retries=2",
+                    f"--hil-quarantine={quarantine}", "-rA"),
         cwd=REPO,
     )  # fmt: skip
     out = proc.stdout + proc.stderr
@@ -259,7 +259,9 @@ def test_retries_and_quarantine_under_pytest(tmp_path: Path) -> None:
     assert "3 attempts, each an infrastructure failure" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[[quarantine]]\ntest = '*'\n")
-    proc = run_child(pytest_args(str(suite), "--board=mps2-an386", f"--quarantine={bad}"), cwd=REPO)
+    proc = run_child(
+        pytest_args(str(suite), "--board=mps2-an386", f"--hil-quarantine={bad}"), cwd=REPO
+    )
     assert proc.returncode == 4
     assert f"{bad}: quarantine[0]: reason: missing (required)" in proc.stderr
 
@@ -269,9 +271,10 @@ def test_nightly_options_are_checked_before_anything_runs(tmp_path: Path) -> Non
     suite.write_text(SUITE)
     db = tmp_path / "r.db"
     for extra, problem in (
-        (["--baseline=last-green"], "--baseline compares with the results store: add --hil-store"),
-        ([f"--hil-store={db}", "--baseline=nightly"], "no baseline or run named 'nightly'"),
-        (["--retries=-1"], "--retries: must be >= 0, got -1"),
+        (["--hil-baseline=last-green"],
+         "--hil-baseline compares with the results store: add --hil-store"),
+        ([f"--hil-store={db}", "--hil-baseline=nightly"], "no baseline or run named 'nightly'"),
+        (["--hil-retries=-1"], "argument --hil-retries: expected an integer >= 0, got -1"),
         (["--hil-cflags=-O1 x.c"], "extra compiler flag 'x.c': give options like -O1"),
         (['--hil-cflags=-D"X'], "--hil-cflags: No closing quotation"),
     ):
