@@ -26,7 +26,7 @@ from hil.energy.spec import parse_meter_spec
 from hil.errors import HilError
 from hil.firmware import tflm_tree
 from hil.firmware.cli import add_firmware_parser
-from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
+from hil.firmware.engine_cli import add_engine_arguments, engine_from_args, tflm_ops_from_args
 from hil.firmware.tflm_firmware import ENGINES
 from hil.model.file import ModelFile
 from hil.paths import board_dirs
@@ -195,6 +195,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             cflags=cflags,
             engine=engine,
             firmware=prebuilt,
+            tflm_ops=tflm_ops_from_args(args, resolution.board),
         ) as dut,
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
@@ -267,7 +268,8 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{escape(resolution.describe())}[/bold]")
     engine = engine_from_args(args, resolution.board, console).engine
-    with create_dut(resolution, timeout=args.timeout, engine=engine) as dut:
+    ops = tflm_ops_from_args(args, resolution.board)
+    with create_dut(resolution, timeout=args.timeout, engine=engine, tflm_ops=ops) as dut:
         cmp = compare_models(
             dut,
             Path(args.a),

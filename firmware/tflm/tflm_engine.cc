@@ -1,7 +1,8 @@
 // hil/engine.h implemented on TFLite Micro's MicroInterpreter, so the agent
 // drives the interpreter teams ship. The interpreter and the op resolver live
 // in static storage constructed with placement new: no heap, no global
-// constructors (the ports' start-up code runs none).
+// constructors (the ports' start-up code runs none). The resolver is generated
+// per image (tflm_resolver.h): every builtin, or only a model's operators.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +21,7 @@ extern "C" {
 #include "hil/status.h"
 }
 
-#include "tflm/tflm_ops.inc"  // generated per build: HIL_TFLM_OP(AddFoo) lines
+#include "tflm/tflm_resolver.h"
 
 #ifndef HIL_TFLM_REVISION
 #error "HIL_TFLM_REVISION must name the TFLM tree the library was built from"
@@ -31,15 +32,11 @@ extern "C" {
 #ifndef HIL_TFLM_KERNELS
 #error "HIL_TFLM_KERNELS must name the kernel library (reference or cmsis-nn)"
 #endif
+#ifndef HIL_TFLM_OPS
+#error "HIL_TFLM_OPS must say which operators the resolver registers (all or model)"
+#endif
 
 namespace {
-
-constexpr unsigned kOpCount = 0
-#define HIL_TFLM_OP(add) +1
-    HIL_TFLM_OPS
-#undef HIL_TFLM_OP
-    ;
-using Resolver = tflite::MicroMutableOpResolver<kOpCount>;
 
 // TFLM's own reports (MicroPrintf) land here, so a failed load or invoke
 // carries TFLM's reason instead of a bare status.
@@ -94,10 +91,9 @@ class OpProfiler : public tflite::MicroProfilerInterface {
     uint64_t started_ = 0;
 };
 
-alignas(Resolver) uint8_t g_resolver_storage[sizeof(Resolver)];
 alignas(tflite::MicroInterpreter) uint8_t g_interpreter_storage[sizeof(tflite::MicroInterpreter)];
 alignas(OpProfiler) uint8_t g_profiler_storage[sizeof(OpProfiler)];
-Resolver* g_resolver;
+const tflite::MicroOpResolver* g_resolver;
 OpProfiler* g_profiler;
 tflite::MicroInterpreter* g_interpreter;
 const tflite::Model* g_model;
@@ -110,6 +106,46 @@ uint32_t g_arena_bytes;
 // bytes on a 32-bit core; 32 leaves room for alignment.
 constexpr uint64_t kAllocatorBytes = 1024;
 constexpr uint64_t kVariableEntryBytes = 32;
+
+// The builtin code of an operator code (the schema keeps two fields).
+tflite::BuiltinOperator builtin_of(const tflite::OperatorCode* code)
+{
+    int current = static_cast<int>(code->builtin_code());
+    int deprecated = static_cast<int>(code->deprecated_builtin_code());
+    return static_cast<tflite::BuiltinOperator>(current > deprecated ? current : deprecated);
+}
+
+// Refuse a model using an operator the image's resolver lacks (an image built
+// with only another model's operators), naming it, before TFLM is asked.
+hil_status check_registered(const tflite::Model* model, hil_msg* msg)
+{
+    const auto* codes = model->operator_codes();
+    for (const auto* graph : *model->subgraphs()) {
+        if (graph->operators() == nullptr || codes == nullptr) {
+            continue;
+        }
+        for (const auto* op : *graph->operators()) {
+            if (op->opcode_index() >= codes->size()) {
+                continue;  // TFLM itself refuses the model at initialisation
+            }
+            const auto* code = codes->Get(op->opcode_index());
+            tflite::BuiltinOperator builtin = builtin_of(code);
+            if (builtin == tflite::BuiltinOperator_CUSTOM) {
+                const char* name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
+                if (g_resolver->FindOp(name) == nullptr) {
+                    return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                                    "custom operator '%s' is not registered in this image", name);
+                }
+            } else if (g_resolver->FindOp(builtin) == nullptr) {
+                return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                                "operator %s is not registered in this image (built with "
+                                "tflm_ops %s)",
+                                tflite::EnumNameBuiltinOperator(builtin), HIL_TFLM_OPS);
+            }
+        }
+    }
+    return HIL_OK;
+}
 
 // VAR_HANDLE operators in every subgraph: at least as many as the model's
 // distinct resource variables (several handles may share one name), so the
@@ -126,11 +162,7 @@ int var_handle_count(const tflite::Model* model)
             if (op->opcode_index() >= codes->size()) {
                 continue;  // TFLM itself refuses the model at initialisation
             }
-            const auto* code = codes->Get(op->opcode_index());
-            int builtin = code->builtin_code() > code->deprecated_builtin_code()
-                              ? static_cast<int>(code->builtin_code())
-                              : static_cast<int>(code->deprecated_builtin_code());
-            count += builtin == tflite::BuiltinOperator_VAR_HANDLE;
+            count += builtin_of(codes->Get(op->opcode_index())) == tflite::BuiltinOperator_VAR_HANDLE;
         }
     }
     return count;
@@ -216,17 +248,14 @@ const char* hil_engine_name(void)
 
 const char* hil_engine_version(void)
 {
-    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS " " HIL_TFLM_BUILD;
+    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS " " HIL_TFLM_BUILD " ops=" HIL_TFLM_OPS;
 }
 
 void hil_engine_init(uint8_t* arena, uint32_t arena_bytes)
 {
     g_arena = arena;
     g_arena_bytes = arena_bytes;
-    g_resolver = new (g_resolver_storage) Resolver();
-#define HIL_TFLM_OP(add) g_resolver->add();
-    HIL_TFLM_OPS
-#undef HIL_TFLM_OP
+    g_resolver = &hil_tflm_resolver();
     g_profiler = new (g_profiler_storage) OpProfiler();
 }
 
@@ -260,6 +289,10 @@ hil_status hil_engine_load(const uint8_t* model, uint32_t model_bytes, hil_msg* 
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "model schema version %u, TFLM reads %u",
                         static_cast<unsigned>(parsed->version()),
                         static_cast<unsigned>(TFLITE_SCHEMA_VERSION));
+    }
+    hil_status registered = check_registered(parsed, msg);
+    if (registered != HIL_OK) {
+        return registered;
     }
     g_profiler->Configure(nullptr, nullptr, 0);
     g_model = parsed;

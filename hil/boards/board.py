@@ -44,6 +44,9 @@ class Board:
     firmware: Path | None = field(default=None, hash=False)
     # [firmware] model_placement: "upload", "linked" (in flash) or "" (upload if it fits)
     model_placement: str = ""
+    # [firmware] tflm_ops: "all" (every builtin), "model" (only the model's operators)
+    # or "" (all unless asked); TFLM engines only
+    tflm_ops: str = ""
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
@@ -172,6 +175,7 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         engine=_engine(firmware.get("engine", str, ""), path),
         firmware=_image(firmware.get("image", str, ""), path),
         model_placement=_placement(firmware.get("model_placement", str, ""), path),
+        tflm_ops=_tflm_ops(firmware.get("tflm_ops", str, ""), path),
         serial=dict(serial.data),
         regression=parse_regression(data.get("regression"), path),
         eembc_images=images,
@@ -189,6 +193,15 @@ def _placement(name: str, path: Path) -> str:
     if name and name not in known:
         raise BoardFileError(
             f"{path}: firmware.model_placement: {name!r} is not one of {', '.join(known)}"
+        )
+    return name
+
+
+def _tflm_ops(name: str, path: Path) -> str:
+    known = ("all", "model")
+    if name and name not in known:
+        raise BoardFileError(
+            f"{path}: firmware.tflm_ops: {name!r} is not one of {', '.join(known)}"
         )
     return name
 

@@ -26,6 +26,7 @@ from hil.device.protocol import (
 from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError
 from hil.firmware.build import FirmwareImage, build_firmware
+from hil.firmware.tflm_resolver import check_ops_mode
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
@@ -49,10 +50,12 @@ class EembcDut(Device):
         timeout: float = 10.0,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
+        tflm_ops: str = "all",
     ) -> None:
         self.resolution = resolution
         self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
         self.engine_choice = engine  # the engine of hil's own EEMBC images
+        self.tflm_ops = check_ops_mode(tflm_ops)  # "model": TFLM registers the model's ops only
         self.board = resolution.board
         self.variant = "prebuilt" if self.board.eembc_images else "eembc"
         self.timeout = timeout
@@ -141,8 +144,15 @@ class EembcDut(Device):
     def _image_for(self, model: ModelFile) -> FirmwareImage:
         images = self.board.eembc_images
         if not images:
+            by_model = self.tflm_ops == "model" and self.engine_choice != "hil"
+            ops = model.operator_set if by_model else None
             return build_firmware(
-                self.board, "eembc", model.path, cflags=self.cflags, engine=self.engine_choice
+                self.board,
+                "eembc",
+                model.path,
+                cflags=self.cflags,
+                engine=self.engine_choice,
+                tflm_ops=ops,
             )
         key = _model_key(model, images)
         if key is None:

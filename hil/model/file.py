@@ -135,6 +135,30 @@ class ModelFile:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
 
     @cached_property
+    def operator_set(self) -> tuple[str, ...]:
+        """The distinct operators of every subgraph, sorted: builtin names
+        ("CONV_2D"), and a custom operator as "CUSTOM:<its custom code>"."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        model = self._schema_model
+        found: set[str] = set()
+        try:
+            for g in range(model.SubgraphsLength()):
+                graph = model.Subgraphs(g)
+                for i in range(graph.OperatorsLength()):
+                    opcode = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                    code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+                    if code == schema.BuiltinOperator.CUSTOM:
+                        custom = (opcode.CustomCode() or b"").decode("utf-8", errors="replace")
+                        found.add(f"CUSTOM:{custom}")
+                    else:
+                        found.add(names.get(code, f"BUILTIN_{code}"))
+        except SCHEMA_ERRORS as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+        return tuple(sorted(found))
+
+    @cached_property
     def inputs(self) -> tuple[TensorSpec, ...]:
         return self._specs(outputs=False)
 
