@@ -135,8 +135,9 @@ def _summary_table(result: CaseResult) -> Table:
             table.add_row(name.replace("_", " "), f"{figure['value']:.4g} {figure['unit']}")
     if result.footprint:
         fp = result.footprint
+        ops = f", TFLM ops {fp.tflm_ops}" if fp.tflm_ops else ""
         table.add_row(
-            "firmware flash (ELF)",
+            f"firmware flash (ELF{ops})",
             f"{fp.flash:,} B (text {fp.text:,}, rodata {fp.rodata:,}, data {fp.data:,})",
         )
         table.add_row("firmware static RAM (ELF)", f"{fp.static_ram:,} B (data + bss)")

@@ -21,6 +21,7 @@ from hil.energy.modeled import modeled_energy_or_reason
 from hil.energy.plan import EnergyPlan, measure_energy
 from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
+from hil.firmware.tflm_resolver import ops_mode_of
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.measurements.profile import Profile
@@ -385,7 +386,7 @@ def run_case(
         agreement={},
         warmup=warmup,
         repeats=repeats,
-        footprint=footprint(dut.image.elf) if dut.image else None,
+        footprint=footprint(dut.image.elf, ops_mode_of(dut.engine)) if dut.image else None,
         load_cost=dut.load_cost(loaded),
     )
     for n, (source, vector) in enumerate(vectors):

@@ -144,3 +144,5 @@ def test_baselines_compare_like_engines() -> None:
     assert engine_kind("hil", "0.1.0") == "hil"
     assert engine_kind("tflm", "0123abcd reference") == "tflm"
     assert engine_kind("tflm", "0123abcd cmsis-nn") == "tflm-cmsis-nn"
+    assert engine_kind("tflm", "0123abcd cmsis-nn release -Os/-O2 ops=all") == "tflm-cmsis-nn"
+    assert engine_kind("tflm", "0123abcd reference ops=model") == "tflm ops=model"

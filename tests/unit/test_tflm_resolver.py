@@ -90,7 +90,7 @@ def test_a_custom_operator_is_refused_with_its_name(methods: dict[str, str]) -> 
 
 
 def test_an_operator_this_tflm_lacks_is_refused(methods: dict[str, str]) -> None:
-    with pytest.raises(BuildError, match="^TFLM's op resolver has no builtin operator NOT_AN_OP$"):
+    with pytest.raises(BuildError, match=r"^TFLM's op resolver has no builtin operator NOT_AN_OP$"):
         resolver_source(methods, ["FULLY_CONNECTED", "NOT_AN_OP"])
 
 
@@ -114,7 +114,7 @@ def test_case_and_board_file_settings_are_checked(tmp_path: Path) -> None:
     assert load_board(str(good)).tflm_ops == "model"
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("[firmware]", '[firmware]\ntflm_ops = "few"', 1))
-    with pytest.raises(BoardFileError, match="firmware.tflm_ops: 'few' is not one of all, model"):
+    with pytest.raises(BoardFileError, match=r"firmware\.tflm_ops: 'few' is not one of all, model"):
         load_board(str(bad))
 
 
