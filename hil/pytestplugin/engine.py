@@ -70,10 +70,12 @@ def tflm_ops_for(config: pytest.Config, resolution: Resolution, case_ops: str | 
 
 def header(config: pytest.Config) -> list[str]:
     choices = config.stash.get(CHOICES, {})
+    ops = config.getoption("hil_tflm_ops")
+    tail = [f"hil: TFLM registers {ops} operators (--hil-tflm-ops)"] if ops else []
     lines = {f"hil: engine {c.describe()}" for c in choices.values()}
     if len(lines) <= 1:
-        return sorted(lines)
-    return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()]
+        return sorted(lines) + tail
+    return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()] + tail
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,6 +5,7 @@ operator the image lacks with one clear line."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from hil.device.dut import Dut
 from hil.errors import DeviceError
 from hil.firmware.footprint import footprint
 from hil.model.file import ModelFile
+from tests.e2e.helpers import pytest_args, run_child
 
 BOARD = "corstone300"
 ENGINE = "tflm-cmsis-nn"
@@ -85,3 +87,38 @@ def test_an_operator_the_image_lacks_is_refused_in_one_line(
     # Through the device, the image is rebuilt for the new model's operators.
     dut.load(other)
     assert dut.image.tflm_ops == other.operator_set
+
+
+CASE_OPS = """
+import pytest
+from hil import ModelCase
+
+@pytest.mark.parametrize("ops", [None, "all"])
+def test_ops(check_model, ops):
+    check_model(ModelCase({model!r}, vectors=3, references=("tflm",), tflm_ops=ops))
+"""
+
+
+def test_pytest_option_and_a_cases_own_ops_mode(
+    models_dir: Path, tmp_path: Path, process_tag: str
+) -> None:
+    """`--hil-tflm-ops model` for the session; a case asking for `all` runs on
+    a device of its own; the report says which image each case ran on."""
+    suite = tmp_path / "test_ops.py"
+    suite.write_text(CASE_OPS.format(model=str(models_dir / "hello_world_int8.tflite")))
+    report = tmp_path / "report.json"
+    proc = run_child(
+        pytest_args(str(suite), f"--board={BOARD}", f"--hil-engine={ENGINE}",
+                    "--hil-tflm-ops=model", f"--hil-report={report}", f"--rootdir={tmp_path}",
+                    "-q"),
+        cwd=tmp_path, HIL_PROCESS_TAG=process_tag,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cases = {c["test"].split("[")[-1].rstrip("]").removeprefix(f"{BOARD}-"): c
+             for c in json.loads(report.read_text())["cases"]}  # fmt: skip
+    assert set(cases) == {"None", "all"}, cases
+    assert cases["None"]["engine"].endswith(" ops=model")
+    assert cases["None"]["footprint"]["tflm_ops"] == "model"
+    assert cases["all"]["engine"].endswith(" ops=all")
+    model_text = cases["None"]["footprint"]["text"]["value"]
+    assert model_text < cases["all"]["footprint"]["text"]["value"]
