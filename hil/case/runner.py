@@ -13,7 +13,7 @@ import numpy as np
 from hil.boards.board import Board
 from hil.case.compare import TensorComparison, compare_tensor
 from hil.case.model_case import ModelCase
-from hil.device.protocol import Device
+from hil.device.protocol import Device, Timing
 from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
 from hil.energy.meter import Meter
@@ -396,7 +396,7 @@ def run_case(
             for ref in refs:
                 ref.reset()
         run = dut.infer(
-            model, loaded, vector, warmup=warmup, repeats=repeats, profile=profile and n == 0
+            model, loaded, vector, Timing(warmup, repeats, profile=profile and n == 0)
         )
         device_out = run.outputs
         if run.profile is not None:

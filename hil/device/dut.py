@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.device.protocol import (
-    STARTUP_TIMEOUT,
-    Device,
-    DeviceState,
-    Inference,
-    invoke_timeout,
-    reset_after,
-)
+from hil.device.protocol import ONCE, Device, DeviceState, Inference, Timing, Vector
 from hil.errors import (
     DeviceError,
     HilError,
@@ -94,7 +86,7 @@ class Dut(Device):
         self._session = Session(link, timeout=self.timeout)
         try:
             # A target just started may take a while to boot, whatever the link timeout.
-            self._hello = self._session.hello(timeout=max(self.timeout, STARTUP_TIMEOUT))
+            self._hello = self._session.hello(timeout=self.startup_timeout())
         except (LinkError, DeviceError) as exc:
             detail = self.target.diagnostics()
             raise LinkError(
@@ -122,11 +114,6 @@ class Dut(Device):
         log.info("restarting %s", self.description)
         self._connect()
         self.state = DeviceState.RESET
-
-    def recover(self, error: BaseException) -> bool:
-        """After a fault, hang or broken link, reset so the next case starts
-        clean. Returns whether `error` called for it."""
-        return reset_after(self, error)
 
     def close(self) -> None:
         if self.target is not None:
@@ -186,14 +173,7 @@ class Dut(Device):
         return self._hello.engine, self._hello.engine_version
 
     def infer(
-        self,
-        model: ModelFile,
-        loaded: LoadedModel,
-        vector: Sequence[np.ndarray],
-        *,
-        warmup: int = 0,
-        repeats: int = 1,
-        profile: bool = False,
+        self, model: ModelFile, loaded: LoadedModel, vector: Vector, timing: Timing = ONCE
     ) -> Inference:
         """One vector through the loaded model: set inputs, invoke (warm-up,
         timed repeats, optional profiled run), read outputs."""
@@ -202,9 +182,9 @@ class Dut(Device):
             session.set_input(i, np.ascontiguousarray(data).tobytes())
         counters = session.invoke(
             timeout=self.invoke_timeout(len(model.data)),
-            warmup=warmup,
-            repeats=repeats,
-            profile=profile,
+            warmup=timing.warmup,
+            repeats=timing.repeats,
+            profile=timing.profile,
         )
         outputs = []
         for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
@@ -241,7 +221,7 @@ class Dut(Device):
             return None
         return self.measure(loaded.load_counter, loaded.load_ticks)
 
-    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
+    def run_marked(self, model: ModelFile, vector: Vector, inferences: int) -> int:
         """`inferences` timed inferences on `vector` for an energy capture. The
         agent raises the marker around each one, so they make as many marker
         windows; returns that count."""
@@ -254,9 +234,6 @@ class Dut(Device):
             session.invoke(timeout=self.invoke_timeout(len(model.data)), repeats=chunk)
             left -= chunk
         return inferences
-
-    def invoke_timeout(self, model_bytes: int) -> float:
-        return invoke_timeout(self.timeout, model_bytes)
 
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         """Make `model` the loaded one: nothing to do if the device holds it
