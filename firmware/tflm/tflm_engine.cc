@@ -115,9 +115,10 @@ tflite::BuiltinOperator builtin_of(const tflite::OperatorCode* code)
     return static_cast<tflite::BuiltinOperator>(current > deprecated ? current : deprecated);
 }
 
-// Refuse a model using an operator the image's resolver lacks (an image built
-// with only another model's operators), naming it, before TFLM is asked.
-hil_status check_registered(const tflite::Model* model, hil_msg* msg)
+// Calls visit(code) with the operator code of every operator of every
+// subgraph (the model verified), stopping at the first status not HIL_OK.
+template <typename Visit>
+hil_status each_operator_code(const tflite::Model* model, Visit visit)
 {
     const auto* codes = model->operator_codes();
     for (const auto* graph : *model->subgraphs()) {
@@ -128,23 +129,34 @@ hil_status check_registered(const tflite::Model* model, hil_msg* msg)
             if (op->opcode_index() >= codes->size()) {
                 continue;  // TFLM itself refuses the model at initialisation
             }
-            const auto* code = codes->Get(op->opcode_index());
-            tflite::BuiltinOperator builtin = builtin_of(code);
-            if (builtin == tflite::BuiltinOperator_CUSTOM) {
-                const char* name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
-                if (g_resolver->FindOp(name) == nullptr) {
-                    return hil_fail(msg, HIL_ERR_UNSUPPORTED,
-                                    "custom operator '%s' is not registered in this image", name);
-                }
-            } else if (g_resolver->FindOp(builtin) == nullptr) {
-                return hil_fail(msg, HIL_ERR_UNSUPPORTED,
-                                "operator %s is not registered in this image (built with "
-                                "tflm_ops %s)",
-                                tflite::EnumNameBuiltinOperator(builtin), HIL_TFLM_OPS);
+            hil_status st = visit(codes->Get(op->opcode_index()));
+            if (st != HIL_OK) {
+                return st;
             }
         }
     }
     return HIL_OK;
+}
+
+// Refuse a model using an operator the image's resolver lacks (an image built
+// with only another model's operators), naming it, before TFLM is asked.
+hil_status check_registered(const tflite::Model* model, hil_msg* msg)
+{
+    return each_operator_code(model, [msg](const tflite::OperatorCode* code) {
+        tflite::BuiltinOperator builtin = builtin_of(code);
+        if (builtin == tflite::BuiltinOperator_CUSTOM) {
+            const char* name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
+            if (g_resolver->FindOp(name) == nullptr) {
+                return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                                "custom operator '%s' is not registered in this image", name);
+            }
+        } else if (g_resolver->FindOp(builtin) == nullptr) {
+            return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                            "operator %s is not registered in this image (built with tflm_ops %s)",
+                            tflite::EnumNameBuiltinOperator(builtin), HIL_TFLM_OPS);
+        }
+        return HIL_OK;
+    });
 }
 
 // VAR_HANDLE operators in every subgraph: at least as many as the model's
@@ -152,19 +164,11 @@ hil_status check_registered(const tflite::Model* model, hil_msg* msg)
 // table TFLM is given is never too small. The model is verified before this.
 int var_handle_count(const tflite::Model* model)
 {
-    const auto* codes = model->operator_codes();
     int count = 0;
-    for (const auto* graph : *model->subgraphs()) {
-        if (graph->operators() == nullptr || codes == nullptr) {
-            continue;
-        }
-        for (const auto* op : *graph->operators()) {
-            if (op->opcode_index() >= codes->size()) {
-                continue;  // TFLM itself refuses the model at initialisation
-            }
-            count += builtin_of(codes->Get(op->opcode_index())) == tflite::BuiltinOperator_VAR_HANDLE;
-        }
-    }
+    each_operator_code(model, [&count](const tflite::OperatorCode* code) {
+        count += builtin_of(code) == tflite::BuiltinOperator_VAR_HANDLE;
+        return HIL_OK;
+    });
     return count;
 }
 

@@ -188,29 +188,23 @@ def _image(name: str, path: Path) -> Path | None:
     return path.parent / name if name else None
 
 
-def _placement(name: str, path: Path) -> str:
-    known = ("upload", "linked")
+def _one_of(name: str, known: tuple[str, ...], key: str, path: Path) -> str:
+    """A [firmware] choice: "" (unset) or one of KNOWN."""
     if name and name not in known:
-        raise BoardFileError(
-            f"{path}: firmware.model_placement: {name!r} is not one of {', '.join(known)}"
-        )
+        raise BoardFileError(f"{path}: firmware.{key}: {name!r} is not one of {', '.join(known)}")
     return name
+
+
+def _placement(name: str, path: Path) -> str:
+    return _one_of(name, ("upload", "linked"), "model_placement", path)
 
 
 def _tflm_ops(name: str, path: Path) -> str:
-    known = ("all", "model")
-    if name and name not in known:
-        raise BoardFileError(
-            f"{path}: firmware.tflm_ops: {name!r} is not one of {', '.join(known)}"
-        )
-    return name
+    return _one_of(name, ("all", "model"), "tflm_ops", path)
 
 
 def _engine(name: str, path: Path) -> str:
-    known = ("hil", "tflm", "tflm-cmsis-nn")
-    if name and name not in known:
-        raise BoardFileError(f"{path}: firmware.engine: {name!r} is not one of {', '.join(known)}")
-    return name
+    return _one_of(name, ("hil", "tflm", "tflm-cmsis-nn"), "engine", path)
 
 
 def _eembc_images(
