@@ -576,33 +576,6 @@ hil_status hil_conv_plan_window(const hil_conv_tensors *t, const hil_conv_option
     return st;
 }
 
-hil_status hil_conv_eval_pixels(hil_interp *ip, const hil_node *node, uint32_t in_index,
-                                const hil_conv_params *p, hil_conv_pixel_fn fn, void *ctx,
-                                hil_msg *msg)
-{
-    const hil_tensor *in = hil_node_input(ip, node, in_index);
-    const hil_tensor *out = hil_node_output(ip, node, 0);
-    if (in == NULL || out == NULL) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
-    }
-    const size_t elem = hil_conv_elem_bytes(p);
-    const size_t image_bytes = (size_t)p->h.in * (size_t)p->w.in * p->in_c * elem;
-    const size_t out_pixel = (size_t)p->out_c * elem;
-    hil_conv_pixel px;
-    px.y = out->data;
-    for (uint32_t b = 0; b < p->batches; b++) {
-        px.image = in->data + (size_t)b * image_bytes;
-        for (int32_t oy = 0; oy < p->h.out; oy++) {
-            px.sy = hil_conv_span_of(&p->h, oy);
-            for (int32_t ox = 0; ox < p->w.out; ox++, px.y += out_pixel) {
-                px.sx = hil_conv_span_of(&p->w, ox);
-                fn(ctx, &px);
-            }
-        }
-    }
-    return HIL_OK;
-}
-
 hil_status hil_conv_prepare_plan(hil_interp *ip, const hil_node *node, const hil_model_op *op,
                                  const hil_conv_kind *kind, hil_conv_plan *plan, void *table,
                                  hil_msg *msg)

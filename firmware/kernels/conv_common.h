@@ -294,10 +294,34 @@ typedef void (*hil_conv_pixel_fn)(void *ctx, const hil_conv_pixel *px);
 
 /* The common part of CONV_2D's and DEPTHWISE_CONV_2D's eval: the node's
  * input (`in_index`) and output, then every output pixel in order (batch,
- * row, column) handed to `fn` with `ctx`. */
-hil_status hil_conv_eval_pixels(hil_interp *ip, const hil_node *node, uint32_t in_index,
-                                const hil_conv_params *p, hil_conv_pixel_fn fn, void *ctx,
-                                hil_msg *msg);
+ * row, column) handed to `fn` with `ctx`. Inline, so that each eval's own
+ * `fn` is inlined into the loop as the code it replaced was. */
+static inline hil_status hil_conv_eval_pixels(hil_interp *ip, const hil_node *node,
+                                              uint32_t in_index, const hil_conv_params *p,
+                                              hil_conv_pixel_fn fn, void *ctx, hil_msg *msg)
+{
+    const hil_tensor *in = hil_node_input(ip, node, in_index);
+    const hil_tensor *out = hil_node_output(ip, node, 0);
+    if (in == NULL || out == NULL) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
+    }
+    const size_t elem = hil_conv_elem_bytes(p);
+    const size_t image_bytes = (size_t)p->h.in * (size_t)p->w.in * p->in_c * elem;
+    const size_t out_pixel = (size_t)p->out_c * elem;
+    hil_conv_pixel px;
+    px.y = out->data;
+    for (uint32_t b = 0; b < p->batches; b++) {
+        px.image = in->data + (size_t)b * image_bytes;
+        for (int32_t oy = 0; oy < p->h.out; oy++) {
+            px.sy = hil_conv_span_of(&p->h, oy);
+            for (int32_t ox = 0; ox < p->w.out; ox++, px.y += out_pixel) {
+                px.sx = hil_conv_span_of(&p->w, ox);
+                fn(ctx, &px);
+            }
+        }
+    }
+    return HIL_OK;
+}
 
 /* The taps of one output pixel that fall inside the input: `rows` x `cols`
  * taps; the first one reads input element `x0` and filter element `w0` (of

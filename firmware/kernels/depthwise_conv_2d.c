@@ -260,34 +260,36 @@ static void pixel_f32(const dw_pixel *px, float *y)
 }
 
 typedef struct {
-    dw_pixel px;
-    hil_conv_window win;
+    const dw_data *d;
+    hil_conv_requant rq;
+    hil_conv_window win; /* the steps; rows, cols and origins set per pixel */
 } dw_walk;
 
 static void dw_pixel_at(void *ctx, const hil_conv_pixel *at)
 {
-    dw_walk *c = ctx;
-    dw_pixel *px = &c->px;
-    const dw_data *d = px->d;
+    const dw_walk *c = ctx;
+    const dw_data *d = c->d;
     const hil_conv_params *p = &d->plan.p;
-    c->win.rows = at->sy.count;
-    c->win.cols = at->sx.count;
-    px->x = NULL;
-    px->w = NULL;
-    if (c->win.rows != 0 && c->win.cols != 0) {
+    /* Local copies the compiler keeps in registers: the output stores could
+     * otherwise alias them and force reloads in the channel loops. */
+    hil_conv_window win = c->win;
+    win.rows = at->sy.count;
+    win.cols = at->sx.count;
+    dw_pixel px = {d, c->rq, &win, NULL, NULL, d->plan.bias};
+    if (win.rows != 0 && win.cols != 0) {
         const size_t w_elem = p->kind == HIL_CONV_F32 ? 4u : 1u;
         const size_t x0 = ((size_t)at->sy.at * (size_t)p->w.in + (size_t)at->sx.at) * p->in_c;
         const size_t w0 =
             ((size_t)at->sy.first * (size_t)p->w.filter + (size_t)at->sx.first) * p->out_c;
-        px->x = at->image + x0 * hil_conv_elem_bytes(p);
-        px->w = d->plan.w + w0 * w_elem;
+        px.x = at->image + x0 * hil_conv_elem_bytes(p);
+        px.w = d->plan.w + w0 * w_elem;
     }
     if (p->kind == HIL_CONV_I8) {
-        pixel_i8(px, (int8_t *)(void *)at->y);
+        pixel_i8(&px, (int8_t *)(void *)at->y);
     } else if (p->kind == HIL_CONV_F32) {
-        pixel_f32(px, (float *)(void *)at->y);
+        pixel_f32(&px, (float *)(void *)at->y);
     } else {
-        pixel_i16(px, (int16_t *)(void *)at->y);
+        pixel_i16(&px, (int16_t *)(void *)at->y);
     }
 }
 
@@ -295,13 +297,13 @@ static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
     const dw_data *d = node->data;
     const hil_conv_params *p = &d->plan.p;
-    dw_walk c = {
-        {d, hil_conv_requant_of(p, d + 1), NULL, NULL, NULL, d->plan.bias},
+    const dw_walk c = {
+        d,
+        hil_conv_requant_of(p, d + 1),
         {0, 0, 0, 0, d->plan.x_row, d->plan.x_col, (ptrdiff_t)p->w.filter * (ptrdiff_t)p->out_c,
          (ptrdiff_t)p->out_c},
     };
-    c.px.win = &c.win;
-    return hil_conv_eval_pixels(ip, node, IN_INPUT, p, dw_pixel_at, &c, msg);
+    return hil_conv_eval_pixels(ip, node, IN_INPUT, p, dw_pixel_at, (void *)&c, msg);
 }
 
 const hil_kernel hil_kernel_depthwise_conv_2d = {
