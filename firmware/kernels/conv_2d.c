@@ -69,40 +69,46 @@ static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_o
     return hil_conv_prepare_plan(ip, node, op, &conv_kind, &d->plan, d + 1, msg);
 }
 
-typedef struct {
-    const conv_data *d;
-    hil_conv_dot dot;
-    hil_conv_window win;
-} conv_walk;
-
-static void conv_pixel(void *ctx, const hil_conv_pixel *px)
-{
-    conv_walk *c = ctx;
-    const conv_data *d = c->d;
-    const hil_conv_axis *w = &d->plan.p.w;
-    c->dot.x = px->image;
-    c->win.rows = px->sy.count;
-    c->win.cols = px->sx.count;
-    if (c->win.rows != 0 && c->win.cols != 0) {
-        c->win.x0 = ((ptrdiff_t)px->sy.at * w->in + px->sx.at) * (ptrdiff_t)d->plan.p.in_c;
-        c->win.w0 = ((ptrdiff_t)px->sy.first * w->filter + px->sx.first) * (ptrdiff_t)d->depth;
-    }
-    hil_conv_dot_pixel(&c->dot, &c->win, px->y);
-}
-
 static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
     const conv_data *d = node->data;
     const hil_conv_params *p = &d->plan.p;
-    const ptrdiff_t filter_w = p->w.filter;
-    conv_walk c = {
-        d,
-        {p, hil_conv_requant_of(p, d + 1), NULL, d->plan.w, d->plan.bias,
-         (ptrdiff_t)p->h.filter * filter_w * (ptrdiff_t)d->depth, d->depth, d->groups,
-         d->per_group},
-        {0, 0, 0, 0, d->plan.x_row, d->plan.x_col, filter_w * d->depth, (ptrdiff_t)d->depth},
-    };
-    return hil_conv_eval_pixels(ip, node, IN_INPUT, p, conv_pixel, &c, msg);
+    const hil_conv_axis *h = &p->h;
+    const hil_conv_axis *w = &p->w;
+    hil_conv_io io = {NULL, NULL, 0, 0};
+    hil_status st = hil_conv_eval_io(ip, node, IN_INPUT, p, &io, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    hil_conv_dot dot = {p,
+                        hil_conv_requant_of(p, d + 1),
+                        NULL,
+                        d->plan.w,
+                        d->plan.bias,
+                        (ptrdiff_t)h->filter * w->filter * (ptrdiff_t)d->depth,
+                        d->depth,
+                        d->groups,
+                        d->per_group};
+    hil_conv_window win = {0, 0, 0, 0, d->plan.x_row, d->plan.x_col,
+                           (ptrdiff_t)w->filter * d->depth, (ptrdiff_t)d->depth};
+    uint8_t *y = io.y;
+    for (uint32_t b = 0; b < p->batches; b++) {
+        dot.x = io.x + (size_t)b * io.image_bytes;
+        for (int32_t oy = 0; oy < h->out; oy++) {
+            const hil_conv_span sy = hil_conv_span_of(h, oy);
+            win.rows = sy.count;
+            for (int32_t ox = 0; ox < w->out; ox++, y += io.out_pixel) {
+                const hil_conv_span sx = hil_conv_span_of(w, ox);
+                win.cols = sx.count;
+                if (win.rows != 0 && win.cols != 0) {
+                    win.x0 = ((ptrdiff_t)sy.at * w->in + sx.at) * (ptrdiff_t)p->in_c;
+                    win.w0 = ((ptrdiff_t)sy.first * w->filter + sx.first) * (ptrdiff_t)d->depth;
+                }
+                hil_conv_dot_pixel(&dot, &win, y);
+            }
+        }
+    }
+    return HIL_OK;
 }
 
 const hil_kernel hil_kernel_conv_2d = {

@@ -280,25 +280,20 @@ static inline size_t hil_conv_elem_bytes(const hil_conv_params *p)
     return p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
 }
 
-/* One output pixel of an eval's walk: the taps inside the input along the
- * rows (sy) and the columns (sx), the input image of its batch, and where its
- * out_c output channels go. */
+/* What CONV_2D's and DEPTHWISE_CONV_2D's eval walks: the node's input and
+ * output data, the bytes of one input image (a batch) and of one output
+ * pixel (its out_c channels). */
 typedef struct {
-    hil_conv_span sy;
-    hil_conv_span sx;
-    const uint8_t *image;
+    const uint8_t *x;
     uint8_t *y;
-} hil_conv_pixel;
+    size_t image_bytes;
+    size_t out_pixel;
+} hil_conv_io;
 
-typedef void (*hil_conv_pixel_fn)(void *ctx, const hil_conv_pixel *px);
-
-/* The common part of CONV_2D's and DEPTHWISE_CONV_2D's eval: the node's
- * input (`in_index`) and output, then every output pixel in order (batch,
- * row, column) handed to `fn` with `ctx`. Inline, so that each eval's own
- * `fn` is inlined into the loop as the code it replaced was. */
-static inline hil_status hil_conv_eval_pixels(hil_interp *ip, const hil_node *node,
-                                              uint32_t in_index, const hil_conv_params *p,
-                                              hil_conv_pixel_fn fn, void *ctx, hil_msg *msg)
+/* The opening of their eval: the node's input (`in_index`) and output. */
+static inline hil_status hil_conv_eval_io(hil_interp *ip, const hil_node *node,
+                                          uint32_t in_index, const hil_conv_params *p,
+                                          hil_conv_io *io, hil_msg *msg)
 {
     const hil_tensor *in = hil_node_input(ip, node, in_index);
     const hil_tensor *out = hil_node_output(ip, node, 0);
@@ -306,20 +301,10 @@ static inline hil_status hil_conv_eval_pixels(hil_interp *ip, const hil_node *no
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
     }
     const size_t elem = hil_conv_elem_bytes(p);
-    const size_t image_bytes = (size_t)p->h.in * (size_t)p->w.in * p->in_c * elem;
-    const size_t out_pixel = (size_t)p->out_c * elem;
-    hil_conv_pixel px;
-    px.y = out->data;
-    for (uint32_t b = 0; b < p->batches; b++) {
-        px.image = in->data + (size_t)b * image_bytes;
-        for (int32_t oy = 0; oy < p->h.out; oy++) {
-            px.sy = hil_conv_span_of(&p->h, oy);
-            for (int32_t ox = 0; ox < p->w.out; ox++, px.y += out_pixel) {
-                px.sx = hil_conv_span_of(&p->w, ox);
-                fn(ctx, &px);
-            }
-        }
-    }
+    io->x = in->data;
+    io->y = out->data;
+    io->image_bytes = (size_t)p->h.in * (size_t)p->w.in * p->in_c * elem;
+    io->out_pixel = (size_t)p->out_c * elem;
     return HIL_OK;
 }
 

@@ -259,51 +259,49 @@ static void pixel_f32(const dw_pixel *px, float *y)
     }
 }
 
-typedef struct {
-    const dw_data *d;
-    hil_conv_requant rq;
-    hil_conv_window win; /* the steps; rows, cols and origins set per pixel */
-} dw_walk;
-
-static void dw_pixel_at(void *ctx, const hil_conv_pixel *at)
-{
-    const dw_walk *c = ctx;
-    const dw_data *d = c->d;
-    const hil_conv_params *p = &d->plan.p;
-    /* Local copies the compiler keeps in registers: the output stores could
-     * otherwise alias them and force reloads in the channel loops. */
-    hil_conv_window win = c->win;
-    win.rows = at->sy.count;
-    win.cols = at->sx.count;
-    dw_pixel px = {d, c->rq, &win, NULL, NULL, d->plan.bias};
-    if (win.rows != 0 && win.cols != 0) {
-        const size_t w_elem = p->kind == HIL_CONV_F32 ? 4u : 1u;
-        const size_t x0 = ((size_t)at->sy.at * (size_t)p->w.in + (size_t)at->sx.at) * p->in_c;
-        const size_t w0 =
-            ((size_t)at->sy.first * (size_t)p->w.filter + (size_t)at->sx.first) * p->out_c;
-        px.x = at->image + x0 * hil_conv_elem_bytes(p);
-        px.w = d->plan.w + w0 * w_elem;
-    }
-    if (p->kind == HIL_CONV_I8) {
-        pixel_i8(&px, (int8_t *)(void *)at->y);
-    } else if (p->kind == HIL_CONV_F32) {
-        pixel_f32(&px, (float *)(void *)at->y);
-    } else {
-        pixel_i16(&px, (int16_t *)(void *)at->y);
-    }
-}
-
 static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
     const dw_data *d = node->data;
     const hil_conv_params *p = &d->plan.p;
-    const dw_walk c = {
-        d,
-        hil_conv_requant_of(p, d + 1),
-        {0, 0, 0, 0, d->plan.x_row, d->plan.x_col, (ptrdiff_t)p->w.filter * (ptrdiff_t)p->out_c,
-         (ptrdiff_t)p->out_c},
-    };
-    return hil_conv_eval_pixels(ip, node, IN_INPUT, p, dw_pixel_at, (void *)&c, msg);
+    hil_conv_io io = {NULL, NULL, 0, 0};
+    hil_status st = hil_conv_eval_io(ip, node, IN_INPUT, p, &io, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const size_t elem = hil_conv_elem_bytes(p);
+    const size_t w_elem = p->kind == HIL_CONV_F32 ? 4u : 1u;
+    hil_conv_window win = {0, 0, 0, 0, d->plan.x_row, d->plan.x_col,
+                           (ptrdiff_t)p->w.filter * (ptrdiff_t)p->out_c, (ptrdiff_t)p->out_c};
+    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL, d->plan.bias};
+    uint8_t *y = io.y;
+    for (uint32_t b = 0; b < p->batches; b++) {
+        const uint8_t *xb = io.x + (size_t)b * io.image_bytes;
+        for (int32_t oy = 0; oy < p->h.out; oy++) {
+            const hil_conv_span sy = hil_conv_span_of(&p->h, oy);
+            win.rows = sy.count;
+            for (int32_t ox = 0; ox < p->w.out; ox++, y += io.out_pixel) {
+                const hil_conv_span sx = hil_conv_span_of(&p->w, ox);
+                win.cols = sx.count;
+                px.x = NULL;
+                px.w = NULL;
+                if (win.rows != 0 && win.cols != 0) {
+                    const size_t x0 = ((size_t)sy.at * (size_t)p->w.in + (size_t)sx.at) * p->in_c;
+                    const size_t w0 =
+                        ((size_t)sy.first * (size_t)p->w.filter + (size_t)sx.first) * p->out_c;
+                    px.x = xb + x0 * elem;
+                    px.w = d->plan.w + w0 * w_elem;
+                }
+                if (p->kind == HIL_CONV_I8) {
+                    pixel_i8(&px, (int8_t *)(void *)y);
+                } else if (p->kind == HIL_CONV_F32) {
+                    pixel_f32(&px, (float *)(void *)y);
+                } else {
+                    pixel_i16(&px, (int16_t *)(void *)y);
+                }
+            }
+        }
+    }
+    return HIL_OK;
 }
 
 const hil_kernel hil_kernel_depthwise_conv_2d = {
