@@ -9,6 +9,7 @@ model's operators) is compiled once per op set; the cached TFLM library
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -66,17 +67,22 @@ def resolver_object(
     firmware: Path, library: TflmLibrary, ops: tuple[str, ...] | None
 ) -> Path:
     """The compiled resolver for OPS (None: every builtin), cached by the
-    library and a hash of the op set, so images of one op set share it."""
+    library, a hash of the op set and of what else the object depends on (the
+    generated source, its header, the compile command), so images of one op
+    set share it."""
     source = resolver_source(resolver_methods(library.tree), ops)
-    folder = cache_dir() / "tflm" / "resolver" / f"{library.archive.parent.name}-{ops_key(ops)}"
+    cmd = _adapter_command(firmware, library)
+    header = (firmware / "tflm" / "tflm_resolver.h").read_bytes()
+    inputs = hashlib.sha256(repr((source, header, cmd)).encode()).hexdigest()[:16]
+    name = f"{library.archive.parent.name}-{ops_key(ops)}-{inputs}"
+    folder = cache_dir() / "tflm" / "resolver" / name
     obj = folder / "tflm_resolver.o"
-    if obj.is_file() and (folder / "tflm_resolver.cc").read_text() == source:
+    if obj.is_file():
         return obj
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".build-"))
     try:
         (tmp / "tflm_resolver.cc").write_text(source)
-        cmd = _adapter_command(firmware, library)
         _run([*cmd, "-c", str(tmp / "tflm_resolver.cc"), "-o", str(tmp / "tflm_resolver.o")],
              "TFLM op resolver build")  # fmt: skip
         os.replace(tmp / "tflm_resolver.cc", folder / "tflm_resolver.cc")
