@@ -3,7 +3,9 @@
 measured in this one run on QEMU: per shared model and board, instructions per
 inference (QEMU's deterministic count under -icount, warm-up excluded),
 instructions to load and prepare the model, arena bytes and firmware .text,
-with each TFLM figure's ratio to hil's. The TFLM instruction counts the engine
+with each TFLM figure's ratio to hil's, and for TFLM the .text of the image
+whose resolver registers only the model's operators (`--hil-tflm-ops model`;
+built, not run: what a team's minimal resolver needs). The TFLM instruction counts the engine
 issue published for the same boards (benchmarks/tflm_reference.toml) are
 printed beside the measured ones; a difference of more than 5% is flagged.
 
@@ -33,6 +35,9 @@ from hil.case.model_case import ModelCase  # noqa: E402
 from hil.case.runner import run_case  # noqa: E402
 from hil.device.dut import Dut  # noqa: E402
 from hil.errors import HilError  # noqa: E402
+from hil.firmware.build import build_firmware  # noqa: E402
+from hil.firmware.footprint import footprint  # noqa: E402
+from hil.model.file import ModelFile  # noqa: E402
 
 MODELS = Path(os.environ.get("HIL_MODELS", REPO.parent / "shared" / "models"))
 PUBLISHED = tomllib.loads((REPO / "benchmarks" / "tflm_reference.toml").read_text())
@@ -45,6 +50,7 @@ class Figures:
     load_minstr: float | None
     arena: int | None
     text: int | None
+    model_ops_text: int | None  # TFLM: .text with only the model's operators registered
     exact: bool
     transport: str
 
@@ -58,9 +64,19 @@ def measure(dut: Dut, model: Path) -> Figures:
         load_minstr=result.load_cost.value / 1e6 if result.load_cost else None,
         arena=result.loaded.arena_used,
         text=result.footprint.text if result.footprint else None,
+        model_ops_text=model_ops_text(dut, model),
         exact=result.passed,
         transport=dut.transport_used,
     )
+
+
+def model_ops_text(dut: Dut, model: Path) -> int | None:
+    """.text of the image registering only MODEL's operators (hil's engine: None)."""
+    if dut.engine_choice == "hil":
+        return None
+    ops = ModelFile(model).operator_set
+    image = build_firmware(dut.board, engine=dut.engine_choice, tflm_ops=ops)
+    return footprint(image.elf).text
 
 
 def ratio(value: float | None, base: float | None) -> str:
@@ -76,7 +92,7 @@ def published(name: str, board: str, engine: str) -> float | None:
 HEADER = (
     f"{'model':<32} {'board':<12} {'engine':<14} {'Minstr':>8} {'vs hil':>7} "
     f"{'published':>9} {'load Minstr':>11} {'arena B':>9} {'vs hil':>7} {'.text B':>9} "
-    f"{'vs hil':>7}"
+    f"{'vs hil':>7} {'model-ops .text':>15}"
 )
 
 
@@ -95,7 +111,8 @@ def row(name: str, board: str, engine: str, f: Figures, hil: Figures | None) -> 
         f"{ratio(f.minstr, hil.minstr if hil else None):>7} "
         f"{pub if pub is not None else 'n/a':>9} {f.load_minstr or 0:>11.3f} "
         f"{f.arena or 0:>9,} {ratio(f.arena, hil.arena if hil else None):>7} "
-        f"{f.text or 0:>9,} {ratio(f.text, hil.text if hil else None):>7}"
+        f"{f.text or 0:>9,} {ratio(f.text, hil.text if hil else None):>7} "
+        f"{f'{f.model_ops_text:,}' if f.model_ops_text is not None else 'n/a':>15}"
         + (f"  {'; '.join(notes)}" if notes else "")
     )
     return text, not f.exact

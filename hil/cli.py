@@ -30,7 +30,7 @@ from hil.energy.spec import parse_meter_spec
 from hil.errors import HilError
 from hil.firmware import tflm_tree
 from hil.firmware.cli import add_firmware_parser
-from hil.firmware.engine_cli import add_engine_arguments, engine_from_args
+from hil.firmware.engine_cli import add_engine_arguments, engine_from_args, tflm_ops_from_args
 from hil.firmware.tflm_firmware import ENGINES
 from hil.model.file import ModelFile
 from hil.paths import board_dirs
@@ -138,8 +138,9 @@ def _summary_table(result: CaseResult) -> Table:
             table.add_row(name.replace("_", " "), f"{figure['value']:.4g} {figure['unit']}")
     if result.footprint:
         fp = result.footprint
+        ops = f", TFLM ops {fp.tflm_ops}" if fp.tflm_ops else ""
         table.add_row(
-            "firmware flash (ELF)",
+            f"firmware flash (ELF{ops})",
             f"{fp.flash:,} B (text {fp.text:,}, rodata {fp.rodata:,}, data {fp.data:,})",
         )
         table.add_row("firmware static RAM (ELF)", f"{fp.static_ram:,} B (data + bss)")
@@ -199,6 +200,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             cflags=cflags,
             engine=engine,
             firmware=prebuilt,
+            tflm_ops=tflm_ops_from_args(args, resolution.board),
         ) as dut,
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
@@ -279,7 +281,8 @@ def cmd_compare_models(args: argparse.Namespace, console: Console) -> int:
     resolution = resolve(load_board(args.board), args.backend)
     console.print(f"[bold]{escape(resolution.describe())}[/bold]")
     engine = engine_from_args(args, resolution.board, console).engine
-    with create_dut(resolution, timeout=args.timeout, engine=engine) as dut:
+    ops = tflm_ops_from_args(args, resolution.board)
+    with create_dut(resolution, timeout=args.timeout, engine=engine, tflm_ops=ops) as dut:
         cmp = compare_models(
             dut,
             Path(args.a),

@@ -30,6 +30,7 @@ class ModelBuilder:
     opcodes: list[int] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    custom_code: str = ""  # the custom code of a CUSTOM operator, if the model has one
 
     def tensor(
         self,
@@ -94,16 +95,19 @@ class ModelBuilder:
             oc.builtinCode = code
             oc.deprecatedBuiltinCode = min(code, 127)
             oc.version = 1
+            if code == schema.BuiltinOperator.CUSTOM:
+                oc.customCode = self.custom_code
             model.operatorCodes.append(oc)
         builder = flatbuffers.Builder(1024)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
         return bytes(builder.Output())
 
 
-def fully_connected_then(code: int) -> bytes:
+def fully_connected_then(code: int, custom_code: str = "") -> bytes:
     """A float model: FULLY_CONNECTED [1,4] -> [1,3], then the builtin `code`
-    applied elementwise. Used to check how an unsupported operator is refused."""
-    b = ModelBuilder()
+    (a CUSTOM one named `custom_code`) applied elementwise. Used to check how
+    an unsupported operator is refused."""
+    b = ModelBuilder(custom_code=custom_code)
     x = b.tensor((1, 4), np.float32, name="x")
     w = b.tensor((3, 4), np.float32, data=np.arange(12, dtype=np.float32) / 10)
     bias = b.tensor((3,), np.float32, data=np.zeros(3, np.float32))

@@ -27,37 +27,19 @@ static const hil_conv_option_fields conv_fields = {
 };
 
 typedef struct {
-    hil_conv_params p;
-    /* Kept at prepare so eval looks up only the activations: a constant's
-     * tensor is parsed from the model on every lookup. */
-    const uint8_t *w;
-    const void *bias; /* NULL when absent */
-    uint32_t depth;   /* filter input depth */
+    hil_conv_plan plan; /* first: hil_conv_prepare_plan fills it */
+    uint32_t depth;     /* filter input depth */
     uint32_t groups;
     uint32_t per_group;
-    int32_t x_row; /* input elements between two tap rows (0: one row at most) */
-    int32_t x_col; /* ... between two tap columns (below the input's size) */
 } conv_data;
 
-static uint32_t conv_data_bytes(hil_model *m, const hil_model_op *op)
+/* Groups: the input depth a whole multiple of the filter's, the output's
+ * of the group count. */
+static hil_status check_groups(const int32_t *in, const int32_t *f, const int32_t *out,
+                               const hil_conv_options *o, hil_conv_plan *plan, hil_msg *msg)
 {
-    return hil_conv_data_bytes(m, op, IN_FILTER, 0, (uint32_t)sizeof(conv_data));
-}
-
-static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o,
-                               conv_data *d, hil_msg *msg)
-{
-    const int32_t *in = t->in->dims;
-    const int32_t *f = t->filter->dims;
-    const int32_t *out = t->out->dims;
-    if (in[0] != out[0]) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "input batch %d, output batch %d", in[0],
-                        out[0]);
-    }
-    if (f[0] != out[3]) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d output channels, output %d",
-                        f[0], out[3]);
-    }
+    (void)o;
+    conv_data *d = (conv_data *)(void *)plan;
     if (f[1] < 1 || f[2] < 1 || f[3] < 1) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[1], f[2], f[3]);
     }
@@ -69,61 +51,53 @@ static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options
     d->depth = (uint32_t)f[3];
     d->groups = (uint32_t)in[3] / d->depth;
     d->per_group = (uint32_t)out[3] / d->groups;
-    return hil_conv_plan_window(t, o, &d->p, &d->x_col, &d->x_row, msg);
+    return HIL_OK;
+}
+
+static const hil_conv_kind conv_kind = {&conv_fields, HIL_CONV_I16_BIAS32, IN_FILTER, 0,
+                                        check_groups};
+
+static uint32_t conv_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    return hil_conv_data_bytes(m, op, IN_FILTER, 0, (uint32_t)sizeof(conv_data));
 }
 
 static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
                                hil_msg *msg)
 {
     conv_data *d = node->data;
-    hil_conv_tensors t;
-    hil_conv_options o;
-    hil_status st =
-        hil_conv_prepare_common(ip, node, op, &conv_fields, HIL_CONV_I16_BIAS32, &t, &o, &d->p, msg);
-    if (st == HIL_OK) {
-        st = check_shapes(&t, &o, d, msg);
-    }
-    if (st != HIL_OK) {
-        return st;
-    }
-    d->w = t.filter->data;
-    d->bias = t.bias != NULL ? t.bias->data : NULL;
-    return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 0, o.activation, &d->p,
-                                  d + 1, msg);
+    return hil_conv_prepare_plan(ip, node, op, &conv_kind, &d->plan, d + 1, msg);
 }
 
 static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
-    const hil_tensor *in = hil_node_input(ip, node, IN_INPUT);
-    const hil_tensor *out = hil_node_output(ip, node, 0);
-    if (in == NULL || out == NULL) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
-    }
     const conv_data *d = node->data;
-    const hil_conv_params *p = &d->p;
+    const hil_conv_params *p = &d->plan.p;
     const hil_conv_axis *h = &p->h;
     const hil_conv_axis *w = &p->w;
-    const size_t elem = p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
-    const size_t in_image = (size_t)h->in * (size_t)w->in * p->in_c;
-    const size_t out_pixel = (size_t)p->out_c * elem;
+    hil_conv_io io = {NULL, NULL, 0, 0};
+    hil_status st = hil_conv_eval_io(ip, node, IN_INPUT, p, &io, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
     hil_conv_dot dot = {p,
                         hil_conv_requant_of(p, d + 1),
                         NULL,
-                        d->w,
-                        d->bias,
+                        d->plan.w,
+                        d->plan.bias,
                         (ptrdiff_t)h->filter * w->filter * (ptrdiff_t)d->depth,
                         d->depth,
                         d->groups,
                         d->per_group};
-    hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col, (ptrdiff_t)w->filter * d->depth,
-                           (ptrdiff_t)d->depth};
-    uint8_t *y = out->data;
+    hil_conv_window win = {0, 0, 0, 0, d->plan.x_row, d->plan.x_col,
+                           (ptrdiff_t)w->filter * d->depth, (ptrdiff_t)d->depth};
+    uint8_t *y = io.y;
     for (uint32_t b = 0; b < p->batches; b++) {
-        dot.x = in->data + (size_t)b * in_image * elem;
+        dot.x = io.x + (size_t)b * io.image_bytes;
         for (int32_t oy = 0; oy < h->out; oy++) {
             const hil_conv_span sy = hil_conv_span_of(h, oy);
             win.rows = sy.count;
-            for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
+            for (int32_t ox = 0; ox < w->out; ox++, y += io.out_pixel) {
                 const hil_conv_span sx = hil_conv_span_of(w, ox);
                 win.cols = sx.count;
                 if (win.rows != 0 && win.cols != 0) {

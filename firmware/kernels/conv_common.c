@@ -575,3 +575,38 @@ hil_status hil_conv_plan_window(const hil_conv_tensors *t, const hil_conv_option
     *x_row = h->dilation < h->in ? h->dilation * w->in * (int32_t)p->in_c : 0;
     return st;
 }
+
+hil_status hil_conv_prepare_plan(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                 const hil_conv_kind *kind, hil_conv_plan *plan, void *table,
+                                 hil_msg *msg)
+{
+    hil_conv_tensors t;
+    hil_conv_options o;
+    hil_status st = hil_conv_prepare_common(ip, node, op, kind->fields, kind->i16_bias, &t, &o,
+                                            &plan->p, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const int32_t *in = t.in->dims;
+    const int32_t *out = t.out->dims;
+    const int32_t channels = t.filter->dims[kind->out_dim];
+    if (in[0] != out[0]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "input batch %d, output batch %d", in[0],
+                        out[0]);
+    }
+    if (channels != out[3]) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d output channels, output %d",
+                        channels, out[3]);
+    }
+    st = kind->check(in, t.filter->dims, out, &o, plan, msg);
+    if (st == HIL_OK) {
+        st = hil_conv_plan_window(&t, &o, &plan->p, &plan->x_col, &plan->x_row, msg);
+    }
+    if (st != HIL_OK) {
+        return st;
+    }
+    plan->w = t.filter->data;
+    plan->bias = t.bias != NULL ? t.bias->data : NULL;
+    return hil_conv_prepare_quant(ip, node, kind->filter_index, &t, kind->out_dim, o.activation,
+                                  &plan->p, table, msg);
+}

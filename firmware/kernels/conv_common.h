@@ -198,6 +198,41 @@ hil_status hil_conv_prepare_quant(hil_interp *ip, const hil_node *node, uint32_t
                                   int32_t activation, hil_conv_params *p, void *table,
                                   hil_msg *msg);
 
+/* What CONV_2D's and DEPTHWISE_CONV_2D's prepared data start with: the
+ * parameters, the constants eval reads (kept at prepare so eval looks up only
+ * the activations: a constant's tensor is parsed from the model on every
+ * lookup) and the input's steps between taps. */
+typedef struct {
+    hil_conv_params p;
+    const uint8_t *w;
+    const void *bias; /* NULL when absent */
+    int32_t x_row;    /* input elements between two tap rows (0: one row at most) */
+    int32_t x_col;    /* ... between two tap columns (below the input's size) */
+} hil_conv_plan;
+
+/* The kernel's own shape checks on the input, filter and output dimensions,
+ * run after the common ones; `plan` is the start of the kernel's data, whose
+ * own fields it may fill. */
+typedef hil_status (*hil_conv_check_fn)(const int32_t *in, const int32_t *f, const int32_t *out,
+                                        const hil_conv_options *o, hil_conv_plan *plan,
+                                        hil_msg *msg);
+
+/* How CONV_2D or DEPTHWISE_CONV_2D prepares. */
+typedef struct {
+    const hil_conv_option_fields *fields;
+    uint32_t i16_bias;     /* HIL_CONV_I16_BIAS32 where int16 takes an int32 bias, else 0 */
+    uint32_t filter_index; /* the node input that is the filter */
+    int32_t out_dim;       /* the filter's output-channel (and quantized) dimension */
+    hil_conv_check_fn check;
+} hil_conv_kind;
+
+/* Prepare a node whose data starts with `plan` and is followed by the
+ * requantization `table`: the common preparation, batch and output-channel
+ * checks, the kernel's checks, the window plan and the quantization. */
+hil_status hil_conv_prepare_plan(hil_interp *ip, const hil_node *node, const hil_model_op *op,
+                                 const hil_conv_kind *kind, hil_conv_plan *plan, void *table,
+                                 hil_msg *msg);
+
 /* Taps [*first, *end) of a filter of `filter` taps, `dilation` apart, that
  * land inside [0, in) when tap 0 sits at `origin`. Prepare guarantees that
  * none of the int32 arithmetic here overflows. */
@@ -237,6 +272,40 @@ static inline hil_conv_span hil_conv_span_of(const hil_conv_axis *a, int32_t o)
     int32_t end;
     hil_conv_taps(origin, a->dilation, a->filter, a->in, &first, &end);
     return (hil_conv_span){first, (uint32_t)(end - first), origin + first * a->dilation};
+}
+
+/* Bytes of one activation element of kind p->kind. */
+static inline size_t hil_conv_elem_bytes(const hil_conv_params *p)
+{
+    return p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
+}
+
+/* What CONV_2D's and DEPTHWISE_CONV_2D's eval walks: the node's input and
+ * output data, the bytes of one input image (a batch) and of one output
+ * pixel (its out_c channels). */
+typedef struct {
+    const uint8_t *x;
+    uint8_t *y;
+    size_t image_bytes;
+    size_t out_pixel;
+} hil_conv_io;
+
+/* The opening of their eval: the node's input (`in_index`) and output. */
+static inline hil_status hil_conv_eval_io(hil_interp *ip, const hil_node *node,
+                                          uint32_t in_index, const hil_conv_params *p,
+                                          hil_conv_io *io, hil_msg *msg)
+{
+    const hil_tensor *in = hil_node_input(ip, node, in_index);
+    const hil_tensor *out = hil_node_output(ip, node, 0);
+    if (in == NULL || out == NULL) {
+        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
+    }
+    const size_t elem = hil_conv_elem_bytes(p);
+    io->x = in->data;
+    io->y = out->data;
+    io->image_bytes = (size_t)p->h.in * (size_t)p->w.in * p->in_c * elem;
+    io->out_pixel = (size_t)p->out_c * elem;
+    return HIL_OK;
 }
 
 /* The taps of one output pixel that fall inside the input: `rows` x `cols`

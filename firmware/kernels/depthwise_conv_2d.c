@@ -29,35 +29,15 @@ static const hil_conv_option_fields dw_fields = {
 };
 
 typedef struct {
-    hil_conv_params p;
-    /* Kept at prepare so eval looks up only the activations: a constant's
-     * tensor is parsed from the model on every lookup. */
-    const uint8_t *w;
-    const void *bias; /* NULL when absent */
+    hil_conv_plan plan; /* first: hil_conv_prepare_plan fills it */
     uint32_t multiplier;
-    int32_t x_row; /* input elements between two tap rows (0: one row at most) */
-    int32_t x_col; /* ... between two tap columns (below the input's size) */
 } dw_data;
 
-static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
+/* The depth multiplier: output depth = input depth x multiplier. */
+static hil_status check_multiplier(const int32_t *in, const int32_t *f, const int32_t *out,
+                                   const hil_conv_options *o, hil_conv_plan *plan, hil_msg *msg)
 {
-    return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
-}
-
-static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options *o, dw_data *d,
-                               hil_msg *msg)
-{
-    const int32_t *in = t->in->dims;
-    const int32_t *f = t->filter->dims;
-    const int32_t *out = t->out->dims;
-    if (in[0] != out[0]) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "input batch %d, output batch %d", in[0],
-                        out[0]);
-    }
-    if (f[3] != out[3]) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "filter has %d output channels, output %d",
-                        f[3], out[3]);
-    }
+    dw_data *d = (dw_data *)(void *)plan;
     if ((int64_t)in[3] * o->depth_multiplier != out[3]) {
         return hil_fail(msg, HIL_ERR_MODEL_INVALID,
                         "input depth %d x depth_multiplier %d != output depth %d", in[3],
@@ -67,26 +47,21 @@ static hil_status check_shapes(const hil_conv_tensors *t, const hil_conv_options
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "empty filter %dx%dx%d", f[0], f[1], f[2]);
     }
     d->multiplier = (uint32_t)o->depth_multiplier;
-    return hil_conv_plan_window(t, o, &d->p, &d->x_col, &d->x_row, msg);
+    return HIL_OK;
+}
+
+static const hil_conv_kind dw_kind = {&dw_fields, 0, IN_FILTER, 3, check_multiplier};
+
+static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
+{
+    return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
 }
 
 static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
                              hil_msg *msg)
 {
     dw_data *d = node->data;
-    hil_conv_tensors t;
-    hil_conv_options o;
-    hil_status st = hil_conv_prepare_common(ip, node, op, &dw_fields, 0, &t, &o, &d->p, msg);
-    if (st == HIL_OK) {
-        st = check_shapes(&t, &o, d, msg);
-    }
-    if (st != HIL_OK) {
-        return st;
-    }
-    d->w = t.filter->data;
-    d->bias = t.bias != NULL ? t.bias->data : NULL;
-    return hil_conv_prepare_quant(ip, node, IN_FILTER, &t, 3, o.activation, &d->p,
-                                  d + 1, msg);
+    return hil_conv_prepare_plan(ip, node, op, &dw_kind, &d->plan, d + 1, msg);
 }
 
 /* One pixel's out_c outputs. `x` is the input element of the first tap
@@ -196,7 +171,7 @@ static uint32_t taps1_i8(const int8_t *x, const int8_t *w, const hil_conv_window
 static void pixel_i8(const dw_pixel *px, int8_t *y)
 {
     const dw_data *d = px->d;
-    const hil_conv_params *p = &d->p;
+    const hil_conv_params *p = &d->plan.p;
     const int32_t *bias = (const int32_t *)px->bias;
     const int8_t *x = (const int8_t *)px->x;
     const int8_t *w = (const int8_t *)px->w;
@@ -228,7 +203,7 @@ static void pixel_i8(const dw_pixel *px, int8_t *y)
 static void pixel_i16(const dw_pixel *px, int16_t *y)
 {
     const dw_data *d = px->d;
-    const hil_conv_params *p = &d->p;
+    const hil_conv_params *p = &d->plan.p;
     const hil_conv_window *win = px->win;
     const int64_t *bias = (const int64_t *)px->bias;
     uint32_t oc = 0;
@@ -260,7 +235,7 @@ static void pixel_i16(const dw_pixel *px, int16_t *y)
 static void pixel_f32(const dw_pixel *px, float *y)
 {
     const dw_data *d = px->d;
-    const hil_conv_params *p = &d->p;
+    const hil_conv_params *p = &d->plan.p;
     const hil_conv_window *win = px->win;
     const float *bias = (const float *)px->bias;
     uint32_t oc = 0;
@@ -286,38 +261,35 @@ static void pixel_f32(const dw_pixel *px, float *y)
 
 static hil_status dw_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {
-    const hil_tensor *in = hil_node_input(ip, node, IN_INPUT);
-    const hil_tensor *out = hil_node_output(ip, node, 0);
-    if (in == NULL || out == NULL) {
-        return hil_fail(msg, HIL_ERR_MODEL_INVALID, "needs input and output tensors");
-    }
     const dw_data *d = node->data;
-    const hil_conv_params *p = &d->p;
-    const hil_conv_axis *h = &p->h;
-    const hil_conv_axis *w = &p->w;
-    const size_t elem = p->kind == HIL_CONV_F32 ? 4u : (p->kind == HIL_CONV_I8 ? 1u : 2u);
+    const hil_conv_params *p = &d->plan.p;
+    hil_conv_io io = {NULL, NULL, 0, 0};
+    hil_status st = hil_conv_eval_io(ip, node, IN_INPUT, p, &io, msg);
+    if (st != HIL_OK) {
+        return st;
+    }
+    const size_t elem = hil_conv_elem_bytes(p);
     const size_t w_elem = p->kind == HIL_CONV_F32 ? 4u : 1u;
-    const size_t in_image = (size_t)h->in * (size_t)w->in * p->in_c;
-    const size_t out_pixel = (size_t)p->out_c * elem;
-    hil_conv_window win = {0, 0, 0, 0, d->x_row, d->x_col,
-                           (ptrdiff_t)w->filter * (ptrdiff_t)p->out_c, (ptrdiff_t)p->out_c};
-    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL, d->bias};
-    uint8_t *y = out->data;
+    hil_conv_window win = {0, 0, 0, 0, d->plan.x_row, d->plan.x_col,
+                           (ptrdiff_t)p->w.filter * (ptrdiff_t)p->out_c, (ptrdiff_t)p->out_c};
+    dw_pixel px = {d, hil_conv_requant_of(p, d + 1), &win, NULL, NULL, d->plan.bias};
+    uint8_t *y = io.y;
     for (uint32_t b = 0; b < p->batches; b++) {
-        const uint8_t *xb = in->data + (size_t)b * in_image * elem;
-        for (int32_t oy = 0; oy < h->out; oy++) {
-            const hil_conv_span sy = hil_conv_span_of(h, oy);
+        const uint8_t *xb = io.x + (size_t)b * io.image_bytes;
+        for (int32_t oy = 0; oy < p->h.out; oy++) {
+            const hil_conv_span sy = hil_conv_span_of(&p->h, oy);
             win.rows = sy.count;
-            for (int32_t ox = 0; ox < w->out; ox++, y += out_pixel) {
-                const hil_conv_span sx = hil_conv_span_of(w, ox);
+            for (int32_t ox = 0; ox < p->w.out; ox++, y += io.out_pixel) {
+                const hil_conv_span sx = hil_conv_span_of(&p->w, ox);
                 win.cols = sx.count;
                 px.x = NULL;
                 px.w = NULL;
                 if (win.rows != 0 && win.cols != 0) {
-                    const size_t x0 = ((size_t)sy.at * (size_t)w->in + (size_t)sx.at) * p->in_c;
-                    const size_t w0 = ((size_t)sy.first * (size_t)w->filter + (size_t)sx.first) * p->out_c;
+                    const size_t x0 = ((size_t)sy.at * (size_t)p->w.in + (size_t)sx.at) * p->in_c;
+                    const size_t w0 =
+                        ((size_t)sy.first * (size_t)p->w.filter + (size_t)sx.first) * p->out_c;
                     px.x = xb + x0 * elem;
-                    px.w = d->w + w0 * w_elem;
+                    px.w = d->plan.w + w0 * w_elem;
                 }
                 if (p->kind == HIL_CONV_I8) {
                     pixel_i8(&px, (int8_t *)(void *)y);

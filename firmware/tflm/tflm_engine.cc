@@ -1,7 +1,8 @@
 // hil/engine.h implemented on TFLite Micro's MicroInterpreter, so the agent
 // drives the interpreter teams ship. The interpreter and the op resolver live
 // in static storage constructed with placement new: no heap, no global
-// constructors (the ports' start-up code runs none).
+// constructors (the ports' start-up code runs none). The resolver is generated
+// per image (tflm_resolver.h): every builtin, or only a model's operators.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +21,7 @@ extern "C" {
 #include "hil/status.h"
 }
 
-#include "tflm/tflm_ops.inc"  // generated per build: HIL_TFLM_OP(AddFoo) lines
+#include "tflm/tflm_resolver.h"
 
 #ifndef HIL_TFLM_REVISION
 #error "HIL_TFLM_REVISION must name the TFLM tree the library was built from"
@@ -31,15 +32,11 @@ extern "C" {
 #ifndef HIL_TFLM_KERNELS
 #error "HIL_TFLM_KERNELS must name the kernel library (reference or cmsis-nn)"
 #endif
+#ifndef HIL_TFLM_OPS
+#error "HIL_TFLM_OPS must say which operators the resolver registers (all or model)"
+#endif
 
 namespace {
-
-constexpr unsigned kOpCount = 0
-#define HIL_TFLM_OP(add) +1
-    HIL_TFLM_OPS
-#undef HIL_TFLM_OP
-    ;
-using Resolver = tflite::MicroMutableOpResolver<kOpCount>;
 
 // TFLM's own reports (MicroPrintf) land here, so a failed load or invoke
 // carries TFLM's reason instead of a bare status.
@@ -108,10 +105,9 @@ class Interpreter : public tflite::MicroInterpreter {
     }
 };
 
-alignas(Resolver) uint8_t g_resolver_storage[sizeof(Resolver)];
 alignas(Interpreter) uint8_t g_interpreter_storage[sizeof(Interpreter)];
 alignas(OpProfiler) uint8_t g_profiler_storage[sizeof(OpProfiler)];
-Resolver* g_resolver;
+const tflite::MicroOpResolver* g_resolver;
 OpProfiler* g_profiler;
 Interpreter* g_interpreter;
 const tflite::Model* g_model;
@@ -125,13 +121,20 @@ uint32_t g_arena_bytes;
 constexpr uint64_t kAllocatorBytes = 1024;
 constexpr uint64_t kVariableEntryBytes = 32;
 
-// VAR_HANDLE operators in every subgraph: at least as many as the model's
-// distinct resource variables (several handles may share one name), so the
-// table TFLM is given is never too small. The model is verified before this.
-int var_handle_count(const tflite::Model* model)
+// The builtin code of an operator code (the schema keeps two fields).
+tflite::BuiltinOperator builtin_of(const tflite::OperatorCode* code)
+{
+    int current = static_cast<int>(code->builtin_code());
+    int deprecated = static_cast<int>(code->deprecated_builtin_code());
+    return static_cast<tflite::BuiltinOperator>(current > deprecated ? current : deprecated);
+}
+
+// Calls visit(code) with the operator code of every operator of every
+// subgraph (the model verified), stopping at the first status not HIL_OK.
+template <typename Visit>
+hil_status each_operator_code(const tflite::Model* model, Visit visit)
 {
     const auto* codes = model->operator_codes();
-    int count = 0;
     for (const auto* graph : *model->subgraphs()) {
         if (graph->operators() == nullptr || codes == nullptr) {
             continue;
@@ -140,13 +143,46 @@ int var_handle_count(const tflite::Model* model)
             if (op->opcode_index() >= codes->size()) {
                 continue;  // TFLM itself refuses the model at initialisation
             }
-            const auto* code = codes->Get(op->opcode_index());
-            int builtin = code->builtin_code() > code->deprecated_builtin_code()
-                              ? static_cast<int>(code->builtin_code())
-                              : static_cast<int>(code->deprecated_builtin_code());
-            count += builtin == tflite::BuiltinOperator_VAR_HANDLE;
+            hil_status st = visit(codes->Get(op->opcode_index()));
+            if (st != HIL_OK) {
+                return st;
+            }
         }
     }
+    return HIL_OK;
+}
+
+// Refuse a model using an operator the image's resolver lacks (an image built
+// with only another model's operators), naming it, before TFLM is asked.
+hil_status check_registered(const tflite::Model* model, hil_msg* msg)
+{
+    return each_operator_code(model, [msg](const tflite::OperatorCode* code) {
+        tflite::BuiltinOperator builtin = builtin_of(code);
+        if (builtin == tflite::BuiltinOperator_CUSTOM) {
+            const char* name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
+            if (g_resolver->FindOp(name) == nullptr) {
+                return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                                "custom operator '%s' is not registered in this image", name);
+            }
+        } else if (g_resolver->FindOp(builtin) == nullptr) {
+            return hil_fail(msg, HIL_ERR_UNSUPPORTED,
+                            "operator %s is not registered in this image (built with tflm_ops %s)",
+                            tflite::EnumNameBuiltinOperator(builtin), HIL_TFLM_OPS);
+        }
+        return HIL_OK;
+    });
+}
+
+// VAR_HANDLE operators in every subgraph: at least as many as the model's
+// distinct resource variables (several handles may share one name), so the
+// table TFLM is given is never too small. The model is verified before this.
+int var_handle_count(const tflite::Model* model)
+{
+    int count = 0;
+    each_operator_code(model, [&count](const tflite::OperatorCode* code) {
+        count += builtin_of(code) == tflite::BuiltinOperator_VAR_HANDLE;
+        return HIL_OK;
+    });
     return count;
 }
 
@@ -230,17 +266,14 @@ const char* hil_engine_name(void)
 
 const char* hil_engine_version(void)
 {
-    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS " " HIL_TFLM_BUILD;
+    return HIL_TFLM_REVISION " " HIL_TFLM_KERNELS " " HIL_TFLM_BUILD " ops=" HIL_TFLM_OPS;
 }
 
 void hil_engine_init(uint8_t* arena, uint32_t arena_bytes)
 {
     g_arena = arena;
     g_arena_bytes = arena_bytes;
-    g_resolver = new (g_resolver_storage) Resolver();
-#define HIL_TFLM_OP(add) g_resolver->add();
-    HIL_TFLM_OPS
-#undef HIL_TFLM_OP
+    g_resolver = &hil_tflm_resolver();
     g_profiler = new (g_profiler_storage) OpProfiler();
 }
 
@@ -274,6 +307,10 @@ hil_status hil_engine_load(const uint8_t* model, uint32_t model_bytes, hil_msg* 
         return hil_fail(msg, HIL_ERR_MODEL_INVALID, "model schema version %u, TFLM reads %u",
                         static_cast<unsigned>(parsed->version()),
                         static_cast<unsigned>(TFLITE_SCHEMA_VERSION));
+    }
+    hil_status registered = check_registered(parsed, msg);
+    if (registered != HIL_OK) {
+        return registered;
     }
     g_profiler->Configure(nullptr, nullptr, 0);
     g_model = parsed;

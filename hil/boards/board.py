@@ -44,6 +44,9 @@ class Board:
     firmware: Path | None = field(default=None, hash=False)
     # [firmware] model_placement: "upload", "linked" (in flash) or "" (upload if it fits)
     model_placement: str = ""
+    # [firmware] tflm_ops: "all" (every builtin), "model" (only the model's operators)
+    # or "" (all unless asked); TFLM engines only
+    tflm_ops: str = ""
     serial: dict[str, Any] = field(default_factory=dict, hash=False)  # [serial] url/port
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
@@ -172,6 +175,7 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         engine=_engine(firmware.get("engine", str, ""), path),
         firmware=_image(firmware.get("image", str, ""), path),
         model_placement=_placement(firmware.get("model_placement", str, ""), path),
+        tflm_ops=_tflm_ops(firmware.get("tflm_ops", str, ""), path),
         serial=dict(serial.data),
         regression=parse_regression(data.get("regression"), path),
         eembc_images=images,
@@ -184,20 +188,23 @@ def _image(name: str, path: Path) -> Path | None:
     return path.parent / name if name else None
 
 
-def _placement(name: str, path: Path) -> str:
-    known = ("upload", "linked")
+def _one_of(name: str, known: tuple[str, ...], key: str, path: Path) -> str:
+    """A [firmware] choice: "" (unset) or one of KNOWN."""
     if name and name not in known:
-        raise BoardFileError(
-            f"{path}: firmware.model_placement: {name!r} is not one of {', '.join(known)}"
-        )
+        raise BoardFileError(f"{path}: firmware.{key}: {name!r} is not one of {', '.join(known)}")
     return name
+
+
+def _placement(name: str, path: Path) -> str:
+    return _one_of(name, ("upload", "linked"), "model_placement", path)
+
+
+def _tflm_ops(name: str, path: Path) -> str:
+    return _one_of(name, ("all", "model"), "tflm_ops", path)
 
 
 def _engine(name: str, path: Path) -> str:
-    known = ("hil", "tflm", "tflm-cmsis-nn")
-    if name and name not in known:
-        raise BoardFileError(f"{path}: firmware.engine: {name!r} is not one of {', '.join(known)}")
-    return name
+    return _one_of(name, ("hil", "tflm", "tflm-cmsis-nn"), "engine", path)
 
 
 def _eembc_images(

@@ -9,6 +9,7 @@ from pathlib import Path
 from hil.case.compare import EXACT, Tolerance
 from hil.errors import CaseDefinitionError
 from hil.firmware.tflm_firmware import ENGINES
+from hil.firmware.tflm_resolver import OPS_MODES
 
 # TFLM float kernels on the device and on the host should agree to the bit, but
 # libm differences (expf, tanhf) may move the last place: a stated tolerance.
@@ -47,6 +48,9 @@ class ModelCase:
     #: The engine for this case (hil, tflm, tflm-cmsis-nn) where it is not the
     #: session's (--hil-engine): the case then runs on a device built with it.
     engine: str | None = None
+    #: TFLM engines: which operators the image's resolver registers, "all"
+    #: builtins or only this "model"'s (None: the session's, --hil-tflm-ops).
+    tflm_ops: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", Path(self.model))
@@ -64,6 +68,9 @@ class ModelCase:
         if self.engine is not None and self.engine not in ENGINES:
             known = ", ".join(ENGINES)
             raise CaseDefinitionError(f"engine must be one of {known}, got {self.engine!r}")
+        if self.tflm_ops is not None and self.tflm_ops not in OPS_MODES:
+            known = ", ".join(OPS_MODES)
+            raise CaseDefinitionError(f"tflm_ops must be one of {known}, got {self.tflm_ops!r}")
         if self.sequence_length < 1:
             raise CaseDefinitionError(f"sequence_length must be >= 1, got {self.sequence_length}")
         lo, hi = (float(v) for v in self.float_range)

@@ -26,7 +26,7 @@ from hil.case.record import (
     VectorAgreement,
     VectorRecord,
 )
-from hil.device.protocol import Device
+from hil.device.protocol import Device, Timing
 from hil.energy.errors import EnergyError
 from hil.energy.figure import EnergyFigure
 from hil.energy.meter import Meter
@@ -34,6 +34,7 @@ from hil.energy.modeled import modeled_energy_or_reason
 from hil.energy.plan import EnergyPlan, measure_energy
 from hil.errors import HilError, ModelFileError
 from hil.firmware.footprint import Footprint, footprint
+from hil.firmware.tflm_resolver import ops_mode_of
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.measurements.profile import Profile
@@ -404,7 +405,7 @@ def run_case(
         agreement={},
         warmup=warmup,
         repeats=repeats,
-        footprint=footprint(dut.image.elf) if dut.image else None,
+        footprint=footprint(dut.image.elf, ops_mode_of(dut.engine)) if dut.image else None,
         load_cost=dut.load_cost(loaded),
     )
     for n, (source, vector) in enumerate(vectors):
@@ -414,7 +415,7 @@ def run_case(
             for ref in refs:
                 ref.reset()
         run = dut.infer(
-            model, loaded, vector, warmup=warmup, repeats=repeats, profile=profile and n == 0
+            model, loaded, vector, Timing(warmup, repeats, profile=profile and n == 0)
         )
         device_out = run.outputs
         if run.profile is not None:

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.device.protocol import (
-    STARTUP_TIMEOUT,
-    Device,
-    DeviceState,
-    Inference,
-    invoke_timeout,
-    reset_after,
-)
+from hil.device.protocol import ONCE, Device, DeviceState, Inference, Timing, Vector
 from hil.errors import (
     DeviceError,
     HilError,
@@ -27,6 +19,7 @@ from hil.errors import (
 )
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.prebuilt import prebuilt_firmware
+from hil.firmware.tflm_resolver import check_ops_mode
 from hil.link.protocol import MAX_REPEATS, PROTOCOL_VERSION, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import CounterKind, Measurement, interpret_counter
@@ -50,12 +43,16 @@ class Dut(Device):
         engine: str = "hil",
         transport: str = "serial",
         firmware: Path | None = None,
+        tflm_ops: str = "all",
     ) -> None:
         self.resolution = resolution
         #: A prebuilt image to flash instead of building one (hil.firmware.prebuilt).
         self.firmware = Path(firmware) if firmware is not None else None
         self.transport = transport  # asked for; transport_used says what runs
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
+        #: "all": TFLM's resolver registers every builtin; "model": only the
+        #: loaded model's operators, the image rebuilt for each op set.
+        self.tflm_ops = check_ops_mode(tflm_ops)
         self.board = resolution.board
         self.variant = variant if firmware is None else "prebuilt"
         self.cflags = tuple(cflags)  # extra compiler flags for the image
@@ -89,7 +86,7 @@ class Dut(Device):
         self._session = Session(link, timeout=self.timeout)
         try:
             # A target just started may take a while to boot, whatever the link timeout.
-            self._hello = self._session.hello(timeout=max(self.timeout, STARTUP_TIMEOUT))
+            self._hello = self._session.hello(timeout=self.startup_timeout())
         except (LinkError, DeviceError) as exc:
             detail = self.target.diagnostics()
             raise LinkError(
@@ -117,11 +114,6 @@ class Dut(Device):
         log.info("restarting %s", self.description)
         self._connect()
         self.state = DeviceState.RESET
-
-    def recover(self, error: BaseException) -> bool:
-        """After a fault, hang or broken link, reset so the next case starts
-        clean. Returns whether `error` called for it."""
-        return reset_after(self, error)
 
     def close(self) -> None:
         if self.target is not None:
@@ -181,14 +173,7 @@ class Dut(Device):
         return self._hello.engine, self._hello.engine_version
 
     def infer(
-        self,
-        model: ModelFile,
-        loaded: LoadedModel,
-        vector: Sequence[np.ndarray],
-        *,
-        warmup: int = 0,
-        repeats: int = 1,
-        profile: bool = False,
+        self, model: ModelFile, loaded: LoadedModel, vector: Vector, timing: Timing = ONCE
     ) -> Inference:
         """One vector through the loaded model: set inputs, invoke (warm-up,
         timed repeats, optional profiled run), read outputs."""
@@ -197,9 +182,9 @@ class Dut(Device):
             session.set_input(i, np.ascontiguousarray(data).tobytes())
         counters = session.invoke(
             timeout=self.invoke_timeout(len(model.data)),
-            warmup=warmup,
-            repeats=repeats,
-            profile=profile,
+            warmup=timing.warmup,
+            repeats=timing.repeats,
+            profile=timing.profile,
         )
         outputs = []
         for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
@@ -236,7 +221,7 @@ class Dut(Device):
             return None
         return self.measure(loaded.load_counter, loaded.load_ticks)
 
-    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
+    def run_marked(self, model: ModelFile, vector: Vector, inferences: int) -> int:
         """`inferences` timed inferences on `vector` for an energy capture. The
         agent raises the marker around each one, so they make as many marker
         windows; returns that count."""
@@ -249,9 +234,6 @@ class Dut(Device):
             session.invoke(timeout=self.invoke_timeout(len(model.data)), repeats=chunk)
             left -= chunk
         return inferences
-
-    def invoke_timeout(self, model_bytes: int) -> float:
-        return invoke_timeout(self.timeout, model_bytes)
 
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         """Make `model` the loaded one: nothing to do if the device holds it
@@ -266,7 +248,7 @@ class Dut(Device):
             return held
         capacity = self.hello.model_capacity
         fits = len(model.data) <= capacity
-        if placement != "upload" and self._holds_linked(model):
+        if placement != "upload" and self._holds_linked(model) and self._serves(model):
             loaded = self.session.load_linked(model.data)
         elif placement == "linked" or (not fits and placement != "upload"):
             self._relink(model, why="asked for" if placement == "linked" else "too large for RAM")
@@ -278,6 +260,9 @@ class Dut(Device):
                 "into flash instead)"
             )
         else:
+            if not self._serves(model):
+                log.info("building the image with %s's operators only", model.path)
+                self._boot_image(model, linked=False)
             loaded = self.session.load_model(model.data)
         self.state = DeviceState.MODEL_LOADED
         return loaded
@@ -301,24 +286,44 @@ class Dut(Device):
                 "image hil cannot relink; link the model into it yourself"
             )
         log.info("linking %s into the image (%s)", model.path, why)
-        self.image = build_firmware(
-            self.board,
-            self.variant,
-            cflags=self.cflags,
-            engine=self.engine_choice,
-            linked_model=model.path,
-        )
-        if self.target is not None:
-            self.target.stop()
-        self.target = create_target(self.resolution, self.image)
-        ask_transport(self.target, self.transport)
-        self._connect()
+        self._boot_image(model, linked=True)
         if not self._holds_linked(model):
             raise HilError(
                 f"{model.path}: the image built with it linked reports another model "
                 f"({self.hello.linked_bytes} bytes, sha256 {self.hello.linked_sha256 or '?'}); "
                 "did the file change during the build?"
             )
+
+
+    def _ops_for(self, model: ModelFile) -> tuple[str, ...] | None:
+        """The operators an image serving MODEL registers (None: every builtin)."""
+        if self.tflm_ops != "model" or self.engine_choice == "hil":
+            return None
+        return model.operator_set
+
+    def _serves(self, model: ModelFile) -> bool:
+        """Whether the running image registers what MODEL needs, as the ops
+        mode asks: a prebuilt image is as it is (it refuses what it lacks)."""
+        return self.firmware is not None or (
+            self.image is not None and self.image.tflm_ops == self._ops_for(model)
+        )
+
+    def _boot_image(self, model: ModelFile, linked: bool) -> None:
+        """Build the image for MODEL (its operators where the ops mode is
+        "model"; the model in flash when LINKED) and restart the target on it."""
+        self.image = build_firmware(
+            self.board,
+            self.variant,
+            cflags=self.cflags,
+            engine=self.engine_choice,
+            linked_model=model.path if linked else None,
+            tflm_ops=self._ops_for(model),
+        )
+        if self.target is not None:
+            self.target.stop()
+        self.target = create_target(self.resolution, self.image)
+        ask_transport(self.target, self.transport)
+        self._connect()
 
 
 def _added(a: dict[str, int | float], b: dict[str, int | float]) -> dict[str, int | float]:
@@ -332,6 +337,7 @@ def create_dut(
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
     firmware: Path | None = None,
+    tflm_ops: str = "all",
 ) -> Device:
     """The device for a resolved board, speaking the board's protocol; a
     prebuilt `firmware` image (else the board file's) instead of hil's build."""
@@ -344,7 +350,9 @@ def create_dut(
             )
         from hil.device.eembc import EembcDut
 
-        return EembcDut(resolution, timeout=timeout, cflags=cflags, engine=engine)
+        return EembcDut(
+            resolution, timeout=timeout, cflags=cflags, engine=engine, tflm_ops=tflm_ops
+        )
     return Dut(
         resolution,
         variant=variant,
@@ -352,4 +360,5 @@ def create_dut(
         cflags=cflags,
         engine=engine,
         firmware=firmware,
+        tflm_ops=tflm_ops,
     )

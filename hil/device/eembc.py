@@ -9,23 +9,17 @@ import dataclasses
 import hashlib
 import logging
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from hil.boards.resolve import Resolution
-from hil.device.protocol import (
-    STARTUP_TIMEOUT,
-    Device,
-    DeviceState,
-    Inference,
-    invoke_timeout,
-    reset_after,
-)
+from hil.device.protocol import ONCE, Device, DeviceState, Inference, Timing, Vector
 from hil.energy.errors import EnergyError
 from hil.errors import BoardFileError, HilError, LinkError
 from hil.firmware.build import FirmwareImage, build_firmware
+from hil.firmware.tflm_resolver import check_ops_mode
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
@@ -49,10 +43,12 @@ class EembcDut(Device):
         timeout: float = 10.0,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
+        tflm_ops: str = "all",
     ) -> None:
         self.resolution = resolution
         self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
         self.engine_choice = engine  # the engine of hil's own EEMBC images
+        self.tflm_ops = check_ops_mode(tflm_ops)  # "model": TFLM registers the model's ops only
         self.board = resolution.board
         self.variant = "prebuilt" if self.board.eembc_images else "eembc"
         self.timeout = timeout
@@ -104,7 +100,7 @@ class EembcDut(Device):
         assert self.target is not None
         self._session = EembcSession(self.target.start(), timeout=self.timeout)
         try:
-            self._session.wait_ready(timeout=max(self.timeout, STARTUP_TIMEOUT))
+            self._session.wait_ready(timeout=self.startup_timeout())
             self.info = self._session.hello()
         except HilError as exc:
             raise LinkError(
@@ -141,8 +137,15 @@ class EembcDut(Device):
     def _image_for(self, model: ModelFile) -> FirmwareImage:
         images = self.board.eembc_images
         if not images:
+            by_model = self.tflm_ops == "model" and self.engine_choice != "hil"
+            ops = model.operator_set if by_model else None
             return build_firmware(
-                self.board, "eembc", model.path, cflags=self.cflags, engine=self.engine_choice
+                self.board,
+                "eembc",
+                model.path,
+                cflags=self.cflags,
+                engine=self.engine_choice,
+                tflm_ops=ops,
             )
         key = _model_key(model, images)
         if key is None:
@@ -183,29 +186,25 @@ class EembcDut(Device):
             self.state = DeviceState.RESET
 
     def recover(self, error: BaseException) -> bool:
-        return self.target is not None and reset_after(self, error)
+        return self.target is not None and super().recover(error)
 
     def infer(
-        self,
-        model: ModelFile,
-        loaded: LoadedModel,
-        vector: Sequence[np.ndarray],
-        *,
-        warmup: int = 0,
-        repeats: int = 1,
-        profile: bool = False,
+        self, model: ModelFile, loaded: LoadedModel, vector: Vector, timing: Timing = ONCE
     ) -> Inference:
+        """`infer N W` with the vector loaded: EEMBC's firmware times the N
+        runs as one and profiles nothing."""
         if loaded is not self._loaded:
             raise HilError(f"{model.path} is not the model loaded on {self.description}")
         session = self.session
         session.load(np.ascontiguousarray(vector[0]).tobytes())
-        timeout = invoke_timeout(self.timeout, len(model.data), warmup + repeats)
-        run = session.infer(repeats, warmup, timeout=timeout)
+        runs = timing.warmup + timing.repeats
+        timeout = self.invoke_timeout(len(model.data), runs)
+        run = session.infer(timing.repeats, timing.warmup, timeout=timeout)
         outputs = self._outputs(model, run.results, run.decimals)
         us = Measurement("device_timer_us", round(run.us_per_inference), TIMER_METHOD)
         return Inference(outputs, [us], None, None)
 
-    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
+    def run_marked(self, model: ModelFile, vector: Vector, inferences: int) -> int:
         """`infer N 0` for an energy capture: EEMBC firmware raises the marker
         once around the whole loop, so it makes one window."""
         if self.variant == "prebuilt":
@@ -216,7 +215,7 @@ class EembcDut(Device):
                 "eembc without [eembc] images) or with the EEMBC runner"
             )
         self.session.load(np.ascontiguousarray(vector[0]).tobytes())
-        timeout = invoke_timeout(self.timeout, len(model.data), inferences)
+        timeout = self.invoke_timeout(len(model.data), inferences)
         self.session.infer(inferences, 0, timeout=timeout)
         return 1
 

@@ -48,6 +48,20 @@ class DeviceState(Enum):
     RESET = "reset"  # restarted (after a fault, or by hand); the model is to be loaded again
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How a vector is run: `warmup` untimed inferences, `repeats` timed ones,
+    and whether the first timed one is also profiled per operator."""
+
+    warmup: int = 0
+    repeats: int = 1
+    profile: bool = False
+
+
+ONCE = Timing()  # one timed inference, no warm-up, no profile
+Vector = Sequence[np.ndarray]  # one array per model input
+
+
 @dataclass
 class Inference:
     """What one vector's run on the device gave."""
@@ -116,7 +130,16 @@ class Device(Protocol):
     def recover(self, error: BaseException) -> bool:
         """Reset after one of RESET_ERRORS, so the next case starts clean;
         returns whether `error` called for it."""
-        ...
+        return reset_after(self, error)
+
+    def startup_timeout(self) -> float:
+        """How long a target just started may take to answer, whatever the
+        per-request timeout."""
+        return max(self.timeout, STARTUP_TIMEOUT)
+
+    def invoke_timeout(self, model_bytes: int, runs: int = 1) -> float:
+        """How long `runs` inferences of a model of `model_bytes` may take."""
+        return invoke_timeout(self.timeout, model_bytes, runs)
 
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel: ...
 
@@ -127,17 +150,12 @@ class Device(Protocol):
         ...
 
     def infer(
-        self,
-        model: ModelFile,
-        loaded: LoadedModel,
-        vector: Sequence[np.ndarray],
-        *,
-        warmup: int = 0,
-        repeats: int = 1,
-        profile: bool = False,
-    ) -> Inference: ...
+        self, model: ModelFile, loaded: LoadedModel, vector: Vector, timing: Timing = ONCE
+    ) -> Inference:
+        """One vector through the loaded model, run as `timing` says."""
+        ...
 
-    def run_marked(self, model: ModelFile, vector: Sequence[np.ndarray], inferences: int) -> int:
+    def run_marked(self, model: ModelFile, vector: Vector, inferences: int) -> int:
         """`inferences` inferences on `vector` for an energy capture, the
         marker raised around them; returns how many marker windows they make."""
         ...

@@ -22,6 +22,7 @@ from hil.errors import BuildError
 from hil.firmware import tflm_firmware
 from hil.firmware.tflm_build import TflmLibrary, tflm_library
 from hil.firmware.tflm_firmware import check_engine
+from hil.firmware.tflm_resolver import chosen_methods, ops_key, resolver_methods
 from hil.firmware.toolchain import C_PACKAGES, GCC, compiler_version
 from hil.paths import cache_dir, firmware_dir, port_dirs
 
@@ -43,6 +44,7 @@ COMMON_FLAGS = (
     "-ffp-contract=off",
 )
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
+SOURCE_SUFFIXES = (".c", ".cc", ".h", ".ld", ".toml")  # what the image digest reads
 SOURCE_DIRS = ("common", "agent", "engine", "kernels", "app")
 HIL_ENGINE_DIRS = ("engine", "kernels")  # left out when TFLM is the engine
 VARIANT_DEFINES = {
@@ -93,6 +95,9 @@ class FirmwareImage:
     model: Path | None = None  # linked into the image (the eembc variant)
     engine: str = "hil"
     tflm_build_seconds: float = 0.0  # time spent building TFLM for this image (0: cached)
+    #: The operators a TFLM image's resolver registers: None for every builtin
+    #: (tflm_ops "all"), else only these (tflm_ops "model", hil.firmware.tflm_resolver).
+    tflm_ops: tuple[str, ...] | None = None
 
 
 def port_folders(board: Board) -> list[Path]:
@@ -179,6 +184,7 @@ def _inputs_digest(
     model: Path | None,
     cflags: tuple[str, ...] = (),
     tflm: TflmLibrary | None = None,
+    tflm_ops: tuple[str, ...] | None = None,
 ) -> str:
     root = firmware_dir()
     h = hashlib.sha256()
@@ -193,14 +199,16 @@ def _inputs_digest(
         h.update(repr(cflags).encode())
     if tflm is not None:  # the library's path holds its own key (tree, core, flags)
         h.update(repr((str(tflm.archive), tflm.kernels, tflm.revision)).encode())
+    if tflm_ops is not None:  # none: every builtin, the digest as before the choice existed
+        h.update(repr(("tflm ops", ops_key(tflm_ops))).encode())
     for path in sorted(root.rglob("*")):
-        if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
+        if path.suffix in SOURCE_SUFFIXES and path.is_file():
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     for folder in port_folders(board):  # a project's own port lives outside the tree
         if not folder.is_relative_to(root):
             for path in sorted(folder.rglob("*")):
-                if path.suffix in (".c", ".h", ".ld", ".toml") and path.is_file():
+                if path.suffix in SOURCE_SUFFIXES and path.is_file():
                     h.update(str(path.relative_to(folder.parent)).encode())
                     h.update(path.read_bytes())
     return h.hexdigest()
@@ -213,13 +221,16 @@ def build_firmware(
     cflags: Sequence[str] = (),
     engine: str = "hil",
     linked_model: Path | None = None,
+    tflm_ops: Sequence[str] | None = None,
 ) -> FirmwareImage:
     """Return the cached image for (sources, board, variant, model, extra
     flags, engine), building it if needed. The eembc variant links `model`
     into the image; `linked_model` links a model into an image speaking hil's
     protocol, which the host then loads in place (its bytes are part of the
     build id). `cflags` come after the common flags (so `-O0` overrides
-    `-O2`). A TFLM engine builds (or reuses) its TFLM library first."""
+    `-O2`). A TFLM engine builds (or reuses) its TFLM library first;
+    `tflm_ops` names the only operators its resolver registers (None: every
+    builtin), the TFLM library staying the same."""
     extra = check_cflags(cflags)
     linked_sha256 = None
     if linked_model is not None:
@@ -231,7 +242,12 @@ def build_firmware(
         except OSError as exc:
             raise BuildError(f"model to link into the image: cannot read {model}: {exc}") from exc
     kernels = check_engine(engine)
+    ops = tuple(sorted(set(tflm_ops))) if tflm_ops is not None else None
+    if ops is not None and kernels is None:
+        raise BuildError("tflm_ops names the operators TFLM registers; hil's engine has its own")
     tflm = tflm_library(board.cflags, kernels) if kernels is not None else None
+    if ops is not None and tflm is not None:
+        chosen_methods(resolver_methods(tflm.tree), ops)  # a custom or unknown op: refused now
     if variant not in VARIANT_DEFINES:
         known = ", ".join(VARIANT_DEFINES)
         raise BuildError(f"unknown firmware variant {variant!r} (known: {known})")
@@ -243,22 +259,25 @@ def build_firmware(
             raise BuildError(f"model to link into the image does not exist: {model}")
         if any(c in str(model) for c in '"\\\n'):
             raise BuildError(f"model path cannot be embedded by the assembler: {model}")
-    digest = _inputs_digest(board, variant, model, extra, tflm)
+    digest = _inputs_digest(board, variant, model, extra, tflm, ops)
     build_id = digest[:16]
     engine_part = "" if engine == "hil" else f"-{engine}"
     linked_part = "-linked" if linked_sha256 else ""
-    name = f"{board.name}-{variant}{engine_part}{linked_part}-{build_id}"
+    ops_part = f"-ops{len(ops)}" if ops is not None else ""
+    name = f"{board.name}-{variant}{engine_part}{ops_part}{linked_part}-{build_id}"
     out_dir = cache_dir() / "firmware" / name
     elf = out_dir / "firmware.elf"
     seconds = tflm.seconds if tflm is not None else 0.0
     if elf.is_file():
-        return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds)
+        return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds, ops)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the cache entry and rename into place, so parallel workers
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(board, variant, build_id, tmp / "firmware.elf", model, extra, tflm, linked_sha256)
+        _compile(
+            board, variant, build_id, tmp / "firmware.elf", model, extra, tflm, linked_sha256, ops
+        )
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -268,7 +287,7 @@ def build_firmware(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds)
+    return FirmwareImage(elf, build_id, board.name, variant, model, engine, seconds, ops)
 
 
 def _embed(model: Path, out_dir: Path) -> Path:
@@ -286,6 +305,7 @@ def _compile(
     cflags: tuple[str, ...] = (),
     tflm: TflmLibrary | None = None,
     linked_sha256: str | None = None,
+    tflm_ops: tuple[str, ...] | None = None,
 ) -> None:
     root = firmware_dir()
     port_dir = port_folders(board)[-1]
@@ -320,6 +340,7 @@ def _compile(
                 c_sources=[*_sources(board, "tflm"), *embedded],
                 link_flags=link,
                 elf=elf,
+                ops=tflm_ops,
             )
         except BuildError as exc:
             what = f"{variant}, TFLM {tflm.kernels}{extra}"

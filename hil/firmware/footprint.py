@@ -19,6 +19,8 @@ class Footprint:
     stack: int  # reserved for the main stack
     model_region: int  # RAM reserved for models sent over the link
     arena_region: int  # RAM the engine may use as its arena
+    #: A TFLM image's op resolver: "all" builtins or only the "model"'s ("": hil's engine).
+    tflm_ops: str = ""
 
     @property
     def flash(self) -> int:
@@ -42,9 +44,10 @@ class Footprint:
             "model_region": self.model_region,
             "arena_region": self.arena_region,
         }
+        ops = {"tflm_ops": self.tflm_ops} if self.tflm_ops else {}
         return {k: {"value": v, "unit": "B"} for k, v in figures.items()} | {
             "source": "ELF section headers"
-        }
+        } | ops
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Footprint:
@@ -64,7 +67,7 @@ class Footprint:
         )
 
 
-def footprint(elf: Path) -> Footprint:
+def footprint(elf: Path, tflm_ops: str = "") -> Footprint:
     sizes: dict[str, int] = {}
     with open(elf, "rb") as f:
         for section in ELFFile(f).iter_sections():
@@ -77,4 +80,5 @@ def footprint(elf: Path) -> Footprint:
         stack=sizes.get(".stack", 0),
         model_region=sizes.get(".model_region", 0),
         arena_region=sizes.get(".arena_region", 0),
+        tflm_ops=tflm_ops,
     )

@@ -97,24 +97,28 @@ class ModelFile:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
         return tensors or self.has_resource_variables
 
+    def _operator_codes(self) -> list[tuple[int, bytes | None]]:
+        """(builtin code, custom code) of every operator of every subgraph."""
+        model = self._schema_model
+        try:
+            codes = [
+                model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+                for graph in (model.Subgraphs(g) for g in range(model.SubgraphsLength()))
+                for i in range(graph.OperatorsLength())
+            ]
+            return [
+                (max(c.BuiltinCode(), c.DeprecatedBuiltinCode()), c.CustomCode()) for c in codes
+            ]
+        except SCHEMA_ERRORS as exc:
+            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
     @cached_property
     def has_resource_variables(self) -> bool:
         """Whether any subgraph holds a VAR_HANDLE: state kept by the
         interpreter (TFLM's MicroResourceVariables), not in variable tensors."""
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-        model = self._schema_model
-        try:
-            for g in range(model.SubgraphsLength()):
-                graph = model.Subgraphs(g)
-                for i in range(graph.OperatorsLength()):
-                    code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-                    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-                    if builtin == schema.BuiltinOperator.VAR_HANDLE:
-                        return True
-        except SCHEMA_ERRORS as exc:
-            raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
-        return False
+        return any(code == schema.BuiltinOperator.VAR_HANDLE for code, _ in self._operator_codes())
 
     @cached_property
     def op_names(self) -> tuple[str, ...]:
@@ -133,6 +137,22 @@ class ModelFile:
             return tuple(out)
         except SCHEMA_ERRORS as exc:
             raise ModelFileError(f"{self.path}: malformed TFLite flatbuffer ({exc})") from exc
+
+    @cached_property
+    def operator_set(self) -> tuple[str, ...]:
+        """The distinct operators of every subgraph, sorted: builtin names
+        ("CONV_2D"), and a custom operator as "CUSTOM:<its custom code>"."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        found: set[str] = set()
+        for code, custom_code in self._operator_codes():
+            if code == schema.BuiltinOperator.CUSTOM:
+                custom = (custom_code or b"").decode("utf-8", errors="replace")
+                found.add(f"CUSTOM:{custom}")
+            else:
+                found.add(names.get(code, f"BUILTIN_{code}"))
+        return tuple(sorted(found))
 
     @cached_property
     def inputs(self) -> tuple[TensorSpec, ...]:

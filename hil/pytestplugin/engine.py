@@ -1,5 +1,5 @@
 """pytest options for the engine the firmware runs: `--hil-engine` and
-`--hil-tflm`, the choice per board made once at configure time (so a missing
+`--hil-tflm` and `--hil-tflm-ops`, the choice per board made once at configure time (so a missing
 TFLM tree stops the session before anything builds) and shown in the header."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from hil.boards.resolve import Resolution
 from hil.firmware import tflm_tree
 from hil.firmware.engine_choice import EngineChoice, choose_engine
 from hil.firmware.tflm_firmware import ENGINES
+from hil.firmware.tflm_resolver import OPS_MODES, choose_ops_mode
 from hil.pytestplugin import rack
 from hil.pytestplugin.options import hil_group, usage_errors
 
@@ -30,6 +31,14 @@ def add_options(group: pytest.OptionGroup) -> None:
         default=None,
         help="TensorFlow Lite Micro tree to build from (else HIL_TFLM_DIR, [tool.hil] "
         "tflm_dir, ../shared/third_party/tflite-micro)",
+    )
+    group.addoption(
+        "--hil-tflm-ops",
+        choices=OPS_MODES,
+        default=None,
+        help="operators TFLM's resolver registers: every builtin (all), or only the loaded "
+        "model's (model: the flash a minimal resolver needs; the image is built per op set). "
+        "Default: the board file's [firmware] tflm_ops, else all",
     )
 
 
@@ -54,12 +63,19 @@ def engine_for(config: pytest.Config, resolution: Resolution) -> str:
     return choice.engine if choice is not None else choose_engine(resolution.board).engine
 
 
+def tflm_ops_for(config: pytest.Config, resolution: Resolution, case_ops: str | None = None) -> str:
+    """The ops mode of a case (its own tflm_ops, else the session's)."""
+    return choose_ops_mode(case_ops or config.getoption("hil_tflm_ops"), resolution.board.tflm_ops)
+
+
 def header(config: pytest.Config) -> list[str]:
     choices = config.stash.get(CHOICES, {})
+    ops = config.getoption("hil_tflm_ops")
+    tail = [f"hil: TFLM registers {ops} operators (--hil-tflm-ops)"] if ops else []
     lines = {f"hil: engine {c.describe()}" for c in choices.values()}
     if len(lines) <= 1:
-        return sorted(lines)
-    return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()]
+        return sorted(lines) + tail
+    return [f"hil: {name} engine {c.describe()}" for name, c in choices.items()] + tail
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -223,6 +223,7 @@ def hil_dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Devic
             timeout=config.getoption("hil_timeout"),
             cflags=pytest_nightly.cflags(config),
             engine=pytest_engine.engine_for(config, board),
+            tflm_ops=pytest_engine.tflm_ops_for(config, board),
         )
         try:
             device.start()
@@ -245,17 +246,18 @@ def hil_meter(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Met
         yield meter
 
 
-CASE_DEVICES = pytest.StashKey[dict[tuple[str, str, str], Device]]()
+CASE_DEVICES = pytest.StashKey[dict[tuple[str, str, str, str], Device]]()
 
 
 def _case_device(
-    board: Resolution, config: pytest.Config, firmware: Path | None, engine: str | None
-) -> Device:
-    """The device for cases that name their own prebuilt image or their own
-    engine, started once per (board, image or engine) for the session."""
+    board: Resolution, config: pytest.Config, firmware: Path | None, engine: str | None,
+    tflm_ops: str,
+) -> Device:  # fmt: skip
+    """The device for cases that name their own prebuilt image, engine or
+    TFLM ops mode, started once per (board, image or engine, ops) for the session."""
     devices = config.stash.setdefault(CASE_DEVICES, {})
     key = (board.instance or board.board.name, str(firmware.resolve()) if firmware else "",
-           engine or "")  # fmt: skip
+           engine or "", tflm_ops)  # fmt: skip
     if key not in devices:
         if firmware is not None:
             device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
@@ -267,6 +269,7 @@ def _case_device(
                 timeout=config.getoption("hil_timeout"),
                 cflags=pytest_nightly.cflags(config),
                 engine=engine or pytest_engine.engine_for(config, board),
+                tflm_ops=tflm_ops,
             )
         try:
             device.start()
@@ -284,8 +287,8 @@ def check_model(
 ) -> Callable[[ModelCase], CaseResult]:
     """Run a ModelCase on the device and the references; fail with a readable
     diff unless every vector agrees. Returns the result for further checks.
-    A case naming its own firmware, or an engine other than the session's,
-    runs on a device started for it (the session's `dut` is then not needed)."""
+    A case naming its own firmware, or an engine or TFLM ops mode other than
+    the session's, runs on a device started for it (the session's `dut` is then not needed)."""
 
     def check(case: ModelCase) -> CaseResult:
         case = hil_config.resolve_case(case)  # relative paths: from the project root
@@ -293,9 +296,11 @@ def check_model(
         own_engine = case.engine is not None and case.engine != pytest_engine.engine_for(
             config, board
         )
+        ops = pytest_engine.tflm_ops_for(config, board, case.tflm_ops)
+        own_ops = ops != pytest_engine.tflm_ops_for(config, board)
         dut: Device = (
-            _case_device(board, config, case.firmware, case.engine)
-            if case.firmware is not None or own_engine
+            _case_device(board, config, case.firmware, case.engine, ops)
+            if case.firmware is not None or own_engine or own_ops
             else request.getfixturevalue("hil_dut")
         )
         return ModelCheck(dut, hil_meter, request).check(case)

@@ -46,11 +46,14 @@ def case_key(row: Row) -> tuple[Any, ...]:
 
 def engine_kind(engine: Any, version: Any = None) -> str:
     """The engine a row ran on, without its version: "hil", or TFLM and its
-    kernel library (rows stored before engines had a choice were hil's)."""
+    kernel library, and " ops=model" for an image registering only the
+    model's operators (its flash is another figure); rows stored before
+    engines had a choice were hil's."""
     words = f"{engine or 'hil'} {version or ''}".split()
     if words[0] != "tflm":
         return words[0]
-    return "tflm-cmsis-nn" if "cmsis-nn" in words[1:] else "tflm"
+    kind = "tflm-cmsis-nn" if "cmsis-nn" in words[1:] else "tflm"
+    return f"{kind} ops=model" if "ops=model" in words[1:] else kind
 
 
 @cache

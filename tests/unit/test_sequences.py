@@ -15,7 +15,7 @@ import pytest
 
 from hil.case.model_case import ModelCase
 from hil.case.runner import CaseResult, _check_device_specs, run_case
-from hil.device.protocol import Inference
+from hil.device.protocol import ONCE, Inference, Timing, Vector
 from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
 from hil.link.session import LoadedModel
@@ -72,7 +72,7 @@ class EngineDut:
         self.engine_.reset_variables()
 
     def infer(
-        self, model: ModelFile, loaded: LoadedModel, vector: Sequence[np.ndarray], **_: object
+        self, model: ModelFile, loaded: LoadedModel, vector: Vector, timing: Timing = ONCE
     ) -> Inference:
         for i, data in enumerate(vector):
             self.engine_.set_input(i, data)

@@ -1,5 +1,5 @@
 """The TFLM build's decisions that need no compiler: which tree, which
-sources, which operators, which engine — against the real TFLM tree beside
+sources, which engine — against the real TFLM tree beside
 the checkout and against broken fake trees."""
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from hil.firmware.tflm_build import (
     platform_flags,
     specialised,
 )
-from hil.firmware.tflm_firmware import ops_header, resolver_methods
 from hil.firmware.tflm_tree import TflmTreeError
 from hil.results.regressions import engine_kind
 
@@ -62,17 +61,6 @@ def test_cmsis_nn_replaces_kernels_by_name_only(tree: Path) -> None:
     assert swap[f"{kernels}/conv.cc"] == f"{kernels}/cmsis_nn/conv.cc"
     assert set(swap) <= set(reference) and all((tree / n).is_file() for n in swap.values())
     assert specialised(tree, "reference") == {}
-
-
-def test_resolver_registers_every_builtin_the_header_offers(tree: Path) -> None:
-    methods = resolver_methods(tree)
-    assert methods["CONV_2D"] == "AddConv2D" and methods["VAR_HANDLE"] == "AddVarHandle"
-    header = ops_header(tree)
-    assert header.count("HIL_TFLM_OP(") == len(methods) >= 90
-    only = ops_header(tree, ["FULLY_CONNECTED", "SOFTMAX", "FULLY_CONNECTED"])
-    assert only.count("HIL_TFLM_OP(") == 2 and "AddSoftmax" in only
-    with pytest.raises(BuildError, match="no builtin operator NOT_AN_OP"):
-        ops_header(tree, ["NOT_AN_OP"])
 
 
 def test_core_flags_name_the_cmsis_device() -> None:
@@ -156,3 +144,5 @@ def test_baselines_compare_like_engines() -> None:
     assert engine_kind("hil", "0.1.0") == "hil"
     assert engine_kind("tflm", "0123abcd reference") == "tflm"
     assert engine_kind("tflm", "0123abcd cmsis-nn") == "tflm-cmsis-nn"
+    assert engine_kind("tflm", "0123abcd cmsis-nn release -Os/-O2 ops=all") == "tflm-cmsis-nn"
+    assert engine_kind("tflm", "0123abcd reference ops=model") == "tflm ops=model"
