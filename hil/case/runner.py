@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from hil import __version__
+from hil import __version__, progress
 from hil.boards.board import Board
 from hil.case.compare import TensorComparison, compare_tensor
 from hil.case.model_case import ModelCase
@@ -408,49 +408,51 @@ def run_case(
         footprint=footprint(dut.image.elf, ops_mode_of(dut.engine)) if dut.image else None,
         load_cost=dut.load_cost(loaded),
     )
-    for n, (source, vector) in enumerate(vectors):
-        # The start of a sequence: the same initial state on the device and the host.
-        if model.has_variables and n % case.sequence_length == 0:
-            dut.reset_state(model)
-            for ref in refs:
-                ref.reset()
-        run = dut.infer(
-            model, loaded, vector, Timing(warmup, repeats, profile=profile and n == 0)
-        )
-        device_out = run.outputs
-        if run.profile is not None:
-            result.profile = run.profile
-        comparisons: dict[str, list[TensorComparison]] = {}
-        # Exact references first: their outputs judge the tolerance references'.
-        outputs = {ref.name: ref.run(vector) for ref in refs}
-        oracle = next((outputs[r.name] for r in refs if r.agreement == "exact"), None)
-        for ref in refs:
-            ref_out = outputs[ref.name]
-            comps = []
-            for i, spec in enumerate(model.outputs):
-                tol = case.tolerance(ref.name, np.issubdtype(spec.dtype, np.floating))
-                result.agreement.setdefault(ref.name, tol.describe(spec.dtype))
-                judge = oracle[i] if oracle is not None and ref.agreement != "exact" else None
-                comps.append(
-                    compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol, judge)
-                )
-            comparisons[ref.name] = comps
-        sequence, step = divmod(n, case.sequence_length)
-        result.vectors.append(
-            VectorResult(
-                n,
-                source,
-                run.measurements,
-                run.stack_bytes,
-                comparisons,
-                device_out,
-                sequence=sequence,
-                step=step,
-                stateful=model.has_variables,
+    with progress.task("vectors", case.name, len(vectors), "vectors") as shown:
+        for n, (source, vector) in enumerate(vectors):
+            # The start of a sequence: the same initial state on the device and the host.
+            if model.has_variables and n % case.sequence_length == 0:
+                dut.reset_state(model)
+                for ref in refs:
+                    ref.reset()
+            run = dut.infer(
+                model, loaded, vector, Timing(warmup, repeats, profile=profile and n == 0)
             )
-        )
-        if on_vector:
-            on_vector(n + 1, len(vectors))
+            device_out = run.outputs
+            if run.profile is not None:
+                result.profile = run.profile
+            comparisons: dict[str, list[TensorComparison]] = {}
+            # Exact references first: their outputs judge the tolerance references'.
+            outputs = {ref.name: ref.run(vector) for ref in refs}
+            oracle = next((outputs[r.name] for r in refs if r.agreement == "exact"), None)
+            for ref in refs:
+                ref_out = outputs[ref.name]
+                comps = []
+                for i, spec in enumerate(model.outputs):
+                    tol = case.tolerance(ref.name, np.issubdtype(spec.dtype, np.floating))
+                    result.agreement.setdefault(ref.name, tol.describe(spec.dtype))
+                    judge = oracle[i] if oracle is not None and ref.agreement != "exact" else None
+                    comps.append(
+                        compare_tensor(i, spec, device_out[i], ref_out[i], ref.name, tol, judge)
+                    )
+                comparisons[ref.name] = comps
+            sequence, step = divmod(n, case.sequence_length)
+            result.vectors.append(
+                VectorResult(
+                    n,
+                    source,
+                    run.measurements,
+                    run.stack_bytes,
+                    comparisons,
+                    device_out,
+                    sequence=sequence,
+                    step=step,
+                    stateful=model.has_variables,
+                )
+            )
+            shown.advance(n + 1)
+            if on_vector:
+                on_vector(n + 1, len(vectors))
     for ref in refs:
         if ref.name == "tflm":
             result.tflm_arena = ref.arena_used_bytes()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hil import progress
 from hil.boards.resolve import Resolution
 from hil.device.protocol import ONCE, Device, DeviceState, Inference, Timing, Vector
 from hil.errors import (
@@ -263,7 +264,9 @@ class Dut(Device):
             if not self._serves(model):
                 log.info("building the image with %s's operators only", model.path)
                 self._boot_image(model, linked=False)
-            loaded = self.session.load_model(model.data)
+            size = len(model.data)
+            with progress.task("upload", f"model {model.path.name}", size, "B") as upload:
+                loaded = self.session.load_model(model.data, upload.advance)
         self.state = DeviceState.MODEL_LOADED
         return loaded
 

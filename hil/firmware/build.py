@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hil import progress
 from hil.boards.board import Board
 from hil.errors import BuildError
 from hil.firmware import tflm_firmware
@@ -275,9 +276,11 @@ def build_firmware(
     # never see a half-written image.
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".build-"))
     try:
-        _compile(
-            board, variant, build_id, tmp / "firmware.elf", model, extra, tflm, linked_sha256, ops
-        )
+        with progress.task("build", f"firmware {name}"):
+            _compile(
+                board, variant, build_id, tmp / "firmware.elf", model, extra, tflm, linked_sha256,
+                ops,
+            )  # fmt: skip
         try:
             os.rename(tmp, out_dir)
         except OSError:

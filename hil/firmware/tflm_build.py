@@ -20,12 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hil import progress
 from hil.errors import BuildError
 from hil.firmware.tflm_tree import DOWNLOADS as TFLM_DOWNLOADS
 from hil.firmware.tflm_tree import tflm_tree
@@ -349,28 +350,41 @@ def tflm_library(
     with _locked(archive.parent.with_suffix(".lock")):
         if archive.is_file():  # another worker built it while this one waited
             return library
-        replaced = specialisable(tree)
-        swap = specialised(tree, kernels)
-        shared = [n for n in kernel_sources(tree) if n not in replaced]
-        own = [swap.get(n, n) for n in kernel_sources(tree) if n in replaced]
-        plan = [
-            ("framework", framework_sources(tree), (*base, CORE_OPT)),
-            ("shared kernels", shared, (*base, KERNEL_OPT)),
-            (f"{kernels} kernels", own, (*cxx_flags, KERNEL_OPT)),
-        ]
-        if kernels == "cmsis-nn":
-            plan.append(("CMSIS-NN", cmsis_nn_sources(tree), (*cxx_flags, KERNEL_OPT)))
-        groups = [
-            _object_group(tree, names, flags, key(what, flags), what) for what, names, flags in plan
-        ]
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=archive.parent, prefix=".ar-")) / "libtflm.a"
-        objects = sorted(str(o) for g in groups for o in g.glob("*.o"))
-        result = subprocess.run([AR, "rcs", str(tmp), *objects], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BuildError(f"TFLM archive failed:\n{result.stderr.strip()}")
-        os.replace(tmp, archive)
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+        with progress.task("build", f"TFLM library ({core}, {kernels})"):
+            _build_library(tree, kernels, base, cxx_flags, key, archive)
     seconds = time.monotonic() - started
     print(f"hil: built TFLM ({core}, {kernels}) in {seconds:.1f} s: {archive}", file=sys.stderr)
     return dataclasses.replace(library, seconds=seconds)
+
+
+def _build_library(
+    tree: Path,
+    kernels: str,
+    base: tuple[str, ...],
+    cxx_flags: tuple[str, ...],
+    key: Callable[..., str],
+    archive: Path,
+) -> None:
+    """Compile the library's object groups and archive them into `archive`."""
+    replaced = specialisable(tree)
+    swap = specialised(tree, kernels)
+    shared = [n for n in kernel_sources(tree) if n not in replaced]
+    own = [swap.get(n, n) for n in kernel_sources(tree) if n in replaced]
+    plan = [
+        ("framework", framework_sources(tree), (*base, CORE_OPT)),
+        ("shared kernels", shared, (*base, KERNEL_OPT)),
+        (f"{kernels} kernels", own, (*cxx_flags, KERNEL_OPT)),
+    ]
+    if kernels == "cmsis-nn":
+        plan.append(("CMSIS-NN", cmsis_nn_sources(tree), (*cxx_flags, KERNEL_OPT)))
+    groups = [
+        _object_group(tree, names, flags, key(what, flags), what) for what, names, flags in plan
+    ]
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=archive.parent, prefix=".ar-")) / "libtflm.a"
+    objects = sorted(str(o) for g in groups for o in g.glob("*.o"))
+    result = subprocess.run([AR, "rcs", str(tmp), *objects], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"TFLM archive failed:\n{result.stderr.strip()}")
+    os.replace(tmp, archive)
+    shutil.rmtree(tmp.parent, ignore_errors=True)

@@ -53,6 +53,7 @@ pytest_plugins = (
     "hil.pytestplugin.engine",
     "hil.pytestplugin.nightly",
     "hil.pytestplugin.energy",
+    "hil.pytestplugin.progress",
 )
 
 

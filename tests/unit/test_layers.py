@@ -20,7 +20,7 @@ import hil
 # __init__: the version and ModelCase for test files) is outside the layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("hil.errors",),
-    ("hil.config", "hil.paths", "hil.cli_args"),
+    ("hil.config", "hil.paths", "hil.cli_args", "hil.progress"),
     ("hil.model", "hil.measurements", "hil.references", "hil.boards"),
     ("hil.energy", "hil.firmware", "hil.link"),
     ("hil.targets", "hil.devtools"),
