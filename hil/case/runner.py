@@ -111,6 +111,8 @@ class CaseResult:
     energy_error: str | None = None  # a meter was given but could not measure
     #: What the link went through during the case (retries, bad frames, resyncs, ...)
     link: dict[str, float] | None = None
+    #: What carried the case's bytes: "memory" (the debug port) or "serial" (the UART)
+    transport: str = "serial"
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
@@ -229,6 +231,7 @@ class CaseResult:
                 "cflags": list(self.firmware_cflags),
             },
             "engine": self.engine,
+            "transport_used": self.transport,
             "model": {
                 "path": str(self.model.path),
                 "sha256": self.model.sha256,
@@ -379,6 +382,7 @@ def run_case(
         firmware_variant=dut.variant,
         firmware_cflags=dut.cflags,
         engine=dut.engine,
+        transport=dut.transport_used,
         loaded=loaded,
         references={r.name: r.version for r in refs},
         unavailable=unavailable,
@@ -452,6 +456,7 @@ def run_case(
         )
     result.seconds = time.monotonic() - started
     result.link = _link_delta(link_before, _link_stats(dut))
+    result.transport = dut.transport_used  # a reset may have fallen back to serial
     return result
 
 

@@ -34,6 +34,7 @@ from hil.measurements.profile import OpProfile, Profile
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.memory_link import ask_transport, transport_used
+from hil.targets.transport import TransportChoice, device_transport
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,14 @@ class Dut(Device):
         timeout: float = 10.0,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
-        transport: str = "serial",
+        transport: str | None = None,
         firmware: Path | None = None,
     ) -> None:
         self.resolution = resolution
         #: A prebuilt image to flash instead of building one (hil.firmware.prebuilt).
         self.firmware = Path(firmware) if firmware is not None else None
-        self.transport = transport  # asked for; transport_used says what runs
+        # Asked for (None: the board's fastest); transport_used says what runs.
+        self.transport_choice: TransportChoice = device_transport(resolution, transport)
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         self.board = resolution.board
         self.variant = variant if firmware is None else "prebuilt"
@@ -77,7 +79,7 @@ class Dut(Device):
                 self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
             )
         self.target = create_target(self.resolution, self.image)
-        ask_transport(self.target, self.transport)
+        ask_transport(self.target, self.transport_choice.transport)
         self._connect()
         return self
 
@@ -110,6 +112,10 @@ class Dut(Device):
 
     @property
     def transport_used(self) -> str:
+        """"memory" or "serial": what carries the session now (the choice, or
+        serial after the debug port refused)."""
+        if self.target is None:
+            return self.transport_choice.transport
         return transport_used(self.target)
 
     def restart(self) -> None:
@@ -311,7 +317,7 @@ class Dut(Device):
         if self.target is not None:
             self.target.stop()
         self.target = create_target(self.resolution, self.image)
-        ask_transport(self.target, self.transport)
+        ask_transport(self.target, self.transport_choice.transport)
         self._connect()
         if not self._holds_linked(model):
             raise HilError(
@@ -332,6 +338,7 @@ def create_dut(
     cflags: tuple[str, ...] = (),
     engine: str = "hil",
     firmware: Path | None = None,
+    transport: str | None = None,
 ) -> Device:
     """The device for a resolved board, speaking the board's protocol; a
     prebuilt `firmware` image (else the board file's) instead of hil's build."""
@@ -344,7 +351,9 @@ def create_dut(
             )
         from hil.device.eembc import EembcDut
 
-        return EembcDut(resolution, timeout=timeout, cflags=cflags, engine=engine)
+        return EembcDut(
+            resolution, timeout=timeout, cflags=cflags, engine=engine, transport=transport
+        )
     return Dut(
         resolution,
         variant=variant,
@@ -352,4 +361,5 @@ def create_dut(
         cflags=cflags,
         engine=engine,
         firmware=firmware,
+        transport=transport,
     )

@@ -31,6 +31,7 @@ from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
+from hil.targets.transport import device_transport
 
 log = logging.getLogger(__name__)
 TIMER_METHOD = (
@@ -49,8 +50,11 @@ class EembcDut(Device):
         timeout: float = 10.0,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
+        transport: str | None = None,
     ) -> None:
         self.resolution = resolution
+        # EEMBC's protocol runs over the UART only: a memory request is logged as serial.
+        self.transport_choice = device_transport(resolution, transport)
         self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
         self.engine_choice = engine  # the engine of hil's own EEMBC images
         self.board = resolution.board
@@ -75,6 +79,10 @@ class EembcDut(Device):
 
     def link_stats(self) -> dict[str, int | float]:
         return {}  # EEMBC's text protocol has no resends or frames to count
+
+    @property
+    def transport_used(self) -> str:
+        return self.transport_choice.transport  # always serial
 
 
     @property

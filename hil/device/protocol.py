@@ -89,6 +89,11 @@ class Device(Protocol):
         """(engine, version) as the device reports them; ("", "") before it answered."""
         ...
 
+    @property
+    def transport_used(self) -> str:
+        """"memory" or "serial": what carries the device's link now."""
+        ...
+
     def link_stats(self) -> dict[str, int | float]:
         """What the link went through since the device started (resends, bad
         frames, bytes); empty where the protocol does not count."""

@@ -28,6 +28,7 @@ from hil.pytestplugin import hookspecs
 from hil.pytestplugin import nightly as pytest_nightly
 from hil.pytestplugin import rack as pytest_rack
 from hil.pytestplugin import store as pytest_store
+from hil.pytestplugin import transport as pytest_transport
 from hil.pytestplugin.accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
 from hil.pytestplugin.options import board_names, hil_group, usage_errors
 from hil.rack.resolve import RackEntry
@@ -48,6 +49,7 @@ pytest_plugins = (
     "hil.pytestplugin.store",
     "hil.pytestplugin.rack",
     "hil.pytestplugin.engine",
+    "hil.pytestplugin.transport",
     "hil.pytestplugin.nightly",
     "hil.pytestplugin.energy",
 )
@@ -217,6 +219,7 @@ def dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Device]:
             timeout=config.getoption("hil_timeout"),
             cflags=pytest_nightly.cflags(config),
             engine=pytest_engine.engine_for(config, board),
+            transport=pytest_transport.transport_for(config, board),
         )
         try:
             device.start()
@@ -251,8 +254,14 @@ def _case_device(
     key = (board.instance or board.board.name, str(firmware.resolve()) if firmware else "",
            engine or "")  # fmt: skip
     if key not in devices:
+        transport = pytest_transport.transport_for(config, board)
         if firmware is not None:
-            device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+            device = create_dut(
+                board,
+                timeout=config.getoption("hil_timeout"),
+                firmware=firmware,
+                transport=transport,
+            )
         else:
             variant = config.getoption("hil_firmware")
             device = create_dut(
@@ -261,6 +270,7 @@ def _case_device(
                 timeout=config.getoption("hil_timeout"),
                 cflags=pytest_nightly.cflags(config),
                 engine=engine or pytest_engine.engine_for(config, board),
+                transport=transport,
             )
         try:
             device.start()
@@ -517,7 +527,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             kind = "modeled" if energy["modeled"] else "measured"
             energy_text = f"; {joules['value'] * 1e6:.3f} uJ/inference ({kind})"
         tr.write_line(
-            f"{r['status'].upper():8} {r['case']} on {r['target']}: {agreement}; "
+            f"{r['status'].upper():8} {r['case']} on {r['target']} over "
+            f"{r.get('transport_used') or 'serial'}: {agreement}; "
             f"{figure}; arena {r['arena_used_bytes']} B{energy_text}"
         )
         for name, reason in r["unavailable_references"].items():

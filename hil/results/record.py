@@ -134,6 +134,7 @@ def row_from_record(
         "firmware_cflags": cflags_text((record.get("firmware") or {}).get("cflags")),
         "engine": engine[0] or record.get("engine"),
         "engine_version": engine[1],
+        "transport_used": record.get("transport_used"),
         "model_name": record.get("case") or case.name,
         "model_sha256": (record.get("model") or {}).get("sha256"),
         "vector_seed": case.seed,
@@ -174,6 +175,7 @@ def row_from_error(
     test: str | None = None,
     firmware_variant: str | None = None,
     firmware_cflags: str = "",
+    transport_used: str | None = None,
 ) -> dict[str, Any]:
     """The store row of a case that ended in an error instead of a result."""
     status = status_of_error(exc)
@@ -192,6 +194,7 @@ def row_from_error(
             "cflags": firmware_cflags,
         },
         "model": {"path": os.fspath(case.model), "sha256": sha},
+        "transport_used": transport_used,
         "test": test,
     }
     return {
@@ -208,6 +211,7 @@ def row_from_error(
         "firmware_cflags": firmware_cflags,
         "engine": engine[0],
         "engine_version": engine[1],
+        "transport_used": transport_used,
         "model_name": case.name,
         "model_sha256": sha,
         "vector_seed": case.seed,

@@ -87,6 +87,7 @@ def error_row(
         test=test,
         firmware_variant=dut.variant,
         firmware_cflags=" ".join(dut.cflags),
+        transport_used=dut.transport_used,
     )
     if earlier:
         row["attempts"] = len(earlier) + 1

@@ -37,6 +37,7 @@ class EngineDut:
     cflags: tuple[str, ...] = ()
     engine = "hil host"
     image = None
+    transport_used = "in-process"  # no link: the engine is called directly
 
     def __init__(self) -> None:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
