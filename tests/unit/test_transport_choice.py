@@ -14,8 +14,8 @@ from hil.errors import BoardFileError, HilError
 from hil.results.junit import junit_properties
 from hil.results.regressions import compare_rows
 from hil.targets.transport import choose_transport
-from tests.unit.test_baselines import fixed, row
 from tests.e2e.helpers import REPO, pytest_args, run_child
+from tests.unit.test_baselines import fixed, row
 from tests.unit.test_boards import GOOD, write
 
 
