@@ -406,7 +406,8 @@ def run_case(
             result.profile = run.profile
         comparisons: dict[str, list[TensorComparison]] = {}
         # Exact references first: their outputs judge the tolerance references'.
-        outputs = {ref.name: ref.run(vector) for ref in refs}
+        with dut.phases.phase("references"):
+            outputs = {ref.name: ref.run(vector) for ref in refs}
         oracle = next((outputs[r.name] for r in refs if r.agreement == "exact"), None)
         for ref in refs:
             ref_out = outputs[ref.name]

@@ -30,6 +30,7 @@ from hil.firmware.prebuilt import prebuilt_firmware
 from hil.link.protocol import MAX_REPEATS, PROTOCOL_VERSION, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import CounterKind, Measurement, interpret_counter
+from hil.measurements.phases import PhaseClock
 from hil.measurements.profile import OpProfile, Profile
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
@@ -68,22 +69,28 @@ class Dut(Device):
         self._hello: Hello | None = None
         self.state = DeviceState.OFF
         self._stats_before: dict[str, int | float] = {}  # of sessions ended by a reset
+        self.phases = PhaseClock()  # host wall time per phase (benchmarks/suite.py)
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        if self.firmware is not None:
-            self.image = prebuilt_firmware(self.firmware, self.board)
-        else:
-            self.image = build_firmware(
-                self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
-            )
+        with self.phases.phase("build"):
+            if self.firmware is not None:
+                self.image = prebuilt_firmware(self.firmware, self.board)
+            else:
+                self.image = build_firmware(
+                    self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+                )
         self.target = create_target(self.resolution, self.image)
         ask_transport(self.target, self.transport_choice.transport)
         self._connect()
         return self
 
     def _connect(self) -> None:
+        with self.phases.phase("boot"):
+            self._boot()
+
+    def _boot(self) -> None:
         assert self.target is not None
         if self._session is not None:
             self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
@@ -198,19 +205,22 @@ class Dut(Device):
     ) -> Inference:
         """One vector through the loaded model: set inputs, invoke (warm-up,
         timed repeats, optional profiled run), read outputs."""
-        session = self.session
-        for i, data in enumerate(vector):
-            session.set_input(i, np.ascontiguousarray(data).tobytes())
-        counters = session.invoke(
-            timeout=self.invoke_timeout(len(model.data)),
-            warmup=warmup,
-            repeats=repeats,
-            profile=profile,
-        )
+        session, phases = self.session, self.phases
+        with phases.phase("inputs"):
+            for i, data in enumerate(vector):
+                session.set_input(i, np.ascontiguousarray(data).tobytes())
+        with phases.phase("inference"):
+            counters = session.invoke(
+                timeout=self.invoke_timeout(len(model.data)),
+                warmup=warmup,
+                repeats=repeats,
+                profile=profile,
+            )
         outputs = []
-        for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
-            raw = session.get_output(i, dev.nbytes)
-            outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
+        with phases.phase("outputs"):
+            for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
+                raw = session.get_output(i, dev.nbytes)
+                outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
         measurements = [m for t in counters.repeats if (m := self.measure(counters.kind, t))]
         prof = None
         if counters.profile_total is not None:
@@ -272,11 +282,14 @@ class Dut(Device):
             return held
         capacity = self.hello.model_capacity
         fits = len(model.data) <= capacity
+        load = self.phases.phase("model load")
         if placement != "upload" and self._holds_linked(model):
-            loaded = self.session.load_linked(model.data)
+            with load:
+                loaded = self.session.load_linked(model.data)
         elif placement == "linked" or (not fits and placement != "upload"):
             self._relink(model, why="asked for" if placement == "linked" else "too large for RAM")
-            loaded = self.session.load_linked(model.data)
+            with load:
+                loaded = self.session.load_linked(model.data)
         elif not fits:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
@@ -284,7 +297,8 @@ class Dut(Device):
                 "into flash instead)"
             )
         else:
-            loaded = self.session.load_model(model.data)
+            with load:
+                loaded = self.session.load_model(model.data)
         self.state = DeviceState.MODEL_LOADED
         return loaded
 
@@ -307,13 +321,14 @@ class Dut(Device):
                 "image hil cannot relink; link the model into it yourself"
             )
         log.info("linking %s into the image (%s)", model.path, why)
-        self.image = build_firmware(
-            self.board,
-            self.variant,
-            cflags=self.cflags,
-            engine=self.engine_choice,
-            linked_model=model.path,
-        )
+        with self.phases.phase("build"):
+            self.image = build_firmware(
+                self.board,
+                self.variant,
+                cflags=self.cflags,
+                engine=self.engine_choice,
+                linked_model=model.path,
+            )
         if self.target is not None:
             self.target.stop()
         self.target = create_target(self.resolution, self.image)

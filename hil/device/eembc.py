@@ -29,6 +29,7 @@ from hil.firmware.build import FirmwareImage, build_firmware
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.measurements.phases import PhaseClock
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.transport import device_transport
@@ -66,6 +67,9 @@ class EembcDut(Device):
         self.info: EembcInfo | None = None
         self._loaded: LoadedModel | None = None
         self.state = DeviceState.OFF
+        # One EEMBC exchange sends the input and runs it: only the references
+        # (the runner's) are timed on their own.
+        self.phases = PhaseClock()
 
     def start(self) -> EembcDut:
         return self  # nothing runs until a model is chosen: it is part of the image

@@ -18,6 +18,7 @@ from hil.firmware.build import FirmwareImage
 from hil.link.eembc import EembcError
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.measurements.phases import PhaseClock
 from hil.measurements.profile import Profile
 from hil.model.file import ModelFile
 from hil.targets import Target
@@ -74,6 +75,7 @@ class Device(Protocol):
     image: FirmwareImage | None
     target: Target | None
     state: DeviceState
+    phases: PhaseClock  # host wall time per phase; a device times the phases it can tell apart
 
     @property
     def description(self) -> str: ...

@@ -19,6 +19,7 @@ from hil.device.protocol import Inference
 from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
 from hil.link.session import LoadedModel
+from hil.measurements.phases import PhaseClock
 from hil.model.file import ModelFile
 from hil.model.tensor import TensorSpec
 from hil.references import LiteRtReference, ReferenceUnavailable, make_references
@@ -42,6 +43,7 @@ class EngineDut:
     def __init__(self) -> None:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
         self.resets = 0
+        self.phases = PhaseClock()
 
     def load(self, model: ModelFile, placement: str = "") -> LoadedModel:
         self.engine_.load(model.data)
