@@ -24,6 +24,10 @@ BLOCK = struct.Struct("<16sii6I6I")
 RING_WORDS = 6
 WR, RD = 3, 4  # word index of the offsets inside a ring descriptor
 POLL_MIN, POLL_MAX = 0.0002, 0.005
+# With a bell (the agent's 0x00 on the UART when it has written a frame), the
+# pipe waits on it instead of halting the core to poll; it still looks this
+# often, so a lost bell costs time, never an answer.
+BELL_POLL = 0.02
 BOOT_TIMEOUT = 10.0
 
 
@@ -61,12 +65,16 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         control: int,
         doorbell: int,
         ring_bell: Callable[[], None] | None = None,
+        wait_bell: Callable[[float], None] | None = None,
     ) -> None:
         """ring_bell wakes the core after a write where the debug port cannot
         write the NVIC (QEMU's gdbstub writes RAM only); else the pipe writes
-        the doorbell word the firmware names."""
+        the doorbell word the firmware names. wait_bell(seconds) returns when
+        the device says the up ring has bytes (or the time is up); without it
+        the pipe polls, halting the core each time."""
         self._memory = memory
         self._ring_bell = ring_bell
+        self._wait_bell = wait_bell
         self._control = control
         self._up_ring = control + 24
         self._down_ring = control + 24 + 4 * RING_WORDS
@@ -144,8 +152,11 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
             if len(out) >= size or time.monotonic() >= deadline:
                 break
             if not got:
-                time.sleep(pause)
-                pause = min(pause * 2, POLL_MAX)
+                if self._wait_bell is not None:
+                    self._wait_bell(min(BELL_POLL, max(deadline - time.monotonic(), 0.0)))
+                else:
+                    time.sleep(pause)
+                    pause = min(pause * 2, POLL_MAX)
         return bytes(out)
 
     def write(self, data: bytes) -> int:
