@@ -25,9 +25,10 @@ RING_WORDS = 6
 WR, RD = 3, 4  # word index of the offsets inside a ring descriptor
 POLL_MIN, POLL_MAX = 0.0002, 0.005
 # With a bell (the agent's 0x00 on the UART when it has written a frame), the
-# pipe waits on it instead of halting the core to poll; it still looks this
-# often, so a lost bell costs time, never an answer.
-BELL_POLL = 0.02
+# pipe waits on it instead of halting the core to poll; after a wait this long
+# without one it looks anyway (then waits twice as long, up to the maximum), so
+# a lost bell costs time, never an answer.
+BELL_POLL, BELL_POLL_MAX = 0.02, 0.32
 BOOT_TIMEOUT = 10.0
 
 
@@ -65,16 +66,17 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         control: int,
         doorbell: int,
         ring_bell: Callable[[], None] | None = None,
-        wait_bell: Callable[[float], None] | None = None,
+        wait_bell: Callable[[float], bool] | None = None,
     ) -> None:
         """ring_bell wakes the core after a write where the debug port cannot
         write the NVIC (QEMU's gdbstub writes RAM only); else the pipe writes
-        the doorbell word the firmware names. wait_bell(seconds) returns when
-        the device says the up ring has bytes (or the time is up); without it
-        the pipe polls, halting the core each time."""
+        the doorbell word the firmware names. wait_bell(seconds) returns True
+        when the device says the up ring has bytes, False when the time is up;
+        without it the pipe polls, halting the core each time."""
         self._memory = memory
         self._ring_bell = ring_bell
         self._wait_bell = wait_bell
+        self._rx = bytearray()  # taken from the up ring, not read yet
         self._control = control
         self._up_ring = control + 24
         self._down_ring = control + 24 + 4 * RING_WORDS
@@ -111,10 +113,11 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
 
     @property
     def in_waiting(self) -> int:
-        return 0
+        return len(self._rx)
 
     def reset_input_buffer(self) -> None:
-        self._take(1 << 30)
+        self._rx.clear()
+        self._take()
 
     def flush(self) -> None:
         pass
@@ -123,8 +126,8 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         wr, rd = struct.unpack("<II", self._memory.read(ring + 4 * WR, 8))
         return wr, rd
 
-    def _take(self, limit: int) -> bytes:
-        """Whatever the up ring holds (up to limit), in one halt."""
+    def _take(self) -> bytes:
+        """Everything the up ring holds, in one halt."""
         _, buf, size, _, _, _ = self._up
         self._memory.halt()
         try:
@@ -134,30 +137,41 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
             if wr == rd:
                 return b""
             if wr > rd:
-                data = self._memory.read(buf + rd, min(wr - rd, limit))
-            else:
-                data = self._memory.read(buf + rd, min(size - rd, limit))
-            self._memory.write(self._up_ring + 4 * RD, struct.pack("<I", (rd + len(data)) % size))
+                data = self._memory.read(buf + rd, wr - rd)
+            else:  # wrapped: the end of the ring, then its start
+                data = self._memory.read(buf + rd, size - rd) + self._memory.read(buf, wr)
+            self._memory.write(self._up_ring + 4 * RD, struct.pack("<I", wr))
             return data
         finally:
             self._memory.resume()
 
     def read(self, size: int = 1) -> bytes:
+        """Up to SIZE bytes, waiting at most `timeout` for them. With a bell,
+        the ring is looked at only after a bell (or a wait that timed out):
+        each look halts the core. Every look takes all the ring holds, and
+        the agent rings after writing, so bytes in the ring always have a
+        bell still to come."""
         deadline = time.monotonic() + (self.timeout or 0)
-        pause = POLL_MIN
-        out = bytearray()
-        while len(out) < size:
-            got = self._take(size - len(out))
-            out += got
-            if len(out) >= size or time.monotonic() >= deadline:
+        pause, wait = POLL_MIN, BELL_POLL
+        while len(self._rx) < size:
+            remaining = deadline - time.monotonic()
+            if self._wait_bell is None:
+                self._rx += self._take()
+                if len(self._rx) >= size or remaining <= 0:
+                    break
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, POLL_MAX)
+                continue
+            if self._wait_bell(min(wait, max(remaining, 0.0))):
+                self._rx += self._take()
+            elif remaining > 0:  # no bell in time: look anyway, less and less often
+                self._rx += self._take()
+                wait = min(wait * 2, BELL_POLL_MAX)
+            else:
                 break
-            if not got:
-                if self._wait_bell is not None:
-                    self._wait_bell(min(BELL_POLL, max(deadline - time.monotonic(), 0.0)))
-                else:
-                    time.sleep(pause)
-                    pause = min(pause * 2, POLL_MAX)
-        return bytes(out)
+        out = bytes(self._rx[:size])
+        del self._rx[:size]
+        return out
 
     def write(self, data: bytes) -> int:
         _, buf, size, _, _, _ = self._down

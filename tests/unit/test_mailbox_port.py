@@ -56,36 +56,53 @@ def test_the_host_waits_on_the_bell_not_by_halting() -> None:
     memory = FakeMemory()
     waits: list[float] = []
 
-    def wait_bell(seconds: float) -> None:
+    def wait_bell(seconds: float) -> bool:
         waits.append(seconds)
+        if len(waits) > 1:
+            return False
         memory.device_sends(b"\x00frame\x00")  # the answer comes, and its bell
+        return True
 
     port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=wait_bell)
     port.timeout = 5.0
     halts = memory.halts
-    assert port.read(7) == b"\x00frame\x00"
-    assert len(waits) == 1 and 0 < waits[0] <= 0.02
-    assert memory.halts - halts == 2  # one look before the bell, one after it
+    assert port.read(1) == b"\x00"
+    port.timeout = 0  # the rest of what is there, as hil.link.io.read_some asks for it
+    assert port.read(100) == b"frame\x00"  # what the one look took, without halting again
+    assert len(waits) == 2 and 0 < waits[0] <= 0.02 and waits[1] == 0
+    assert memory.halts - halts == 1  # no look before the bell: each one halts the core
 
 
 def test_a_lost_bell_costs_a_look_not_the_answer() -> None:
     memory = FakeMemory()
-    calls = 0
+    waits: list[float] = []
 
-    def wait_bell(seconds: float) -> None:  # the bell never rings
-        nonlocal calls
-        calls += 1
-        if calls == 3:
+    def wait_bell(seconds: float) -> bool:  # the bell never rings
+        waits.append(seconds)
+        if len(waits) == 3:
             memory.device_sends(b"late")
+        return False
 
     port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=wait_bell)
     port.timeout = 5.0
-    assert port.read(4) == b"late" and calls == 3
+    assert port.read(4) == b"late" and len(waits) == 3
+    assert waits[1] == 2 * waits[0] and waits[2] == 2 * waits[1]  # looks less and less often
+
+
+def test_a_wrapped_up_ring_is_taken_in_one_look() -> None:
+    memory = FakeMemory()
+    port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=lambda s: True)
+    port.timeout = 1.0
+    memory.device_sends(bytes(UP_SIZE - 10))
+    assert port.read(UP_SIZE - 10) == bytes(UP_SIZE - 10)
+    memory.device_sends(bytes(range(20)))  # 10 bytes at the end of the ring, 10 at its start
+    halts = memory.halts
+    assert port.read(20) == bytes(range(20)) and memory.halts - halts == 1
 
 
 def test_up_ring_offsets_outside_the_ring_are_refused() -> None:
     memory = FakeMemory()
-    port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=lambda s: None)
+    port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=lambda s: True)
     struct.pack_into("<I", memory.ram, UP_RING + 4 * RD, UP_SIZE + 5)
     with pytest.raises(LinkError, match=r"up ring offsets out of range \(wr 0, rd 69\)"):
         port.read(1)
