@@ -8,11 +8,12 @@ Prints each phase's seconds and share of the case's wall time per transport,
 and the serial/memory ratio side by side.
 
 The firmware is built once before anything is timed, so both transports see
-the same cached build. Runs alternate serial and memory case by case, so a
-busy machine slows both alike.
+the same cached build. Runs alternate serial and memory; with --rounds N each
+case runs N times per transport in ABBA order and the run of median wall time
+is shown, so a machine whose load changes slows both alike.
 
     python benchmarks/suite.py [--board corstone300] [--vectors 20 100]
-        [--models vww kws] [--engine ENGINE] [--json out.json]
+        [--models vww kws] [--rounds 3] [--engine ENGINE] [--json out.json]
 """
 
 from __future__ import annotations
@@ -71,14 +72,22 @@ def one_case(board: str, model: Path, vectors: int, transport: str, engine: str)
     return Run(model.stem, vectors, used, wall, phases, result.passed)
 
 
+def median_run(runs: list[Run]) -> Run:
+    """The run of median wall time (the lower middle one of an even count)."""
+    walls = sorted(r.wall for r in runs)
+    middle = walls[(len(walls) - 1) // 2]
+    return next(r for r in runs if r.wall == middle)
+
+
 def share(seconds: float, wall: float) -> str:
     return f"{seconds:8.2f} {seconds / wall:6.1%}"
 
 
-def report(serial: Run, memory: Run) -> list[str]:
+def report(serial: Run, memory: Run, rounds: int = 1) -> list[str]:
     title = (
         f"{serial.model} x{serial.vectors} vectors: serial {serial.wall:.1f} s, "
         f"memory {memory.wall:.1f} s, {serial.wall / memory.wall:.1f}x faster end to end"
+        + (f" (median of {rounds} runs each)" if rounds > 1 else "")
     )
     lines = [title, f"  {'phase':<11} {'serial s':>8} {'share':>6}  {'memory s':>8} {'share':>6}"
              f"  {'serial/memory':>13}"]  # fmt: skip
@@ -102,6 +111,7 @@ def main() -> int:
     parser.add_argument("--board", default="corstone300")
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS))
     parser.add_argument("--vectors", nargs="+", type=int, default=[20, 100])
+    parser.add_argument("--rounds", type=int, default=1, help="runs per transport (median)")
     parser.add_argument("--engine", choices=tuple(ENGINES), default=None)
     parser.add_argument("--json", metavar="OUT", help="write every run's phases as JSON")
     args = parser.parse_args()
@@ -116,14 +126,18 @@ def main() -> int:
     for key in args.models:
         model = MODELS_DIR / MODELS[key]
         for vectors in args.vectors:
-            pair = {t: one_case(args.board, model, vectors, t, engine) for t in TRANSPORTS}
-            runs += pair.values()
-            for wanted, run in pair.items():
-                if run.transport != wanted:
-                    print(f"{model.stem}: asked for {wanted}, ran over {run.transport}")
-                    failed = True
-            failed |= not all(r.passed for r in pair.values())
-            print("\n".join(report(pair["serial"], pair["memory"])), flush=True)
+            done: dict[str, list[Run]] = {t: [] for t in TRANSPORTS}
+            for n in range(args.rounds):  # ABBA: serial, memory, memory, serial, ...
+                for wanted in TRANSPORTS if n % 2 == 0 else TRANSPORTS[::-1]:
+                    run = one_case(args.board, model, vectors, wanted, engine)
+                    done[wanted].append(run)
+                    if run.transport != wanted:
+                        print(f"{model.stem}: asked for {wanted}, ran over {run.transport}")
+                        failed = True
+                    failed |= not run.passed
+            runs += [r for t in TRANSPORTS for r in done[t]]
+            pair = {t: median_run(done[t]) for t in TRANSPORTS}
+            print("\n".join(report(pair["serial"], pair["memory"], args.rounds)), flush=True)
     if args.json:
         out = [{**asdict(r), "other": r.other} for r in runs]
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

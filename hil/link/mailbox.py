@@ -26,9 +26,9 @@ WR, RD = 3, 4  # word index of the offsets inside a ring descriptor
 POLL_MIN, POLL_MAX = 0.0002, 0.005
 # With a bell (the agent's 0x00 on the UART when it has written a frame), the
 # pipe waits on it instead of halting the core to poll; after a wait this long
-# without one it looks anyway (then waits twice as long, up to the maximum), so
-# a lost bell costs time, never an answer.
-BELL_POLL, BELL_POLL_MAX = 0.02, 0.32
+# without one (BELL_TRUSTED once the agent has rung) it looks anyway, then
+# waits twice as long, up to the maximum: a lost bell costs time, never an answer.
+BELL_POLL, BELL_TRUSTED, BELL_POLL_MAX = 0.02, 0.5, 1.0
 BOOT_TIMEOUT = 10.0
 
 
@@ -77,6 +77,9 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         self._ring_bell = ring_bell
         self._wait_bell = wait_bell
         self._rx = bytearray()  # taken from the up ring, not read yet
+        self._bell_heard = False
+        self._gap = BELL_POLL
+        self._next_look = time.monotonic() + self._gap  # when to look without a bell
         self._control = control
         self._up_ring = control + 24
         self._down_ring = control + 24 + 4 * RING_WORDS
@@ -147,33 +150,48 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
 
     def read(self, size: int = 1) -> bytes:
         """Up to SIZE bytes, waiting at most `timeout` for them. With a bell,
-        the ring is looked at only after a bell (or a wait that timed out):
-        each look halts the core. Every look takes all the ring holds, and
-        the agent rings after writing, so bytes in the ring always have a
+        the ring is looked at after a bell, or when a look is due without
+        one: each look halts the core. Every look takes all the ring holds,
+        and the agent rings after writing, so bytes in the ring always have a
         bell still to come."""
         deadline = time.monotonic() + (self.timeout or 0)
-        pause, wait = POLL_MIN, BELL_POLL
+        pause = POLL_MIN
         while len(self._rx) < size:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
             if self._wait_bell is None:
                 self._rx += self._take()
-                if len(self._rx) >= size or remaining <= 0:
+                if len(self._rx) >= size or now >= deadline:
                     break
-                time.sleep(min(pause, remaining))
+                time.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, POLL_MAX)
                 continue
-            if self._wait_bell(min(wait, max(remaining, 0.0))):
+            rang = self._wait_bell(max(0.0, min(deadline, self._next_look) - now))
+            now = time.monotonic()
+            if rang:
+                self._bell_heard = True
                 self._rx += self._take()
-            elif remaining > 0:  # no bell in time: look anyway, less and less often
+                self._gap = self._first_gap()
+                self._next_look = now + self._gap
+            elif now >= self._next_look:  # no bell: look anyway, less and less often
                 self._rx += self._take()
-                wait = min(wait * 2, BELL_POLL_MAX)
-            else:
+                self._gap = min(self._gap * 2, BELL_POLL_MAX)
+                self._next_look = now + self._gap
+            elif now >= deadline:
                 break
         out = bytes(self._rx[:size])
         del self._rx[:size]
         return out
 
+    def _first_gap(self) -> float:
+        """How long to wait for a bell before looking anyway: short until
+        the agent has rung once (an agent older than the bell never does),
+        then long, so a long inference is not slowed by looks."""
+        return BELL_TRUSTED if self._bell_heard else BELL_POLL
+
     def write(self, data: bytes) -> int:
+        # A request: its answer cannot be in the ring before the agent reads it.
+        self._gap = self._first_gap()
+        self._next_look = time.monotonic() + self._gap
         _, buf, size, _, _, _ = self._down
         view = memoryview(bytes(data))
         deadline = time.monotonic() + max(self.timeout or 0, 5.0)

@@ -6,6 +6,7 @@ offsets outside the ring. And the phase clock benchmarks/suite.py reads."""
 from __future__ import annotations
 
 import struct
+import time
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_the_host_waits_on_the_bell_not_by_halting() -> None:
     assert port.read(1) == b"\x00"
     port.timeout = 0  # the rest of what is there, as hil.link.io.read_some asks for it
     assert port.read(100) == b"frame\x00"  # what the one look took, without halting again
-    assert len(waits) == 2 and 0 < waits[0] <= 0.02 and waits[1] == 0
+    assert len(waits) == 2 and 0 < waits[0] <= 0.02 and waits[1] == 0.0
     assert memory.halts - halts == 1  # no look before the bell: each one halts the core
 
 
@@ -79,6 +80,7 @@ def test_a_lost_bell_costs_a_look_not_the_answer() -> None:
 
     def wait_bell(seconds: float) -> bool:  # the bell never rings
         waits.append(seconds)
+        time.sleep(seconds)
         if len(waits) == 3:
             memory.device_sends(b"late")
         return False
@@ -86,7 +88,7 @@ def test_a_lost_bell_costs_a_look_not_the_answer() -> None:
     port = MailboxPort(memory, CONTROL, DOORBELL, ring_bell=lambda: None, wait_bell=wait_bell)
     port.timeout = 5.0
     assert port.read(4) == b"late" and len(waits) == 3
-    assert waits[1] == 2 * waits[0] and waits[2] == 2 * waits[1]  # looks less and less often
+    assert waits[0] < waits[1] < waits[2]  # it looks less and less often
 
 
 def test_a_wrapped_up_ring_is_taken_in_one_look() -> None:
