@@ -50,7 +50,7 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
 
         return cmd_discover(console)
     table = Table(title="hil boards")
-    for column in ("board", "core", "backend now", "why"):
+    for column in ("board", "core", "backend now", "why", "transport"):
         table.add_column(column)
     boards = list_boards()
     if not boards:
@@ -59,9 +59,15 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     for board in boards:
         try:
             res = resolve(board)
-            table.add_row(board.name, board.core, f"{res.backend} {res.detail}", res.reason)
+            table.add_row(
+                board.name,
+                board.core,
+                f"{res.backend} {res.detail}",
+                res.reason,
+                choose_transport(res).describe(),
+            )
         except HilError as exc:
-            table.add_row(board.name, board.core, "none", str(exc))
+            table.add_row(board.name, board.core, "none", str(exc), ", ".join(board.transports))
     console.print(table)
     return EXIT_OK
 

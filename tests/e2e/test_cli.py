@@ -65,6 +65,7 @@ def test_hil_boards_lists_backends() -> None:
     proc = run_child([*HIL, "boards"], cwd=REPO, COLUMNS="200")
     assert proc.returncode == 0, proc.stderr
     assert "corstone300" in proc.stdout and "no FVP on PATH" in proc.stdout
+    assert "memory (the board's fastest of memory, serial)" in proc.stdout
 
 
 def test_hil_run_reports_errors_with_exit_2(tmp_path: Path) -> None:
