@@ -77,7 +77,7 @@ def main() -> int:
         model = ModelFile(path)
         resolution = resolve(load_board(args.board), "qemu")
         with (
-            Dut(resolution, variant="test", timeout=60.0) as dut,
+            Dut(resolution, variant="test", timeout=60.0, transport="serial") as dut,
             Dut(resolution, variant="test", timeout=60.0, transport="memory") as mem,
             EembcDut(resolution, timeout=60.0) as eembc,
         ):

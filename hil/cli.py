@@ -18,7 +18,8 @@ from rich.table import Table
 
 from hil import __version__
 from hil.accuracy.cli import add_accuracy_parsers
-from hil.boards import list_boards, load_board, resolve
+from hil.boards import Resolution, list_boards, load_board, resolve
+from hil.boards.board import TRANSPORTS
 from hil.case.compare_models import is_classifier
 from hil.case.model_case import ModelCase
 from hil.case.record import DeviceFacts
@@ -41,6 +42,7 @@ from hil.results.baseline_cli import add_baseline_parser
 from hil.results.cli import add_results_parser
 from hil.results.history import add_history_parser
 from hil.results.recorder import Recorder
+from hil.targets.transport import choose_transport
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 FIRMWARE_VARIANTS = ("release", "test")  # else `hil run --firmware` names a prebuilt image
@@ -52,7 +54,7 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
 
         return cmd_discover(console)
     table = Table(title="hil boards")
-    for column in ("board", "core", "backend now", "why"):
+    for column in ("board", "core", "backend now", "why", "transport"):
         table.add_column(column)
     boards = list_boards()
     if not boards:
@@ -61,9 +63,15 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     for board in boards:
         try:
             res = resolve(board)
-            table.add_row(board.name, board.core, f"{res.backend} {res.detail}", res.reason)
+            table.add_row(
+                board.name,
+                board.core,
+                f"{res.backend} {res.detail}",
+                res.reason,
+                choose_transport(res).describe(),
+            )
         except HilError as exc:
-            table.add_row(board.name, board.core, "none", str(exc))
+            table.add_row(board.name, board.core, "none", str(exc), ", ".join(board.transports))
     console.print(table)
     return EXIT_OK
 
@@ -154,6 +162,7 @@ def _summary_table(result: CaseResult) -> Table:
         table.add_row("energy per inference", escape(f"n/a: {result.energy_unavailable}"))
     table.add_row("firmware build", f"{result.firmware_build_id} ({result.firmware_variant})")
     table.add_row("engine", escape(result.engine))
+    table.add_row("transport", result.transport)
     return table
 
 
@@ -190,6 +199,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         engine = "hil"  # not built: the image's HELLO names its engine
     else:
         engine = engine_from_args(args, resolution.board, console).engine
+    transport = transport_from_args(args, resolution, console)
     meter = parse_meter_spec(args.meter).create() if args.meter else None
     plan = EnergyPlan(inferences=args.energy_inferences, mlperf=args.energy_mlperf)
     with (
@@ -201,6 +211,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             engine=engine,
             firmware=prebuilt,
             tflm_ops=tflm_ops_from_args(args, resolution.board),
+            transport=transport,
         ) as dut,
         meter if meter is not None else contextlib.nullcontext(),
         Progress(console=console, transient=True) as progress,
@@ -253,6 +264,23 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"energy: {result.energy_error}", markup=False)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def add_transport_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=None,
+        help="the UART (serial) or target RAM through the debug port (memory); default: the "
+        "fastest the board has (docs/memory-transport.md)",
+    )
+
+
+def transport_from_args(args: argparse.Namespace, resolution: Resolution, console: Console) -> str:
+    """The transport to ask the device for; prints it and why."""
+    choice = choose_transport(resolution, args.transport)
+    console.print(f"transport {escape(choice.describe())}", highlight=False)
+    return choice.transport
 
 
 def _fraction(text: str) -> float:
@@ -369,7 +397,7 @@ def add_compare_engines_parser(sub: argparse._SubParsersAction) -> None:  # type
     p.add_argument("--seed", type=int_in(0), default=0)
     p.add_argument("--float-range", nargs=2, type=float, default=(-1.0, 1.0), metavar=("LO", "HI"))
     p.add_argument("--sequence-length", type=int_in(1), default=1, metavar="L")
-    p.add_argument("--transport", choices=("serial", "memory"), default="serial")
+    add_transport_argument(p)
     p.add_argument(
         "--timeout", type=positive_float, default=60.0, help="per-request timeout (s)"
     )
@@ -392,6 +420,7 @@ def cmd_compare_engines(args: argparse.Namespace, console: Console) -> int:
         tflm_tree.choose(args.tflm)  # no tree: one error naming where hil looked, before building
     resolution = resolve(load_board(args.board), args.backend)
     console.print(escape(resolution.describe()), highlight=False)
+    transport = transport_from_args(args, resolution, console)
     cmp = compare_engines(
         resolution,
         Path(args.model),
@@ -401,7 +430,7 @@ def cmd_compare_engines(args: argparse.Namespace, console: Console) -> int:
         float_range=tuple(args.float_range),
         sequence_length=args.sequence_length,
         timeout=args.timeout,
-        transport=args.transport,
+        transport=transport,
         on_engine=lambda e: console.print(f"running under {e} ...", highlight=False),
     )
     rows = [cmp.figures(e, r) for e, r in zip(cmp.engines, cmp.runs, strict=True)]
@@ -522,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with hil's agent linked in to flash instead (docs/own-firmware.md)",
     )
     add_engine_arguments(run)
+    add_transport_argument(run)
     run.add_argument(
         "--cflags",
         default="",

@@ -94,14 +94,26 @@ void hil_mailbox_use_serial(void)
     via_mailbox = 0;
 }
 
+/* One 0x00 on the serial link tells the host the up ring has something for
+ * it, so it waits on the UART instead of halting the core to poll. (A 0x00
+ * is a frame delimiter: harmless should the host read it as serial bytes.) */
+static void ring_host_bell(void)
+{
+    static const uint8_t bell = 0;
+    hil_port_write(&bell, 1);
+}
+
 static void mailbox_write(const uint8_t *data, uint32_t len)
 {
     ring *r = &hil_mailbox.up[0];
     for (uint32_t i = 0; i < len; i++) {
         uint32_t wr = r->wr;
         uint32_t next = (wr + 1u == UP_BYTES) ? 0u : wr + 1u;
-        /* Full: wait for the host to drain it (it polls while halted). */
-        while (r->rd == next) {
+        /* Full: wait for the host to drain it. */
+        if (r->rd == next) {
+            ring_host_bell();
+            while (r->rd == next) {
+            }
         }
         up_buffer[wr] = data[i];
         barrier();
@@ -112,7 +124,17 @@ static void mailbox_write(const uint8_t *data, uint32_t len)
 void hil_link_write(const uint8_t *data, uint32_t len)
 {
     if (via_mailbox) {
+        static int frame_open; /* frame bytes in the ring since the last delimiter */
         mailbox_write(data, len);
+        if (len == 0u) {
+            return;
+        }
+        if (data[len - 1u] != 0u) {
+            frame_open = 1;
+        } else if (frame_open || len > 1u) { /* the delimiter that ends a frame */
+            frame_open = 0;
+            ring_host_bell();
+        }
     } else {
         hil_port_write(data, len);
     }

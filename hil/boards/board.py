@@ -20,6 +20,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KNOWN_BACKENDS = ("fvp", "qemu", "pyocd")
+# How the host moves bytes: the UART, or target RAM through the debug port
+# (docs/memory-transport.md). Fastest first.
+TRANSPORTS = ("memory", "serial")
 PROTOCOLS = ("hil", "eembc")
 
 
@@ -51,6 +54,8 @@ class Board:
     # [regression]: how far counters and energy may rise before it is a regression
     regression: RegressionThresholds = field(default_factory=RegressionThresholds)
     energy: EnergyParams | None = None  # [energy]: cited datasheet figures for modeled energy
+    # [link] transports: how the host can reach the agent (hil.targets.transport chooses)
+    transports: tuple[str, ...] = ("serial",)
     # [eembc] images / model_ids: prebuilt MLPerf Tiny firmware, one image per
     # model (by model file stem or "sha256:<hex>"), flashed as it is.
     eembc_images: dict[str, Path] = field(default_factory=dict, hash=False)
@@ -165,7 +170,8 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         clock_hz=clock_hz,
         port=firmware.get("port", str),
         cflags=firmware.str_list("cflags"),
-        baud=link.get("baud", int, 115200),
+        baud=_baud(link.get("baud", int, 115200), path),
+        transports=_transports(link.str_list("transports", ["serial"]), path),
         backend_order=order,
         backends=tables,
         path=path,
@@ -182,6 +188,24 @@ def _parse(data: dict[str, Any], path: Path) -> Board:
         eembc_model_ids=model_ids,
         energy=parse_energy(top),
     )
+
+
+def _baud(baud: int, path: Path) -> int:
+    if baud <= 0:
+        raise BoardFileError(f"{path}: link.baud: must be positive, got {baud}")
+    return baud
+
+
+def _transports(names: tuple[str, ...], path: Path) -> tuple[str, ...]:
+    if not names:
+        raise BoardFileError(f"{path}: link.transports: empty; name serial, memory or both")
+    for name in names:
+        if name not in TRANSPORTS:
+            raise BoardFileError(
+                f"{path}: link.transports: unknown transport {name!r} "
+                f"(known: {', '.join(TRANSPORTS)})"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _image(name: str, path: Path) -> Path | None:

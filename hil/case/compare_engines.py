@@ -81,7 +81,7 @@ def compare_engines(
     float_range: tuple[float, float] = (-1.0, 1.0),
     sequence_length: int = 1,
     timeout: float = 30.0,
-    transport: str = "serial",
+    transport: str | None = None,
     on_engine: Callable[[str], None] | None = None,
 ) -> EngineComparison:
     """Run MODEL under each engine in turn, one device at a time (a board has

@@ -77,6 +77,7 @@ class DeviceFacts:
     target: str
     firmware: FirmwareRecord
     engine: EngineRecord
+    transport_used: str | None = None
 
     @classmethod
     def of(cls, dut: Device) -> DeviceFacts:
@@ -91,6 +92,7 @@ class DeviceFacts:
             target=dut.description,
             firmware=FirmwareRecord(build_id, dut.variant, tuple(dut.cflags)),
             engine=EngineRecord(name, version),
+            transport_used=dut.transport_used,
         )
 
 
@@ -196,6 +198,7 @@ class CaseRecord:
     hil_version: str | None = None
     firmware: FirmwareRecord = field(default_factory=FirmwareRecord)
     engine: EngineRecord = field(default_factory=EngineRecord)
+    transport_used: str | None = None  # what carried the bytes: "memory" or "serial"
     model: ModelRecord = field(default_factory=ModelRecord)
     sequence_length: int | None = None
     arena_used_bytes: int | None = None
@@ -287,6 +290,7 @@ class CaseRecord:
             },
             "engine": self.engine.text,
             "engine_identity": {"name": self.engine.name, "version": self.engine.version},
+            "transport_used": self.transport_used,
             "model": {
                 "path": self.model.path,
                 "sha256": self.model.sha256,
@@ -478,6 +482,7 @@ def _record(data: Mapping[str, Any]) -> CaseRecord:
             _cflags(firmware.get("cflags")),
         ),
         engine=_engine(data),
+        transport_used=_opt_str(data.get("transport_used")),
         model=ModelRecord(
             path=_opt_str(model.get("path")),
             sha256=_opt_str(model.get("sha256")),
@@ -515,7 +520,7 @@ def _record(data: Mapping[str, Any]) -> CaseRecord:
         seconds=None if seconds is None else float(seconds),
         attempts=int(data.get("attempts") or 1),
         earlier_errors=tuple(str(e) for e in data.get("earlier_errors") or ()),
-        regression=data.get("regression"),
+        regression=_opt_str(data.get("regression")),
         error=_opt_str(data.get("error")),
         accuracy=dict(data["accuracy"]) if data.get("accuracy") else None,
     )

@@ -126,6 +126,8 @@ class CaseResult:
     energy_error: str | None = None  # a meter was given but could not measure
     #: What the link went through during the case (retries, bad frames, resyncs, ...)
     link: dict[str, float] | None = None
+    #: What carried the case's bytes: "memory" (the debug port) or "serial" (the UART)
+    transport: str = "serial"
 
     def matched(self, reference: str) -> int:
         return sum(v.ok(reference) for v in self.vectors)
@@ -250,6 +252,7 @@ class CaseResult:
             engine=EngineRecord(*self.engine_identity)
             if any(self.engine_identity)
             else EngineRecord.of_text(self.engine),
+            transport_used=self.transport,
             model=ModelRecord(
                 path=str(self.model.path),
                 sha256=self.model.sha256,
@@ -399,6 +402,7 @@ def run_case(
         firmware_cflags=dut.cflags,
         engine=dut.engine,
         engine_identity=dut.engine_identity,
+        transport=dut.transport_used,
         loaded=loaded,
         references={r.name: r.version for r in refs},
         unavailable=unavailable,
@@ -423,7 +427,8 @@ def run_case(
                 result.profile = run.profile
             comparisons: dict[str, list[TensorComparison]] = {}
             # Exact references first: their outputs judge the tolerance references'.
-            outputs = {ref.name: ref.run(vector) for ref in refs}
+            with dut.phases.phase("references"):
+                outputs = {ref.name: ref.run(vector) for ref in refs}
             oracle = next((outputs[r.name] for r in refs if r.agreement == "exact"), None)
             for ref in refs:
                 ref_out = outputs[ref.name]
@@ -472,6 +477,7 @@ def run_case(
         result.energy, result.energy_unavailable = modeled_case_energy(dut.board, result.counter())
     result.seconds = time.monotonic() - started
     result.link = _link_delta(link_before, _link_stats(dut))
+    result.transport = dut.transport_used  # a reset may have fallen back to serial
     return result
 
 

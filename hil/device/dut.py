@@ -24,10 +24,12 @@ from hil.firmware.tflm_resolver import check_ops_mode
 from hil.link.protocol import MAX_REPEATS, PROTOCOL_VERSION, Hello
 from hil.link.session import LoadedModel, Session
 from hil.measurements.counters import CounterKind, Measurement, interpret_counter
+from hil.measurements.phases import PhaseClock
 from hil.measurements.profile import OpProfile, Profile
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
 from hil.targets.memory_link import ask_transport, transport_used
+from hil.targets.transport import TransportChoice, device_transport
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +44,15 @@ class Dut(Device):
         timeout: float = 10.0,
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
-        transport: str = "serial",
+        transport: str | None = None,
         firmware: Path | None = None,
         tflm_ops: str = "all",
     ) -> None:
         self.resolution = resolution
         #: A prebuilt image to flash instead of building one (hil.firmware.prebuilt).
         self.firmware = Path(firmware) if firmware is not None else None
-        self.transport = transport  # asked for; transport_used says what runs
+        # Asked for (None: the board's fastest); transport_used says what runs.
+        self.transport_choice: TransportChoice = device_transport(resolution, transport)
         self.engine_choice = engine  # what the image is built with (hil.firmware.engine_choice)
         #: "all": TFLM's resolver registers every builtin; "model": only the
         #: loaded model's operators, the image rebuilt for each op set.
@@ -64,22 +67,28 @@ class Dut(Device):
         self._hello: Hello | None = None
         self.state = DeviceState.OFF
         self._stats_before: dict[str, int | float] = {}  # of sessions ended by a reset
+        self.phases = PhaseClock()  # host wall time per phase (benchmarks/suite.py)
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> Dut:
-        if self.firmware is not None:
-            self.image = prebuilt_firmware(self.firmware, self.board)
-        else:
-            self.image = build_firmware(
-                self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
-            )
+        with self.phases.phase("build"):
+            if self.firmware is not None:
+                self.image = prebuilt_firmware(self.firmware, self.board)
+            else:
+                self.image = build_firmware(
+                    self.board, self.variant, cflags=self.cflags, engine=self.engine_choice
+                )
         self.target = create_target(self.resolution, self.image)
-        ask_transport(self.target, self.transport)
+        ask_transport(self.target, self.transport_choice.transport)
         self._connect()
         return self
 
     def _connect(self) -> None:
+        with self.phases.phase("boot"):
+            self._boot()
+
+    def _boot(self) -> None:
         assert self.target is not None
         if self._session is not None:
             self._stats_before = _added(self._stats_before, self._session.stats.as_dict())
@@ -108,6 +117,10 @@ class Dut(Device):
 
     @property
     def transport_used(self) -> str:
+        """"memory" or "serial": what carries the session now (the choice, or
+        serial after the debug port refused)."""
+        if self.target is None:
+            return self.transport_choice.transport
         return transport_used(self.target)
 
     def restart(self) -> None:
@@ -178,19 +191,22 @@ class Dut(Device):
     ) -> Inference:
         """One vector through the loaded model: set inputs, invoke (warm-up,
         timed repeats, optional profiled run), read outputs."""
-        session = self.session
-        for i, data in enumerate(vector):
-            session.set_input(i, np.ascontiguousarray(data).tobytes())
-        counters = session.invoke(
-            timeout=self.invoke_timeout(len(model.data)),
-            warmup=timing.warmup,
-            repeats=timing.repeats,
-            profile=timing.profile,
-        )
+        session, phases = self.session, self.phases
+        with phases.phase("inputs"):
+            for i, data in enumerate(vector):
+                session.set_input(i, np.ascontiguousarray(data).tobytes())
+        with phases.phase("inference"):
+            counters = session.invoke(
+                timeout=self.invoke_timeout(len(model.data)),
+                warmup=timing.warmup,
+                repeats=timing.repeats,
+                profile=timing.profile,
+            )
         outputs = []
-        for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
-            raw = session.get_output(i, dev.nbytes)
-            outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
+        with phases.phase("outputs"):
+            for i, (spec, dev) in enumerate(zip(model.outputs, loaded.outputs, strict=True)):
+                raw = session.get_output(i, dev.nbytes)
+                outputs.append(np.frombuffer(raw, dtype=spec.dtype).reshape(spec.shape).copy())
         measurements = [m for t in counters.repeats if (m := self.measure(counters.kind, t))]
         prof = None
         if counters.profile_total is not None:
@@ -249,11 +265,14 @@ class Dut(Device):
             return held
         capacity = self.hello.model_capacity
         fits = len(model.data) <= capacity
+        load = self.phases.phase("model load")
         if placement != "upload" and self._holds_linked(model) and self._serves(model):
-            loaded = self.session.load_linked(model.data)
+            with load:
+                loaded = self.session.load_linked(model.data)
         elif placement == "linked" or (not fits and placement != "upload"):
             self._relink(model, why="asked for" if placement == "linked" else "too large for RAM")
-            loaded = self.session.load_linked(model.data)
+            with load:
+                loaded = self.session.load_linked(model.data)
         elif not fits:
             raise ModelFileError(
                 f"{model.path} is {len(model.data):,} bytes; {self.board.name} holds models of "
@@ -265,7 +284,7 @@ class Dut(Device):
                 log.info("building the image with %s's operators only", model.path)
                 self._boot_image(model, linked=False)
             size = len(model.data)
-            with progress.task("upload", f"model {model.path.name}", size, "B") as upload:
+            with load, progress.task("upload", f"model {model.path.name}", size, "B") as upload:
                 loaded = self.session.load_model(model.data, upload.advance)
         self.state = DeviceState.MODEL_LOADED
         return loaded
@@ -314,18 +333,19 @@ class Dut(Device):
     def _boot_image(self, model: ModelFile, linked: bool) -> None:
         """Build the image for MODEL (its operators where the ops mode is
         "model"; the model in flash when LINKED) and restart the target on it."""
-        self.image = build_firmware(
-            self.board,
-            self.variant,
-            cflags=self.cflags,
-            engine=self.engine_choice,
-            linked_model=model.path if linked else None,
-            tflm_ops=self._ops_for(model),
-        )
+        with self.phases.phase("build"):
+            self.image = build_firmware(
+                self.board,
+                self.variant,
+                cflags=self.cflags,
+                engine=self.engine_choice,
+                linked_model=model.path if linked else None,
+                tflm_ops=self._ops_for(model),
+            )
         if self.target is not None:
             self.target.stop()
         self.target = create_target(self.resolution, self.image)
-        ask_transport(self.target, self.transport)
+        ask_transport(self.target, self.transport_choice.transport)
         self._connect()
 
 
@@ -341,6 +361,7 @@ def create_dut(
     engine: str = "hil",
     firmware: Path | None = None,
     tflm_ops: str = "all",
+    transport: str | None = None,
 ) -> Device:
     """The device for a resolved board, speaking the board's protocol; a
     prebuilt `firmware` image (else the board file's) instead of hil's build."""
@@ -354,7 +375,12 @@ def create_dut(
         from hil.device.eembc import EembcDut
 
         return EembcDut(
-            resolution, timeout=timeout, cflags=cflags, engine=engine, tflm_ops=tflm_ops
+            resolution,
+            timeout=timeout,
+            cflags=cflags,
+            engine=engine,
+            tflm_ops=tflm_ops,
+            transport=transport,
         )
     return Dut(
         resolution,
@@ -364,4 +390,5 @@ def create_dut(
         engine=engine,
         firmware=firmware,
         tflm_ops=tflm_ops,
+        transport=transport,
     )

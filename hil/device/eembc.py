@@ -23,8 +23,10 @@ from hil.firmware.tflm_resolver import check_ops_mode
 from hil.link.eembc import EembcInfo, EembcSession, recover_quantized
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.measurements.phases import PhaseClock
 from hil.model.file import ModelFile
 from hil.targets import Target, create_target
+from hil.targets.transport import device_transport
 
 log = logging.getLogger(__name__)
 TIMER_METHOD = (
@@ -44,8 +46,11 @@ class EembcDut(Device):
         cflags: tuple[str, ...] = (),
         engine: str = "hil",
         tflm_ops: str = "all",
+        transport: str | None = None,
     ) -> None:
         self.resolution = resolution
+        # EEMBC's protocol runs over the UART only: a memory request is logged as serial.
+        self.transport_choice = device_transport(resolution, transport)
         self.cflags = tuple(cflags)  # extra compiler flags for hil's own EEMBC images
         self.engine_choice = engine  # the engine of hil's own EEMBC images
         self.tflm_ops = check_ops_mode(tflm_ops)  # "model": TFLM registers the model's ops only
@@ -58,6 +63,9 @@ class EembcDut(Device):
         self.info: EembcInfo | None = None
         self._loaded: LoadedModel | None = None
         self.state = DeviceState.OFF
+        # One EEMBC exchange sends the input and runs it: only the references
+        # (the runner's) are timed on their own.
+        self.phases = PhaseClock()
 
     def start(self) -> EembcDut:
         return self  # nothing runs until a model is chosen: it is part of the image
@@ -71,6 +79,10 @@ class EembcDut(Device):
 
     def link_stats(self) -> dict[str, int | float]:
         return {}  # EEMBC's text protocol has no resends or frames to count
+
+    @property
+    def transport_used(self) -> str:
+        return self.transport_choice.transport  # always serial
 
 
     @property

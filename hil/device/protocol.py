@@ -18,6 +18,7 @@ from hil.firmware.build import FirmwareImage
 from hil.link.eembc import EembcError
 from hil.link.session import LoadedModel
 from hil.measurements.counters import Measurement
+from hil.measurements.phases import PhaseClock
 from hil.measurements.profile import Profile
 from hil.model.file import ModelFile
 from hil.targets import Target
@@ -88,6 +89,7 @@ class Device(Protocol):
     image: FirmwareImage | None
     target: Target | None
     state: DeviceState
+    phases: PhaseClock  # host wall time per phase; a device times the phases it can tell apart
 
     @property
     def description(self) -> str: ...
@@ -101,6 +103,11 @@ class Device(Protocol):
     @property
     def engine_identity(self) -> tuple[str, str]:
         """(engine, version) as the device reports them; ("", "") before it answered."""
+        ...
+
+    @property
+    def transport_used(self) -> str:
+        """"memory" or "serial": what carries the device's link now."""
         ...
 
     def link_stats(self) -> dict[str, int | float]:

@@ -24,6 +24,11 @@ BLOCK = struct.Struct("<16sii6I6I")
 RING_WORDS = 6
 WR, RD = 3, 4  # word index of the offsets inside a ring descriptor
 POLL_MIN, POLL_MAX = 0.0002, 0.005
+# With a bell (the agent's 0x00 on the UART when it has written a frame), the
+# pipe waits on it instead of halting the core to poll; after a wait this long
+# without one (BELL_TRUSTED once the agent has rung) it looks anyway, then
+# waits twice as long, up to the maximum: a lost bell costs time, never an answer.
+BELL_POLL, BELL_TRUSTED, BELL_POLL_MAX = 0.02, 0.5, 1.0
 BOOT_TIMEOUT = 10.0
 
 
@@ -61,12 +66,20 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         control: int,
         doorbell: int,
         ring_bell: Callable[[], None] | None = None,
+        wait_bell: Callable[[float], bool] | None = None,
     ) -> None:
         """ring_bell wakes the core after a write where the debug port cannot
         write the NVIC (QEMU's gdbstub writes RAM only); else the pipe writes
-        the doorbell word the firmware names."""
+        the doorbell word the firmware names. wait_bell(seconds) returns True
+        when the device says the up ring has bytes, False when the time is up;
+        without it the pipe polls, halting the core each time."""
         self._memory = memory
         self._ring_bell = ring_bell
+        self._wait_bell = wait_bell
+        self._rx = bytearray()  # taken from the up ring, not read yet
+        self._bell_heard = False
+        self._gap = BELL_POLL
+        self._next_look = time.monotonic() + self._gap  # when to look without a bell
         self._control = control
         self._up_ring = control + 24
         self._down_ring = control + 24 + 4 * RING_WORDS
@@ -103,10 +116,11 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
 
     @property
     def in_waiting(self) -> int:
-        return 0
+        return len(self._rx)
 
     def reset_input_buffer(self) -> None:
-        self._take(1 << 30)
+        self._rx.clear()
+        self._take()
 
     def flush(self) -> None:
         pass
@@ -115,8 +129,8 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
         wr, rd = struct.unpack("<II", self._memory.read(ring + 4 * WR, 8))
         return wr, rd
 
-    def _take(self, limit: int) -> bytes:
-        """Whatever the up ring holds (up to limit), in one halt."""
+    def _take(self) -> bytes:
+        """Everything the up ring holds, in one halt."""
         _, buf, size, _, _, _ = self._up
         self._memory.halt()
         try:
@@ -126,29 +140,58 @@ class MailboxPort(serial.SerialBase):  # type: ignore[misc]  # pyserial is untyp
             if wr == rd:
                 return b""
             if wr > rd:
-                data = self._memory.read(buf + rd, min(wr - rd, limit))
-            else:
-                data = self._memory.read(buf + rd, min(size - rd, limit))
-            self._memory.write(self._up_ring + 4 * RD, struct.pack("<I", (rd + len(data)) % size))
+                data = self._memory.read(buf + rd, wr - rd)
+            else:  # wrapped: the end of the ring, then its start
+                data = self._memory.read(buf + rd, size - rd) + self._memory.read(buf, wr)
+            self._memory.write(self._up_ring + 4 * RD, struct.pack("<I", wr))
             return data
         finally:
             self._memory.resume()
 
     def read(self, size: int = 1) -> bytes:
+        """Up to SIZE bytes, waiting at most `timeout` for them. With a bell,
+        the ring is looked at after a bell, or when a look is due without
+        one: each look halts the core. Every look takes all the ring holds,
+        and the agent rings after writing, so bytes in the ring always have a
+        bell still to come."""
         deadline = time.monotonic() + (self.timeout or 0)
         pause = POLL_MIN
-        out = bytearray()
-        while len(out) < size:
-            got = self._take(size - len(out))
-            out += got
-            if len(out) >= size or time.monotonic() >= deadline:
-                break
-            if not got:
-                time.sleep(pause)
+        while len(self._rx) < size:
+            now = time.monotonic()
+            if self._wait_bell is None:
+                self._rx += self._take()
+                if len(self._rx) >= size or now >= deadline:
+                    break
+                time.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, POLL_MAX)
-        return bytes(out)
+                continue
+            rang = self._wait_bell(max(0.0, min(deadline, self._next_look) - now))
+            now = time.monotonic()
+            if rang:
+                self._bell_heard = True
+                self._rx += self._take()
+                self._gap = self._first_gap()
+                self._next_look = now + self._gap
+            elif now >= self._next_look:  # no bell: look anyway, less and less often
+                self._rx += self._take()
+                self._gap = min(self._gap * 2, BELL_POLL_MAX)
+                self._next_look = now + self._gap
+            elif now >= deadline:
+                break
+        out = bytes(self._rx[:size])
+        del self._rx[:size]
+        return out
+
+    def _first_gap(self) -> float:
+        """How long to wait for a bell before looking anyway: short until
+        the agent has rung once (an agent older than the bell never does),
+        then long, so a long inference is not slowed by looks."""
+        return BELL_TRUSTED if self._bell_heard else BELL_POLL
 
     def write(self, data: bytes) -> int:
+        # A request: its answer cannot be in the ring before the agent reads it.
+        self._gap = self._first_gap()
+        self._next_look = time.monotonic() + self._gap
         _, buf, size, _, _, _ = self._down
         view = memoryview(bytes(data))
         deadline = time.monotonic() + max(self.timeout or 0, 5.0)

@@ -31,6 +31,7 @@ from hil.pytestplugin import hookspecs, html_extras
 from hil.pytestplugin import nightly as pytest_nightly
 from hil.pytestplugin import rack as pytest_rack
 from hil.pytestplugin import store as pytest_store
+from hil.pytestplugin import transport as pytest_transport
 from hil.pytestplugin.accuracy import check_accuracy, check_variants  # noqa: F401  (fixtures)
 from hil.pytestplugin.options import board_names, hil_group, usage_errors
 from hil.rack.resolve import RackEntry
@@ -51,6 +52,7 @@ pytest_plugins = (
     "hil.pytestplugin.store",
     "hil.pytestplugin.rack",
     "hil.pytestplugin.engine",
+    "hil.pytestplugin.transport",
     "hil.pytestplugin.nightly",
     "hil.pytestplugin.energy",
     "hil.pytestplugin.progress",
@@ -225,6 +227,7 @@ def hil_dut(board: Resolution, request: pytest.FixtureRequest) -> Iterator[Devic
             cflags=pytest_nightly.cflags(config),
             engine=pytest_engine.engine_for(config, board),
             tflm_ops=pytest_engine.tflm_ops_for(config, board),
+            transport=pytest_transport.transport_for(config, board),
         )
         try:
             device.start()
@@ -260,8 +263,14 @@ def _case_device(
     key = (board.instance or board.board.name, str(firmware.resolve()) if firmware else "",
            engine or "", tflm_ops)  # fmt: skip
     if key not in devices:
+        transport = pytest_transport.transport_for(config, board)
         if firmware is not None:
-            device = create_dut(board, timeout=config.getoption("hil_timeout"), firmware=firmware)
+            device = create_dut(
+                board,
+                timeout=config.getoption("hil_timeout"),
+                firmware=firmware,
+                transport=transport,
+            )
         else:
             variant = config.getoption("hil_firmware")
             device = create_dut(
@@ -271,6 +280,7 @@ def _case_device(
                 cflags=pytest_nightly.cflags(config),
                 engine=engine or pytest_engine.engine_for(config, board),
                 tflm_ops=tflm_ops,
+                transport=transport,
             )
         try:
             device.start()
@@ -535,7 +545,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             )
         status = "regression" if r.regression and r.status == "pass" else r.status
         tr.write_line(
-            f"{status.upper():8} {r.case} on {r.target}: {agreement}; "
+            f"{status.upper():8} {r.case} on {r.target} over "
+            f"{r.transport_used or 'serial'}: {agreement}; "
             f"{figure}; arena {r.arena_used_bytes} B{energy_text}"
         )
         for name, reason in r.unavailable_references.items():

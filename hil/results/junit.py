@@ -15,6 +15,7 @@ COLUMNS = (
     ("hil_firmware_variant", "firmware_variant"),
     ("hil_firmware_cflags", "firmware_cflags"),
     ("hil_engine", "engine"),
+    ("hil_transport", "transport_used"),
     ("hil_model", "model_name"),
     ("hil_model_sha256", "model_sha256"),
     ("hil_status", "status"),

@@ -76,7 +76,11 @@ CREATE INDEX IF NOT EXISTS results_by_run ON results (run_id)
 # `hil history MODEL` and rows(model=...) select by model across instances.
 MIGRATION_2 = "CREATE INDEX IF NOT EXISTS results_by_model ON results (model_name, id)"
 
-MIGRATIONS: dict[int, str] = {1: MIGRATION_1, 2: MIGRATION_2}
+# What carried a case's bytes: "memory" (the debug port) or "serial" (the
+# UART); NULL in rows stored before hil had a choice, which were serial.
+MIGRATION_3 = "ALTER TABLE results ADD COLUMN transport_used TEXT"
+
+MIGRATIONS: dict[int, str] = {1: MIGRATION_1, 2: MIGRATION_2, 3: MIGRATION_3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 MIGRATIONS_TABLE = (

@@ -100,6 +100,7 @@ def row_from_record(
         "firmware_cflags": " ".join(record.firmware.cflags),
         "engine": record.engine.name or record.engine.text,
         "engine_version": record.engine.version,
+        "transport_used": record.transport_used,
         "model_name": record.case or case.name,
         "model_sha256": record.model.sha256,
         "vector_seed": case.seed,
@@ -140,6 +141,7 @@ def error_record(
         hil_version=__version__,
         firmware=device.firmware,
         engine=device.engine,
+        transport_used=device.transport_used,
         model=ModelRecord(path=os.fspath(case.model), sha256=_sha256(Path(case.model))),
         test=test,
     )
@@ -163,6 +165,7 @@ def row_from_error(
         "firmware_cflags": " ".join(record.firmware.cflags),
         "engine": record.engine.name,
         "engine_version": record.engine.version,
+        "transport_used": record.transport_used,
         "model_name": case.name,
         "model_sha256": record.model.sha256,
         "vector_seed": case.seed,

@@ -3,7 +3,8 @@ or wrong. Shared by `pytest --hil-baseline` (one row as each case finishes) and
 `hil results regressions|report` (a whole run).
 
 A row's baseline has the same key: backend, engine (hil's, TFLM's reference
-kernels or CMSIS-NN; an engine's version may change), firmware variant, model (its
+kernels or CMSIS-NN; an engine's version may change), transport (memory or
+serial; rows stored before the choice were serial), firmware variant, model (its
 sha256, else its name) and vector set (seed, count, input files); from the
 same instance, else (no history there) from another instance of the same
 board type. `last-green` takes the latest earlier row of that key whose case
@@ -36,6 +37,7 @@ def case_key(row: Row) -> tuple[Any, ...]:
     return (
         row.get("backend"),
         engine_kind(row.get("engine"), row.get("engine_version")),
+        transport_kind(row.get("transport_used")),
         row.get("firmware_variant") or "",
         row.get("model_sha256") or row.get("model_name"),
         row.get("vector_seed"),
@@ -54,6 +56,11 @@ def engine_kind(engine: Any, version: Any = None) -> str:
         return words[0]
     kind = "tflm-cmsis-nn" if "cmsis-nn" in words[1:] else "tflm"
     return f"{kind} ops=model" if "ops=model" in words[1:] else kind
+
+
+def transport_kind(transport: Any) -> str:
+    """The transport a row ran over (rows stored before hil had a choice: serial)."""
+    return str(transport or "serial")
 
 
 @cache

@@ -27,6 +27,7 @@ ROW_FIELDS = (
     "counter_kind", "counter_method", "counter_min", "counter_median", "counter_p90",
     "counter_max", "flash_bytes", "static_ram_bytes", "footprint", "arena_bytes",
     "stack_bytes", "energy_uj", "reference_versions", "status", "attempts", "error", "record",
+    "transport_used",
 )  # fmt: skip
 RUN_FIELDS = ("run_id", "started", "git_revision", "host", "pid", "pid_started", "command")
 JSON_FIELDS = ("vector_files", "agreement", "footprint", "reference_versions", "record")

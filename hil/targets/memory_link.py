@@ -39,8 +39,20 @@ def open_memory_link(elf: Path, port: int, serial_link: serial.SerialBase) -> Ma
         except (serial.SerialException, OSError) as exc:
             raise LinkError(f"doorbell write failed: {exc}") from exc
 
+    def wait_bell(seconds: float) -> bool:
+        # The agent writes a 0x00 on the UART after a frame in the up ring.
+        try:
+            serial_link.timeout = seconds
+            if not serial_link.read(1):
+                return False
+            serial_link.timeout = 0
+            serial_link.read(1 << 12)  # bells that came meanwhile
+            return True
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"serial link (the mailbox's bell) failed: {exc}") from exc
+
     try:
-        return MailboxPort(remote, control, doorbell, ring_bell)
+        return MailboxPort(remote, control, doorbell, ring_bell, wait_bell)
     except BaseException:
         remote.close()
         raise

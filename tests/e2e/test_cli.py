@@ -38,10 +38,34 @@ def test_hil_run_100_vectors_exact(board_name: str, models_dir: Path, tmp_path: 
     assert result["firmware"]["build_id"] and result["backend"] == "qemu"
 
 
+@pytest.mark.parametrize(
+    ("options", "line", "used"),
+    [
+        ((), "transport memory (the board's fastest of memory, serial)", "memory"),
+        (("--transport", "serial"), "transport serial (requested)", "serial"),
+    ],
+)
+def test_hil_run_says_which_transport_and_records_it(
+    models_dir: Path, tmp_path: Path, options: tuple[str, ...], line: str, used: str
+) -> None:
+    out = tmp_path / "out.json"
+    model = str(models_dir / "hello_world_int8.tflite")
+    proc = run_child(
+        [*HIL, "run", model, "--board", "mps2-an386", "--vectors", "3", "--json", str(out),
+         *options],
+        cwd=REPO,
+        COLUMNS="200",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert line in proc.stdout.splitlines()
+    assert json.loads(out.read_text())["transport_used"] == used
+
+
 def test_hil_boards_lists_backends() -> None:
     proc = run_child([*HIL, "boards"], cwd=REPO, COLUMNS="200")
     assert proc.returncode == 0, proc.stderr
     assert "corstone300" in proc.stdout and "no FVP on PATH" in proc.stdout
+    assert "memory (the board's fastest of memory, serial)" in proc.stdout
 
 
 def test_hil_run_reports_errors_with_exit_2(tmp_path: Path) -> None:

@@ -130,6 +130,7 @@ def test_the_example_suite_runs_on_two_places_one_per_worker(lab: Setup, tmp_pat
             f"--hil-rack={rack}",
             f"--hil-report={report}",
             f"--hil-lock-dir={tmp_path / 'locks'}",
+            "--hil-transport=serial",  # the results are counted through each place's port
             "-n",
             "2",
             "-v",

@@ -25,7 +25,8 @@ DAMAGE = FaultRates(corrupt=0.01, drop=0.005)
 
 def faulty_board(name: str, rates: FaultRates, seed: int) -> Resolution:
     """The board with its UART opened through faulty:// (off until enabled),
-    the way a board file's [serial] url would put it there."""
+    the way a board file's [serial] url would put it there. The faults are on
+    the UART: tests using it pin transport="serial"."""
     res = resolve(load_board(name))
     url = faulty_url(UART_PLACEHOLDER, rates, seed=seed, enabled=False)
     return dataclasses.replace(res, board=dataclasses.replace(res.board, serial={"url": url}))
@@ -48,7 +49,7 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
     model = ModelFile(models_dir / "hello_world_int8.tflite")
     oracle = TflmReference(model.data, 1)
     expected = {x: oracle.run([np.array([[x]], np.int8)])[0].tobytes() for x in range(-128, 128)}
-    with Dut(faulty_board("corstone300", DAMAGE, seed=2024)) as dut:
+    with Dut(faulty_board("corstone300", DAMAGE, seed=2024), transport="serial") as dut:
         dut.load(model)  # set-up on a clean link; the exchanges below are damaged
         faulty = faulty_link(dut)
         session = dut.session
@@ -108,7 +109,7 @@ def test_10000_exchanges_at_1pct_corruption_and_half_pct_loss(
 def test_duplicated_and_delayed_bytes_are_survived(models_dir: Path) -> None:
     model = ModelFile(models_dir / "hello_world_int8.tflite")
     rates = FaultRates(duplicate=0.01, delay=0.01, max_delay_s=0.01)
-    with Dut(faulty_board("mps2-an386", rates, seed=9), timeout=0.5) as dut:
+    with Dut(faulty_board("mps2-an386", rates, seed=9), timeout=0.5, transport="serial") as dut:
         dut.load(model)
         faulty = faulty_link(dut)
         faulty.set_enabled(True)

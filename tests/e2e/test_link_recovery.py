@@ -49,7 +49,7 @@ def noisy_run(
     models_dir: Path, name: str, rates: FaultRates, n: int, seed: int
 ) -> tuple[int, int, int, int, Session, Session]:
     model = ModelFile(models_dir / name)
-    with Dut(faulty_board("corstone300", rates, seed=seed)) as dut:
+    with Dut(faulty_board("corstone300", rates, seed=seed), transport="serial") as dut:
         loaded = dut.load(model)
         spec, out = loaded.inputs[0], loaded.outputs[0]
         rng = np.random.default_rng(seed)

@@ -20,7 +20,7 @@ from hil.device.dut import Dut
 from hil.errors import LinkError, Status
 from hil.link.framing import Frame, FrameSplitter, encode_frame
 from hil.link.gdbremote import GdbRemote
-from hil.link.mailbox import MailboxPort
+from hil.link.mailbox import WR, MailboxPort
 from hil.link.protocol import Command, Event
 from hil.targets.memory_link import memory_or_serial
 
@@ -95,3 +95,43 @@ def test_damaged_and_stale_mailbox_frames_are_never_accepted() -> None:
         assert payload[:4] == struct.pack("<I", 3)
         assert session.stats.stale_frames == before + 1
         assert session.hello().build_id == good.build_id
+
+
+def test_a_debug_port_that_refuses_falls_back_to_serial_with_a_message(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The whole path: a device asked for memory on a QEMU started without its
+    gdbstub (the port hil connects to refuses) says so in one line, runs its
+    case over the UART, and the result names serial."""
+    import hil.targets.qemu
+
+    monkeypatch.setattr(hil.targets.qemu, "gdb_args", lambda port: [])
+    with Dut(resolve(load_board("mps2-an386")), transport="memory") as dut:
+        assert dut.transport_choice.transport == "memory"
+        assert dut.transport_used == "serial"
+        assert not isinstance(dut.session.port, MailboxPort)
+        result = run_case(dut, ModelCase(models_dir / "hello_world_int8.tflite", vectors=2))
+    assert result.passed and result.transport == "serial"
+    assert result.to_dict()["transport_used"] == "serial"
+    notices = [r.getMessage() for r in caplog.records if "using the serial link" in r.getMessage()]
+    assert len(notices) == 1 and "cannot be reached" in notices[0], caplog.text
+
+
+def test_a_corrupted_ring_offset_is_refused_and_a_reset_recovers() -> None:
+    """An up-ring write offset outside the ring (a stale or overwritten
+    control block): the host refuses to read through it, and a reset brings
+    the device back on the memory transport."""
+    with Dut(resolve(load_board("mps2-an386")), variant="test", transport="memory") as dut:
+        port = dut.session.port
+        assert isinstance(port, MailboxPort)
+        memory, up_ring = port._memory, port._up_ring
+        memory.halt()
+        try:
+            memory.write(up_ring + 4 * WR, struct.pack("<I", 0x7FFF_0000))
+        finally:
+            memory.resume()
+        with pytest.raises(LinkError, match="up ring offsets out of range") as info:
+            dut.session.hello()
+        assert dut.recover(info.value)
+        assert dut.transport_used == "memory"
+        assert dut.session.hello().build_id == dut.image.build_id  # type: ignore[union-attr]

@@ -123,6 +123,7 @@ def test_example_suite_through_an_rfc2217_server(tmp_path: Path, process_tag: st
                 f"--hil-rack={rack}",
                 f"--hil-report={report}",
                 f"--hil-lock-dir={tmp_path / 'locks'}",
+                "--hil-transport=serial",  # the bytes this test counts go over the UART
                 "-v",
             ),
             cwd=REPO,
@@ -133,6 +134,7 @@ def test_example_suite_through_an_rfc2217_server(tmp_path: Path, process_tag: st
         assert "test_device_matches_host[far-a300-hello_world_int8] PASSED" in proc.stdout
         (case,) = json.loads(report.read_text())["cases"]
         assert case["instance"] == "far-a300" and case["status"] == "pass"
+        assert case["transport_used"] == "serial"
         tflm = case["aggregate"]["agreement"]["tflm"]
         assert (tflm["matched"], tflm["total"], tflm["max_abs_diff"]) == (100, 100, 0.0)
         # Every byte went through the server: the model one way, 100 results back.

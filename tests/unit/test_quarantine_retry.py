@@ -186,6 +186,7 @@ class FakeDut:
     cflags = ()
     build_id = "fake-build"
     engine_identity = ("", "")
+    transport_used = "serial"
     image = None
     restarts = 0
 

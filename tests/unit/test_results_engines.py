@@ -15,7 +15,7 @@ import pytest
 
 from hil.cli import main
 from hil.results.migrations import MIGRATION_1, SCHEMA_VERSION
-from hil.results.store import ResultStore, StoreError
+from hil.results.store import ROW_FIELDS, ResultStore, StoreError
 from tests.unit.test_results_store import add, make_row
 
 
@@ -237,15 +237,23 @@ def test_a_store_at_the_previous_migration_is_upgraded(
 ) -> None:
     """Made by this hil's own migrations stopped one short, then opened by the full set."""
     from hil.results import migrations
+    from hil.results import store as store_module
 
     previous = SCHEMA_VERSION - 1
     monkeypatch.setattr(migrations, "MIGRATIONS",
                         {v: d for v, d in migrations.MIGRATIONS.items() if v <= previous})
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", previous)  # fmt: skip
+    # The last migration added transport_used: the older hil did not write it.
+    monkeypatch.setattr(
+        store_module, "ROW_FIELDS", tuple(f for f in ROW_FIELDS if f != "transport_used")
+    )
     with ResultStore(location) as store:
         add(store, make_row("run-01"))
         assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == previous
     monkeypatch.undo()
     with ResultStore(location) as store:
         assert store.engine.scalar("SELECT MAX(version) FROM schema_migrations") == SCHEMA_VERSION
-        assert [r["run_id"] for r in store.rows()] == ["run-01"]
+        add(store, {**make_row("run-02"), "transport_used": "memory"})
+        rows = store.rows()
+        assert [r["run_id"] for r in rows] == ["run-01", "run-02"]
+        assert [r["transport_used"] for r in rows] == [None, "memory"]

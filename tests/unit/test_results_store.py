@@ -334,6 +334,7 @@ def test_the_recorder_stores_a_case_that_died(tmp_path: Path, store_location: st
         variant = "release"
         cflags = ()
         engine_identity = ("", "")  # nothing is known before the device answers
+        transport_used = "memory"
 
         @property
         def build_id(self) -> str:
@@ -350,3 +351,4 @@ def test_the_recorder_stores_a_case_that_died(tmp_path: Path, store_location: st
         "device-fault", "a386", "img1",
     )  # fmt: skip
     assert row["model_sha256"] is None and row["record"]["error"].startswith("DeviceFaultError")
+    assert row["transport_used"] == row["record"]["transport_used"] == "memory"

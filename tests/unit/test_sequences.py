@@ -19,6 +19,7 @@ from hil.device.protocol import ONCE, Inference, Timing, Vector
 from hil.devtools.engine_host import HostEngine
 from hil.errors import HilError
 from hil.link.session import LoadedModel
+from hil.measurements.phases import PhaseClock
 from hil.model.file import ModelFile
 from hil.model.tensor import TensorSpec
 from hil.references import LiteRtReference, ReferenceUnavailable, make_references
@@ -38,10 +39,12 @@ class EngineDut:
     engine = "hil host"
     engine_identity = ("hil", "host")
     image = None
+    transport_used = "in-process"  # no link: the engine is called directly
 
     def __init__(self) -> None:
         self.engine_ = HostEngine(arena_bytes=1 << 20)
         self.resets = 0
+        self.phases = PhaseClock()
 
     def link_stats(self) -> dict[str, int | float]:
         return {}  # no link: the engine runs in this process
