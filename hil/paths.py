@@ -31,6 +31,13 @@ def project_root() -> Path:
     return _checkout() or Path(str(resources.files("hil") / "_data"))
 
 
+def checkout_root() -> Path | None:
+    """hil's checkout (HIL_HOME, else the one this package runs from); None
+    for an installed hil."""
+    env = os.environ.get("HIL_HOME")
+    return Path(env) if env else _checkout()
+
+
 def firmware_dir() -> Path:
     return project_root() / "firmware"
 

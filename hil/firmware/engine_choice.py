@@ -50,10 +50,12 @@ def choose_engine(
         if value:
             kernels = check_engine(value)
             if kernels is not None:
-                tree = tflm_tree.tflm_tree()  # TflmTreeError naming the path when absent
-                return EngineChoice(value, f"{where}; TFLM at {tree}")
+                checked = tflm_tree.tflm_tree()  # TflmTreeError naming the path when absent
+                return EngineChoice(value, f"{where}; TFLM at {checked}")
             return EngineChoice(value, where)
     tree, source = tflm_tree.locate()
-    if tflm_tree.available():
+    if tree is not None and tflm_tree.available():
         return EngineChoice(DEFAULT_WITH_TFLM, f"default: TFLM found at {tree.resolve()}")
+    if tree is None:
+        return EngineChoice("hil", f"default: no TFLM tree ({source})")
     return EngineChoice("hil", f"default: no TFLM tree at {tree} ({source})")

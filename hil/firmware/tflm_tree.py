@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hil import config
 from hil.errors import HilError
-from hil.paths import project_root
+from hil.paths import checkout_root
 
 ENV = "HIL_TFLM_DIR"
 DOWNLOADS = "tensorflow/lite/micro/tools/make/downloads"
@@ -43,12 +43,23 @@ def choose(path: str | Path | None) -> None:
     _chosen[:] = [Path(path).expanduser()] if path else []
 
 
-def default_tree() -> Path:
-    return project_root().resolve().parent / "shared" / "third_party" / "tflite-micro"
+INSTALLED = (
+    "none given, and an installed hil has no checkout to look beside: set HIL_TFLM_DIR, "
+    "[tool.hil] tflm_dir or --hil-tflm"
+)
 
 
-def locate(explicit: str | Path | None = None) -> tuple[Path, str]:
-    """The tree hil would use and where that choice came from (not checked)."""
+def default_tree() -> Path | None:
+    """../shared/third_party/tflite-micro beside hil's checkout (None when installed)."""
+    root = checkout_root()
+    if root is None:
+        return None
+    return root.resolve().parent / "shared" / "third_party" / "tflite-micro"
+
+
+def locate(explicit: str | Path | None = None) -> tuple[Path | None, str]:
+    """The tree hil would use and where that choice came from (not checked);
+    None when nothing names one and hil is installed, not run from a checkout."""
     if explicit:
         return Path(explicit).expanduser(), "given as an option"
     if _chosen:
@@ -58,7 +69,10 @@ def locate(explicit: str | Path | None = None) -> tuple[Path, str]:
     project = config.current()
     if project is not None and project.tflm_dir is not None:
         return project.tflm_dir, f"from [tool.hil] tflm_dir in {project.pyproject}"
-    return default_tree(), f"the default (set {ENV} or --hil-tflm to choose another)"
+    default = default_tree()
+    if default is None:
+        return None, INSTALLED
+    return default, f"the default (set {ENV} or --hil-tflm to choose another)"
 
 
 def missing_files(tree: Path) -> list[str]:
@@ -68,8 +82,10 @@ def missing_files(tree: Path) -> list[str]:
 def tflm_tree(explicit: str | Path | None = None) -> Path:
     """The TFLM tree, checked: raises TflmTreeError naming the path and what
     is missing when there is none or it is incomplete."""
-    tree, source = locate(explicit)
-    tree = tree.resolve()
+    found, source = locate(explicit)
+    if found is None:
+        raise TflmTreeError(f"no TensorFlow Lite Micro tree: {source}")
+    tree = found.resolve()
     if not tree.is_dir():
         raise TflmTreeError(f"no TensorFlow Lite Micro tree at {tree} ({source})")
     missing = missing_files(tree)

@@ -81,11 +81,10 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def row_from_record(
+def _case_columns(
     record: CaseRecord, case: ModelCase, run: RunContext, instance: str
 ) -> dict[str, Any]:
-    """The store row (its columns, the store's edge) of a finished case."""
-    counter, fp, energy = record.counter, record.footprint, record.energy
+    """The columns every row has, finished or not: the run, the device, the model, the vectors."""
     return {
         "run_id": run.run_id,
         "time": now(),
@@ -106,6 +105,16 @@ def row_from_record(
         "vector_seed": case.seed,
         "vector_count": case.vectors,
         "vector_files": [str(p) for p in case.inputs],
+    }
+
+
+def row_from_record(
+    record: CaseRecord, case: ModelCase, run: RunContext, instance: str
+) -> dict[str, Any]:
+    """The store row (its columns, the store's edge) of a finished case."""
+    counter, fp, energy = record.counter, record.footprint, record.energy
+    return {
+        **_case_columns(record, case, run, instance),
         "agreement": record.agreement_json() or None,
         "counter_kind": counter.kind if counter else None,
         "counter_method": counter.method if counter else None,
@@ -152,25 +161,7 @@ def row_from_error(
 ) -> dict[str, Any]:
     """The store row of a case that ended in an error (its error_record)."""
     return {
-        "run_id": run.run_id,
-        "time": now(),
-        "git_revision": run.git_revision,
-        "test": record.test,
-        "board": record.board,
-        "instance": instance,
-        "backend": record.backend,
-        "target": record.target,
-        "firmware_build_id": record.firmware.build_id,
-        "firmware_variant": record.firmware.variant,
-        "firmware_cflags": " ".join(record.firmware.cflags),
-        "engine": record.engine.name,
-        "engine_version": record.engine.version,
-        "transport_used": record.transport_used,
-        "model_name": case.name,
-        "model_sha256": record.model.sha256,
-        "vector_seed": case.seed,
-        "vector_count": case.vectors,
-        "vector_files": [str(p) for p in case.inputs],
+        **_case_columns(record, case, run, instance),
         "status": record.status,
         "attempts": record.attempts,
         "error": record.error,

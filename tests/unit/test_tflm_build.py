@@ -106,6 +106,27 @@ def test_tree_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         tflm_tree.choose(None)
 
 
+def test_an_installed_hil_names_no_tree_beside_a_checkout_it_does_not_have(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Installed (no HIL_HOME, no checkout), nothing names a tree: the error and
+    the engine's reason say what to set, not a path inside site-packages."""
+    from hil import paths
+
+    board = load_board("corstone300")  # from the checkout, before hil looks installed
+    monkeypatch.delenv("HIL_HOME", raising=False)
+    monkeypatch.delenv("HIL_TFLM_DIR", raising=False)
+    monkeypatch.delenv("HIL_ENGINE", raising=False)
+    monkeypatch.setattr(paths, "_checkout", lambda: None)
+    assert tflm_tree.locate()[0] is None
+    with pytest.raises(TflmTreeError, match=r"^no TensorFlow Lite Micro tree: none given, "
+                       r"and an installed hil has no checkout .*HIL_TFLM_DIR"):  # fmt: skip
+        tflm_tree.tflm_tree()
+    choice = choose_engine(board)
+    assert choice.engine == "hil"
+    assert "installed hil has no checkout" in choice.reason and "site-packages" not in choice.reason
+
+
 def test_engine_default_follows_the_tree(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
