@@ -3,6 +3,7 @@ debug probe's memory access port, for the memory transport on real boards."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from typing import Any
 
@@ -59,7 +60,6 @@ class PyocdMemory:
     def close(self) -> None:
         session, self._session = self._session, None
         if session is not None:
-            try:
+            # A probe gone already leaves nothing to release.
+            with contextlib.suppress(PyocdError, OSError):
                 session.close()
-            except (PyocdError, OSError):
-                pass  # the probe is gone already: nothing left to release

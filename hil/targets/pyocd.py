@@ -119,9 +119,7 @@ class PyocdTarget(Target):
     def _open_link(self) -> serial.SerialBase:
         url = self.serial_url
         try:
-            link = open_url(
-                url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT
-            )
+            link = open_url(url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TargetError(
                 f"cannot open serial port {url} of probe {self.unique_id}: {exc}"
@@ -171,9 +169,7 @@ class PyocdTarget(Target):
         the up ring, reading beside the running core."""
         try:
             control, doorbell = mailbox_symbols(self.image.elf)
-            self.memory_link = MailboxPort(
-                PyocdMemory(session, self.unique_id), control, doorbell
-            )
+            self.memory_link = MailboxPort(PyocdMemory(session, self.unique_id), control, doorbell)
         except LinkError as exc:
             log.warning("memory transport unavailable (%s); using the serial link", exc)
             return False
