@@ -121,7 +121,7 @@ def test_flash_verify_reset_in_order(monkeypatch, l4r5: Board, image: FirmwareIm
     target = create_target(resolve(l4r5), image)
     assert isinstance(target, PyocdTarget)
     link = target.start()
-    assert link.is_open and link.baudrate == 115200
+    assert link.is_open and link.baudrate == l4r5.baud  # the board file's [link] baud
     assert rack.options == [
         {
             "unique_id": ST.unique_id,
