@@ -19,7 +19,7 @@ from pyocd.flash.file_programmer import FileProgrammer
 from serial.tools import list_ports
 
 from hil.errors import LinkError, TargetError
-from hil.link.mailbox import MailboxPort, mailbox_symbols
+from hil.link.mailbox import BLOCK, MailboxPort, mailbox_symbols
 from hil.link.pyocd_memory import PyocdMemory
 from hil.link.urls import open_url
 from hil.targets.base import UART_PLACEHOLDER, Target
@@ -155,11 +155,22 @@ class PyocdTarget(Target):
                 self._verify(session)
                 self.flashed = True
             self.link = self._open_link()
+            if self.transport == "memory":
+                self._forget_mailbox(session)
             session.target.reset()
             if self.transport == "memory" and self._open_mailbox(session):
                 stack.pop_all()  # the session stays open: the mailbox reads through it
                 return self.memory_link or self.link
         return self.link
+
+    def _forget_mailbox(self, session: Any) -> None:
+        """Zero the control block before a reset: RAM survives a reset on
+        a real board, and the host must not take the last run's block (and
+        its offsets) for the new one before the agent has rebuilt it. A
+        failure here is left to _open_mailbox to report."""
+        with contextlib.suppress(LinkError):
+            control, _ = mailbox_symbols(self.image.elf)
+            PyocdMemory(session, self.unique_id).write(control, bytes(BLOCK.size))
 
     def _open_mailbox(self, session: Any) -> bool:
         """The mailbox pipe over SESSION, or False (one warning) when the image

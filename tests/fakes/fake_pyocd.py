@@ -80,8 +80,7 @@ class FakeTarget:
         self.rack.events.append("halt")
 
     def reset(self) -> None:
-        self.rack.events.append("reset")
-        self.rack.ram.clear()
+        self.rack.events.append("reset")  # RAM survives it, as on a board
         self.rack.agent = FakeAgent.boot(self.rack.symbols, self)
 
     def _access(self, address: int) -> None:
@@ -107,6 +106,8 @@ class FakeTarget:
     def write_memory_block32(self, address: int, words: list[int]) -> None:
         assert address % 4 == 0, "pyOCD takes aligned word addresses"
         self._access(address)
+        if len(words) > 1:  # not a ring offset nor the doorbell: worth a line in the log
+            self.rack.events.append(f"write 0x{address:08x} {4 * len(words)}")
         for n, word in enumerate(words):
             for i in range(4):
                 self.rack.ram[address + 4 * n + i] = (word >> (8 * i)) & 0xFF

@@ -283,7 +283,8 @@ def test_memory_transport_flashes_resets_and_talks_through_the_rings(
     assert isinstance(link, MailboxPort) and transport_used(target) == "memory"
     events = rack.events
     assert events[:3] == [f"open {ST.unique_id}", f"program {mailbox_image.elf}", "halt"]
-    assert events[-1] == "reset" and rack.sessions_open == 1  # the session stays open
+    # The last run's control block is zeroed before the reset (RAM survives it).
+    assert events[-2:] == ["write 0x20000400 72", "reset"] and rack.sessions_open == 1
     # A HELLO request through the down ring and the doorbell; the FAKE agent echoes it.
     hello = encode_frame(Command.HELLO, 7)
     link.write(hello)
@@ -294,7 +295,7 @@ def test_memory_transport_flashes_resets_and_talks_through_the_rings(
     # restart: a reset and a fresh mailbox on a fresh session; the image stays.
     rack.events.clear()
     assert isinstance(target.restart(), MailboxPort) and not link.is_open
-    assert rack.events == ["close", f"open {ST.unique_id}", "reset"]
+    assert rack.events == ["close", f"open {ST.unique_id}", "write 0x20000400 72", "reset"]
     target.stop()
     assert rack.sessions_open == 0 and rack.events[-1] == "close"
 
