@@ -18,9 +18,9 @@ from hil.boards.probes import select_probe
 from hil.cli import main
 from hil.errors import LinkError, TargetError
 from hil.firmware.build import FirmwareImage
-from hil.link.framing import Frame, FrameSplitter, encode_frame
 from hil.link.mailbox import MailboxPort
 from hil.link.protocol import Command
+from hil.link.session import Session
 from hil.targets import create_target
 from hil.targets.memory_link import ask_transport, transport_used
 from hil.targets.pyocd import PyocdTarget, find_serial_port
@@ -285,13 +285,18 @@ def test_memory_transport_flashes_resets_and_talks_through_the_rings(
     assert events[:3] == [f"open {ST.unique_id}", f"program {mailbox_image.elf}", "halt"]
     # The last run's control block is zeroed before the reset (RAM survives it).
     assert events[-2:] == ["write 0x20000400 72", "reset"] and rack.sessions_open == 1
-    # A HELLO request through the down ring and the doorbell; the FAKE agent echoes it.
-    hello = encode_frame(Command.HELLO, 7)
-    link.write(hello)
-    assert rack.agent is not None and rack.agent.bells == 1
-    link.timeout = 1.0
-    frames = list(FrameSplitter().feed(link.read(len(hello))))
-    assert [(f.type, f.seq) for f in frames if isinstance(f, Frame)] == [(Command.HELLO, 7)]
+    # A Session's HELLO through the down ring and the doorbell, its answer
+    # through the up ring (polled: a probe has no bell to wait on).
+    session = Session(link, timeout=2.0)
+    for _ in range(3):  # the up ring wraps
+        hello = session.hello()
+        assert (hello.board, hello.clock_hz, hello.build_id) == (
+            "nucleo-l4r5zi",
+            120_000_000,
+            "FAKE0001",
+        )
+    assert rack.agent is not None and rack.agent.requests == [Command.HELLO] * 3
+    assert rack.agent.bells >= 3
     # restart: a reset and a fresh mailbox on a fresh session; the image stays.
     rack.events.clear()
     assert isinstance(target.restart(), MailboxPort) and not link.is_open
