@@ -5,8 +5,9 @@ with the behaviour hil relies on, plus a log of what was done, in order.
 
 The fake board has RAM, and when the flashed image has the agent's mailbox
 symbols a FAKE agent at reset lays out the RTT-style control block and, each
-time the host writes the doorbell word, echoes what the down ring holds into
-the up ring (tests/fakes/fake_mailbox.py, shared with the pipe's own tests).
+time the host writes the doorbell word, answers the HELLO frames the down
+ring holds through the up ring (tests/fakes/fake_mailbox.py). RAM survives
+a reset, as on a board.
 
 `install(monkeypatch, probes=[...], ports=[...])` puts the fakes in place of
 the names hil.boards.probes and hil.targets.pyocd imported."""
