@@ -87,6 +87,15 @@ def marker_defines(board: Board) -> tuple[str, ...]:
     )
 
 
+def baud_defines(board: Board) -> tuple[str, ...]:
+    """-D flag naming the board file's [link] baud to the port, which sets
+    its UART to it (ports with an emulated UART ignore it). Only the agent's
+    and the port's compile see it, never the TFLM library's flags."""
+    if board.baud <= 0:
+        raise BuildError(f"board {board.name}: [link] baud must be positive, got {board.baud}")
+    return (f"-DHIL_UART_BAUD={board.baud}u",)
+
+
 @dataclass(frozen=True)
 class FirmwareImage:
     elf: Path
@@ -195,6 +204,7 @@ def _inputs_digest(
     h.update(compiler_version((GCC,), C_PACKAGES).encode())
     h.update(repr((board.port, board.cflags, board.name, board.core, variant)).encode())
     h.update(repr(marker_defines(board)).encode())
+    h.update(repr(baud_defines(board)).encode())
     h.update(repr((COMMON_FLAGS, LINK_FLAGS)).encode())
     if cflags:  # none: the same digest (and build id) as before extra flags existed
         h.update(repr(cflags).encode())
@@ -318,6 +328,7 @@ def _compile(
         f'-DHIL_BUILD_ID="{build_id}"',
         *(f"-D{d}" for d in VARIANT_DEFINES[variant]),
         *marker_defines(board),
+        *baud_defines(board),
         *([f'-DHIL_MODEL_NAME="{embedded_model_name(model)}"'] if model else []),
         *([f'-DHIL_LINKED_MODEL_SHA256="{linked_sha256}"'] if linked_sha256 else []),
     ]

@@ -74,8 +74,8 @@ def memory_or_serial(
 
 
 def ask_transport(target: object, wanted: str) -> None:
-    """Ask a target for a transport before it starts. Only QEMU targets have
-    the memory transport here; others keep serial and say so."""
+    """Ask a target for a transport before it starts. QEMU and pyOCD targets
+    have the memory transport; others keep serial and say so."""
     if wanted not in TRANSPORTS:
         raise LinkError(f"unknown transport {wanted!r} (known: {', '.join(TRANSPORTS)})")
     if hasattr(target, "transport"):

@@ -1,7 +1,9 @@
 """pyOCD backend: a real board behind a debug probe. The image is flashed and
 verified through pyOCD's Python API on a session opened with the probe's
 unique id; the host link is the probe's USB virtual COM port (found by the
-probe's USB serial number, or named in the board file's [serial] table)."""
+probe's USB serial number, or named in the board file's [serial] table), or,
+with the memory transport, the agent's mailbox in RAM read and written
+through the same pyOCD session (docs/memory-transport.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from pyocd.core.helpers import ConnectHelper
 from pyocd.flash.file_programmer import FileProgrammer
 from serial.tools import list_ports
 
-from hil.errors import TargetError
+from hil.errors import LinkError, TargetError
+from hil.link.mailbox import BLOCK, MailboxPort, mailbox_symbols
+from hil.link.pyocd_memory import PyocdMemory
 from hil.link.urls import open_url
 from hil.targets.base import UART_PLACEHOLDER, Target
 
@@ -73,6 +77,10 @@ class PyocdTarget(Target):
     link: serial.SerialBase | None = None
     flashed = False
     serial_url = ""
+    #: "serial" or "memory" (asked for); `transport_used` says what runs.
+    transport: str = "serial"
+    transport_used: str = "serial"
+    memory_link: MailboxPort | None = None
 
     @property
     def unique_id(self) -> str:
@@ -111,9 +119,7 @@ class PyocdTarget(Target):
     def _open_link(self) -> serial.SerialBase:
         url = self.serial_url
         try:
-            link = open_url(
-                url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT
-            )
+            link = open_url(url, baudrate=self.resolution.board.baud, timeout=SERIAL_TIMEOUT)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TargetError(
                 f"cannot open serial port {url} of probe {self.unique_id}: {exc}"
@@ -139,7 +145,9 @@ class PyocdTarget(Target):
         self.stop()
         if not self.serial_url:
             self.serial_url = self._serial_url()  # fails before the board is touched
-        with self._session() as session:
+        self.transport_used = "serial"
+        with contextlib.ExitStack() as stack:
+            session = stack.enter_context(self._session())
             if not self.flashed:
                 log.info("flashing %s through probe %s", self.image.elf, self.unique_id)
                 FileProgrammer(session).program(str(self.image.elf))
@@ -147,14 +155,47 @@ class PyocdTarget(Target):
                 self._verify(session)
                 self.flashed = True
             self.link = self._open_link()
+            if self.transport == "memory":
+                self._forget_mailbox(session)
             session.target.reset()
+            if self.transport == "memory" and self._open_mailbox(session):
+                stack.pop_all()  # the session stays open: the mailbox reads through it
+                return self.memory_link or self.link
         return self.link
+
+    def _forget_mailbox(self, session: Any) -> None:
+        """Zero the control block before a reset: RAM survives a reset on
+        a real board, and the host must not take the last run's block (and
+        its offsets) for the new one before the agent has rebuilt it. A
+        failure here is left to _open_mailbox to report."""
+        with contextlib.suppress(LinkError):
+            control, _ = mailbox_symbols(self.image.elf)
+            PyocdMemory(session, self.unique_id).write(control, bytes(BLOCK.size))
+
+    def _open_mailbox(self, session: Any) -> bool:
+        """The mailbox pipe over SESSION, or False (one warning) when the image
+        has no mailbox or the probe refuses: the serial link runs instead.
+        No bell callbacks: the pipe writes the doorbell word the firmware
+        names (an NVIC set-pending register on the STM32 ports) and polls
+        the up ring, reading beside the running core."""
+        try:
+            control, doorbell = mailbox_symbols(self.image.elf)
+            self.memory_link = MailboxPort(PyocdMemory(session, self.unique_id), control, doorbell)
+        except LinkError as exc:
+            log.warning("memory transport unavailable (%s); using the serial link", exc)
+            return False
+        self.transport_used = "memory"
+        return True
 
     def restart(self) -> serial.SerialBase:
         """Reset through pyOCD (the image stays) and reopen the serial port."""
         return self.start()
 
     def stop(self) -> None:
+        if self.memory_link is not None:
+            with contextlib.suppress(LinkError, OSError):
+                self.memory_link.close()  # and the pyOCD session it reads through
+            self.memory_link = None
         if self.link is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self.link.close()
@@ -163,5 +204,5 @@ class PyocdTarget(Target):
     def diagnostics(self) -> str:
         return (
             f"pyOCD target {self.pyocd_target}, probe {self.unique_id}, "
-            f"serial {self.serial_url or 'not found'}"
+            f"serial {self.serial_url or 'not found'}, transport {self.transport_used}"
         )

@@ -17,9 +17,9 @@ from hil.boards.board import TRANSPORTS
 from hil.boards.resolve import Resolution
 from hil.errors import HilError
 
-# Backends hil reaches the mailbox on: QEMU's gdbstub. (An FVP's debug
-# interface and pyOCD's memory access are not wired to the mailbox yet.)
-MEMORY_BACKENDS = ("qemu",)
+# Backends hil reaches the mailbox on: QEMU's gdbstub, and a real board's
+# debug probe through pyOCD. (An FVP's debug interface is not wired to it.)
+MEMORY_BACKENDS = ("qemu", "pyocd")
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,12 @@ pyOCD's API boundary on a machine with no debug probe. Not pyOCD: only the
 names hil imports (ConnectHelper, FileProgrammer, serial.tools.list_ports)
 with the behaviour hil relies on, plus a log of what was done, in order.
 
+The fake board has RAM, and when the flashed image has the agent's mailbox
+symbols a FAKE agent at reset lays out the RTT-style control block and, each
+time the host writes the doorbell word, answers the HELLO frames the down
+ring holds through the up ring (tests/fakes/fake_mailbox.py). RAM survives
+a reset, as on a board.
+
 `install(monkeypatch, probes=[...], ports=[...])` puts the fakes in place of
 the names hil.boards.probes and hil.targets.pyocd imported."""
 
@@ -14,6 +20,10 @@ from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+from pyocd.core.exceptions import TransferFaultError
+
+from tests.fakes.fake_mailbox import FakeAgent
 
 
 @dataclass
@@ -56,6 +66,11 @@ class FakeRack:
     flash: dict[int, int] = field(default_factory=dict)  # address -> byte, per board
     corrupt_at: int | None = None  # a flash address that programs wrongly
     options: list[dict[str, Any]] = field(default_factory=list)
+    ram: dict[int, int] = field(default_factory=dict)  # address -> byte; unset reads 0
+    symbols: dict[str, int] = field(default_factory=dict)  # of the flashed image
+    agent: FakeAgent | None = None  # the mailbox side of the flashed agent, after reset
+    fault_after: int | None = None  # RAM accesses that work before the probe faults
+    sessions_open: int = 0
 
 
 class FakeTarget:
@@ -66,11 +81,39 @@ class FakeTarget:
         self.rack.events.append("halt")
 
     def reset(self) -> None:
-        self.rack.events.append("reset")
+        self.rack.events.append("reset")  # RAM survives it, as on a board
+        self.rack.agent = FakeAgent.boot(self.rack.symbols, self)
+
+    def _access(self, address: int) -> None:
+        if address < 0x20000000:
+            return  # flash reads (the verify) never fault here
+        if self.rack.fault_after is not None:
+            if self.rack.fault_after <= 0:
+                raise TransferFaultError(address, 4)
+            self.rack.fault_after -= 1
 
     def read_memory_block8(self, address: int, size: int) -> list[int]:
-        self.rack.events.append(f"read 0x{address:08x} {size}")
-        return [self.rack.flash.get(address + i, 0xFF) for i in range(size)]
+        self._access(address)
+        if address < 0x20000000:
+            self.rack.events.append(f"read 0x{address:08x} {size}")
+            return [self.rack.flash.get(address + i, 0xFF) for i in range(size)]
+        return [self.rack.ram.get(address + i, 0) for i in range(size)]
+
+    def write_memory_block8(self, address: int, data: list[int]) -> None:
+        self._access(address)
+        for i, byte in enumerate(data):
+            self.rack.ram[address + i] = byte & 0xFF
+
+    def write_memory_block32(self, address: int, words: list[int]) -> None:
+        assert address % 4 == 0, "pyOCD takes aligned word addresses"
+        self._access(address)
+        if len(words) > 1:  # not a ring offset nor the doorbell: worth a line in the log
+            self.rack.events.append(f"write 0x{address:08x} {4 * len(words)}")
+        for n, word in enumerate(words):
+            for i in range(4):
+                self.rack.ram[address + 4 * n + i] = (word >> (8 * i)) & 0xFF
+        if self.rack.agent is not None:
+            self.rack.agent.on_write(address, words)
 
 
 class FakeSession:
@@ -80,12 +123,22 @@ class FakeSession:
         self.options = options
         self.target = FakeTarget(rack)
 
+        self.is_open = False
+
     def __enter__(self) -> FakeSession:
         self.rack.events.append(f"open {self.probe.unique_id}")
+        self.is_open = True
+        self.rack.sessions_open += 1
         return self
 
+    def close(self) -> None:
+        if self.is_open:
+            self.is_open = False
+            self.rack.sessions_open -= 1
+            self.rack.events.append("close")
+
     def __exit__(self, *exc: object) -> None:
-        self.rack.events.append("close")
+        self.close()
 
 
 def make_connect_helper(rack: FakeRack) -> Any:
@@ -133,7 +186,11 @@ def make_file_programmer(rack: FakeRack) -> Any:
         def program(self, path: str, file_format: str | None = None, **kwargs: Any) -> None:
             rack.events.append(f"program {path}")
             with open(path, "rb") as f:
-                for seg in ELFFile(f).iter_segments():
+                elf = ELFFile(f)
+                table = elf.get_section_by_name(".symtab")
+                if isinstance(table, SymbolTableSection):
+                    rack.symbols = {s.name: int(s["st_value"]) for s in table.iter_symbols()}
+                for seg in elf.iter_segments():
                     if seg["p_type"] != "PT_LOAD" or seg["p_filesz"] == 0:
                         continue
                     for i, byte in enumerate(seg.data()[: seg["p_filesz"]]):

@@ -42,10 +42,10 @@ def test_without_a_debug_port_the_default_is_serial() -> None:
     # corstone300 lists memory, but an FVP has no debug port hil reaches the mailbox on.
     fvp = choose_transport(resolution("corstone300", "fvp"))
     assert fvp.describe() == "serial (the fvp backend has no debug port hil can use)"
-    # A real board lists only serial.
-    probe = choose_transport(resolution("nucleo-h743zi2", "pyocd"))
+    # A real board whose port has no mailbox (nrf52840-dk) lists only serial.
+    probe = choose_transport(resolution("nrf52840-dk", "pyocd"))
     assert probe.describe() == "serial (the board's only transport)"
-    forced = choose_transport(resolution("nucleo-h743zi2", "pyocd"), "memory")
+    forced = choose_transport(resolution("nrf52840-dk", "pyocd"), "memory")
     assert forced.describe() == "serial (memory requested, but the board lists no memory transport)"
     eembc = choose_transport(resolution("corstone300-eembc", "qemu"), "memory")
     assert eembc.transport == "serial" and "eembc protocol runs over the UART only" in eembc.reason

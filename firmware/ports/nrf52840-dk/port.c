@@ -44,7 +44,6 @@
 #define UARTE_CONFIG UARTE(0x56Cu)
 #define UARTE_ENABLE_ON 8u
 #define UARTE_PSEL_DISCONNECTED 0xFFFFFFFFu
-#define UARTE_BAUD_115200 0x01D60000u /* the UARTE's value (the legacy UART's differs) */
 
 #define TX_PIN 6u /* P0.06 */
 #define RX_PIN 8u /* P0.08 */
@@ -63,8 +62,17 @@
 #define MARKER_PORT (HIL_MARKER_PORT == 0 ? P0_BASE : P1_BASE)
 #define MARKER_PIN HIL_MARKER_PIN
 
-#if PORT_UART_BAUD != 115200u
-#error "only 115200 baud is configured for UARTE0"
+/* UARTE0's BAUDRATE register values (nRF52840 PS, UARTE; the legacy
+ * UART's differ) for the rates the J-Link OB's VCOM reaches within 3%
+ * (96 MHz / (16 * divider), at most 1 MBaud, SEGGER's J-Link OB wiki). */
+#if PORT_UART_BAUD == 115200u
+#define UARTE_BAUD_VALUE 0x01D60000u
+#elif PORT_UART_BAUD == 250000u
+#define UARTE_BAUD_VALUE 0x04000000u
+#elif PORT_UART_BAUD == 1000000u
+#define UARTE_BAUD_VALUE 0x10000000u
+#else
+#error "[link] baud: UARTE0 is configured here for 115200, 250000 or 1000000 only"
 #endif
 
 void hil_fault_init(void);
@@ -99,7 +107,7 @@ static void uarte0_init(void)
     UARTE_INTENCLR = 0xFFFFFFFFu;
     UARTE_SHORTS = 0;
     UARTE_CONFIG = 0; /* no flow control, no parity, one stop bit */
-    UARTE_BAUDRATE = UARTE_BAUD_115200;
+    UARTE_BAUDRATE = UARTE_BAUD_VALUE;
     UARTE_PSEL_TXD = TX_PIN; /* port 0, connected */
     UARTE_PSEL_RXD = RX_PIN;
     UARTE_PSEL_RTS = UARTE_PSEL_DISCONNECTED;

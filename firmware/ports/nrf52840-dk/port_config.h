@@ -5,7 +5,11 @@
 #define HIL_PORT_CONFIG_H
 
 #define PORT_CLOCK_HZ 64000000u
-#define PORT_UART_BAUD 115200u
+/* The board file's [link] baud, passed by hil's build (docs/boards.md). */
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200u
+#endif
+#define PORT_UART_BAUD HIL_UART_BAUD
 /* UARTE0 on P0.06 (TX) / P0.08 (RX), wired to the interface MCU's VCP. */
 #define PORT_UART_BASE 0x40002000u
 /* Marker: P1.01, on the DK's Arduino-style header; the pin is the board file's [firmware]

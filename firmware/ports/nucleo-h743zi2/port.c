@@ -88,6 +88,15 @@ static void icache_enable(void)
     hil_dsb_isb();
 }
 
+/* 16x oversampling: BRR = f / baud must be 16..0xFFFF (RM0433, USART baud
+ * rate generation), so 4 Mbaud at most on the 64 MHz PCLK1. */
+#if (PORT_CLOCK_HZ + PORT_UART_BAUD / 2u) / PORT_UART_BAUD < 16u
+#error "[link] baud too high for USART3 at 64 MHz with 16x oversampling (at most 4000000)"
+#endif
+#if (PORT_CLOCK_HZ + PORT_UART_BAUD / 2u) / PORT_UART_BAUD > 0xFFFFu
+#error "[link] baud too low for USART3's BRR at 64 MHz"
+#endif
+
 /* USART3's kernel clock is PCLK1 by reset default: 64 MHz, all prescalers 1. */
 static void usart3_init(void)
 {
@@ -96,7 +105,7 @@ static void usart3_init(void)
     (void)RCC_APB1LENR;
     stm32_gpio_alternate(GPIOD_BASE, USART3_TX_PIN, USART3_AF, 0);
     stm32_gpio_alternate(GPIOD_BASE, USART3_RX_PIN, USART3_AF, 1);
-    stm32_usart_init(PORT_UART_BASE, STM32_USART_BRR(PORT_CLOCK_HZ, PORT_UART_BAUD));
+    stm32_usart_init(PORT_UART_BASE, STM32_USART_BRR(PORT_CLOCK_HZ, PORT_UART_BAUD), PORT_UART_IRQ);
 }
 
 void hil_port_init(void)

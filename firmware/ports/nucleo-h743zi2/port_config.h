@@ -6,8 +6,14 @@
 #define HIL_PORT_CONFIG_H
 
 #define PORT_CLOCK_HZ 64000000u
-#define PORT_UART_BAUD 115200u
+/* The board file's [link] baud, passed by hil's build (docs/boards.md). */
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200u
+#endif
+#define PORT_UART_BAUD HIL_UART_BAUD
 /* USART3 on PD8 (TX) / PD9 (RX), AF7, wired to the ST-LINK/V3 virtual COM port. */
+/* USART3's interrupt: wakes WFI, and the memory transport's doorbell. */
+#define PORT_UART_IRQ 39u
 #define PORT_UART_BASE 0x40004800u
 /* Marker: PB0 (LD1, green), also on the morpho header; the pin is the board file's [firmware]
  * marker_pin, which hil's build passes as HIL_MARKER_PORT/PIN. */

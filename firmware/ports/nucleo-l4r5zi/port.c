@@ -82,6 +82,19 @@
 
 #define HSI16_HZ 16000000u
 
+/* LPUART1 on HSI16: BRR = 256 * f / baud must be 0x300..0xFFFFF, and f within
+ * 3..4096 times the baud (RM0432, LPUART baud rate generation): 5333333 baud
+ * at most, about 3906 at least. */
+#if 3ull * PORT_UART_BAUD > HSI16_HZ
+#error "[link] baud too high for LPUART1 on the 16 MHz HSI16 (f must be >= 3 x baud)"
+#endif
+#if (256ull * HSI16_HZ + PORT_UART_BAUD / 2u) / PORT_UART_BAUD < 0x300u
+#error "[link] baud too high for LPUART1's BRR (at least 0x300)"
+#endif
+#if (256ull * HSI16_HZ + PORT_UART_BAUD / 2u) / PORT_UART_BAUD > 0xFFFFFu
+#error "[link] baud too low for LPUART1's 20-bit BRR on HSI16"
+#endif
+
 void hil_fault_init(void);
 
 static void wait_set(volatile uint32_t *reg, uint32_t mask)
@@ -148,7 +161,7 @@ static void lpuart1_init(void)
     (void)RCC_APB1ENR2;
     stm32_gpio_alternate(GPIOG_BASE, LPUART1_TX_PIN, LPUART1_AF, 0);
     stm32_gpio_alternate(GPIOG_BASE, LPUART1_RX_PIN, LPUART1_AF, 1);
-    stm32_usart_init(PORT_UART_BASE, STM32_LPUART_BRR(HSI16_HZ, PORT_UART_BAUD));
+    stm32_usart_init(PORT_UART_BASE, STM32_LPUART_BRR(HSI16_HZ, PORT_UART_BAUD), PORT_UART_IRQ);
 }
 
 void hil_port_init(void)

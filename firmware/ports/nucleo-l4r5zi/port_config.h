@@ -5,8 +5,14 @@
 #define HIL_PORT_CONFIG_H
 
 #define PORT_CLOCK_HZ 120000000u
-#define PORT_UART_BAUD 115200u
+/* The board file's [link] baud, passed by hil's build (docs/boards.md). */
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200u
+#endif
+#define PORT_UART_BAUD HIL_UART_BAUD
 /* LPUART1 on PG7 (TX) / PG8 (RX), AF8, wired to the ST-LINK virtual COM port. */
+/* LPUART1's interrupt: wakes WFI, and the memory transport's doorbell. */
+#define PORT_UART_IRQ 70u
 #define PORT_UART_BASE 0x40008000u
 /* Marker: PC7 (LD1, green), also on the morpho header; the pin is the board file's [firmware]
  * marker_pin, which hil's build passes as HIL_MARKER_PORT/PIN. */
