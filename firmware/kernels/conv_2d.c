@@ -57,17 +57,7 @@ static hil_status check_groups(const int32_t *in, const int32_t *f, const int32_
 static const hil_conv_kind conv_kind = {&conv_fields, HIL_CONV_I16_BIAS32, IN_FILTER, 0,
                                         check_groups};
 
-static uint32_t conv_data_bytes(hil_model *m, const hil_model_op *op)
-{
-    return hil_conv_data_bytes(m, op, IN_FILTER, 0, (uint32_t)sizeof(conv_data));
-}
-
-static hil_status conv_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
-                               hil_msg *msg)
-{
-    conv_data *d = node->data;
-    return hil_conv_prepare_plan(ip, node, op, &conv_kind, &d->plan, d + 1, msg);
-}
+HIL_CONV_KERNEL_ENTRIES(conv, conv_data, conv_kind)
 
 static hil_status conv_eval(hil_interp *ip, const hil_node *node, hil_msg *msg)
 {

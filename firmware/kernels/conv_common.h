@@ -233,6 +233,23 @@ hil_status hil_conv_prepare_plan(hil_interp *ip, const hil_node *node, const hil
                                  const hil_conv_kind *kind, hil_conv_plan *plan, void *table,
                                  hil_msg *msg);
 
+/* A convolution kernel's two table entries, PREFIX_data_bytes and
+ * PREFIX_prepare, for node data of type DATA_TYPE (a hil_conv_plan first, then the
+ * requantization table) prepared as KIND says: the kernels differ only in
+ * these names, so they are written once. */
+#define HIL_CONV_KERNEL_ENTRIES(prefix, data_type, kind)                                      \
+    static uint32_t prefix##_data_bytes(hil_model *m, const hil_model_op *op)                 \
+    {                                                                                          \
+        return hil_conv_data_bytes(m, op, (kind).filter_index, (uint32_t)(kind).out_dim,       \
+                                   (uint32_t)sizeof(data_type));                               \
+    }                                                                                          \
+    static hil_status prefix##_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op, \
+                                       hil_msg *msg)                                           \
+    {                                                                                          \
+        data_type *d = node->data;                                                             \
+        return hil_conv_prepare_plan(ip, node, op, &(kind), &d->plan, d + 1, msg);             \
+    }
+
 /* Taps [*first, *end) of a filter of `filter` taps, `dilation` apart, that
  * land inside [0, in) when tap 0 sits at `origin`. Prepare guarantees that
  * none of the int32 arithmetic here overflows. */

@@ -52,17 +52,7 @@ static hil_status check_multiplier(const int32_t *in, const int32_t *f, const in
 
 static const hil_conv_kind dw_kind = {&dw_fields, 0, IN_FILTER, 3, check_multiplier};
 
-static uint32_t dw_data_bytes(hil_model *m, const hil_model_op *op)
-{
-    return hil_conv_data_bytes(m, op, IN_FILTER, 3, (uint32_t)sizeof(dw_data));
-}
-
-static hil_status dw_prepare(hil_interp *ip, hil_node *node, const hil_model_op *op,
-                             hil_msg *msg)
-{
-    dw_data *d = node->data;
-    return hil_conv_prepare_plan(ip, node, op, &dw_kind, &d->plan, d + 1, msg);
-}
+HIL_CONV_KERNEL_ENTRIES(dw, dw_data, dw_kind)
 
 /* One pixel's out_c outputs. `x` is the input element of the first tap
  * (channel 0) and `w` the filter element of the first tap (channel 0); both
